@@ -1,0 +1,100 @@
+"""The ``wharfinger`` entry point: global options, command registration, exit-code mapping.
+
+This is one of the three places where ``except Exception`` is allowed (STYLE 2.4): anything
+that is not a ``WharfingerError`` is a bug, reported in one line (traceback with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Annotated
+
+import click
+import typer
+
+from wharfinger import __version__
+from wharfinger.cli.exitcodes import EXIT_CODES_HELP, ExitCode
+from wharfinger.errors import WharfingerError
+
+__all__ = ["app", "main"]
+
+# Each module has `register(app: typer.Typer) -> None`. Order is the order in --help.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+app = typer.Typer(
+    name="wharfinger",
+    help=(
+        "Decide which container images may land on a Kubernetes cluster: inventory, vulnerabilities, "
+        "signatures and admission policy.\n\n" + EXIT_CODES_HELP
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class _State:
+    debug: bool = False
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"wharfinger {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _global_options(
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More log output (-vv: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors and the requested output.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", help="Log format: text or json.")] = "text",
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    _State.debug = debug
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    from wharfinger.cli.logs import configure_logging
+
+    configure_logging(level=level, json_format=log_format == "json", quiet=quiet)
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with the documented exit code."""
+    _register_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except WharfingerError as exc:
+        typer.echo(f"error: {exc.diagnostics()}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(ExitCode.BACKEND)
+    except click.ClickException as exc:  # usage errors: bad flags or arguments
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 -- the CLI boundary: a bug, reported in one line
+        if _State.debug:
+            raise
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "  hint: this is a bug in wharfinger; rerun with --debug and report the traceback",
+            err=True,
+        )
+        sys.exit(ExitCode.BUG)
+    sys.exit(ExitCode.OK)

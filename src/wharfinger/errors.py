@@ -1,0 +1,140 @@
+"""The one exception tree of Wharfinger.
+
+Every error Wharfinger raises on purpose is a ``WharfingerError``. The second level says who
+must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``docs/cli.md``)::
+
+    WharfingerError
+    ├── InputError              you can fix the input                       → exit 3
+    │     InvalidReferenceError (also ValueError) · ManifestError · LayoutError
+    │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
+    │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
+    ├── VerificationError       the artifact is not trustworthy             → exit 1
+    │     DigestMismatchError
+    └── BackendError            a dependency failed; a retry may help       → exit 4
+          RegistryError › RegistryAuthError · RegistryNotFoundError · RegistryUnavailableError
+          KeyProviderError · StoreError
+
+A gate that trips (``scan --fail-on``) or a policy that denies is not an error: it is a
+result, and the CLI turns it into exit 1 itself.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "DatabaseError",
+    "DigestMismatchError",
+    "InputError",
+    "InvalidReferenceError",
+    "KeyProviderError",
+    "LayoutError",
+    "ManifestError",
+    "PolicyError",
+    "RegistryAuthError",
+    "RegistryError",
+    "RegistryNotFoundError",
+    "RegistryUnavailableError",
+    "SbomFormatError",
+    "StoreError",
+    "TrustPolicyError",
+    "UnsafeArchiveError",
+    "VerificationError",
+    "VersionError",
+    "WharfingerError",
+]
+
+
+class WharfingerError(Exception):
+    """Root of every error Wharfinger raises on purpose."""
+
+    exit_code: int = 3
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint  # the next thing the user should try
+
+    def diagnostics(self) -> str:
+        return self.message if self.hint is None else f"{self.message}\n  hint: {self.hint}"
+
+
+class InputError(WharfingerError):
+    """The input (a reference, a file, a policy) is wrong; the user can fix it."""
+
+    exit_code = 3
+
+
+class InvalidReferenceError(InputError, ValueError):
+    """An image reference does not follow the Docker/OCI reference grammar."""
+
+
+class ManifestError(InputError):
+    """A manifest or index is malformed, of the wrong media type, or too large."""
+
+
+class LayoutError(InputError):
+    """An OCI layout or an image archive on disk is malformed."""
+
+
+class SbomFormatError(InputError):
+    """An SBOM file cannot be read as CycloneDX, SPDX or our own JSON."""
+
+
+class PolicyError(InputError):
+    """A policy document is invalid."""
+
+
+class TrustPolicyError(InputError):
+    """A Notary Project trust policy or trust store is invalid."""
+
+
+class VersionError(InputError, ValueError):
+    """A version string does not parse in its scheme."""
+
+
+class UnsafeArchiveError(InputError):
+    """A layer or archive is hostile or broken (traversal, bomb, too many entries)."""
+
+
+class DatabaseError(InputError):
+    """A vulnerability database file is corrupt, truncated or of an unknown schema."""
+
+
+class VerificationError(WharfingerError):
+    """The artifact is not trustworthy: a signature or digest check failed."""
+
+    exit_code = 1
+
+
+class DigestMismatchError(VerificationError):
+    """Content does not hash to the digest it was addressed by."""
+
+
+class BackendError(WharfingerError):
+    """A dependency (registry, key provider, store) failed; a retry may help."""
+
+    exit_code = 4
+
+
+class RegistryError(BackendError):
+    """A registry answered with an error or could not be reached."""
+
+
+class RegistryAuthError(RegistryError):
+    """The registry refused the credentials (401/403)."""
+
+
+class RegistryNotFoundError(RegistryError):
+    """The repository, manifest or blob does not exist (404)."""
+
+
+class RegistryUnavailableError(RegistryError):
+    """The registry could not be reached or kept failing (connection, 5xx, 429)."""
+
+
+class KeyProviderError(BackendError):
+    """A key provider (file, PKCS#11, Key Vault, KMS) failed."""
+
+
+class StoreError(BackendError):
+    """The store (SQLite/PostgreSQL) failed."""

@@ -1,0 +1,47 @@
+"""Suite-wide fixtures and rules.
+
+* ``shared_dir``: the read-only ``../shared`` folder beside the project (or ``$WHARFINGER_SHARED``).
+  Missing vectors fail the run; they never skip it.
+* In CI (``CI=true``) a skipped test is a failure: a missing tool must break the build, not
+  quietly shrink it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("WHARFINGER_SHARED", ROOT.parent / "shared")).resolve()
+
+_skipped: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not (SHARED / "vectors").is_dir():
+        pytest.fail(
+            f"the shared vectors are missing at {SHARED}; check out the steering repo's shared/ beside the "
+            "project or set WHARFINGER_SHARED"
+        )
+    return SHARED
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and os.environ.get("CI") == "true":
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _skipped and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _skipped:
+        terminalreporter.write_line(
+            f"CI=true: {len(_skipped)} skipped test(s) count as failures: " + ", ".join(_skipped[:20]),
+            red=True,
+        )
