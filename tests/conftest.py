@@ -9,6 +9,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,3 +48,25 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"CI=true: {len(_skipped)} skipped test(s) count as failures: " + ", ".join(_skipped[:20]),
             red=True,
         )
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``python -m wharfinger ARGS`` as a user would, from this checkout's ``src``."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, input_text: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, **(env or {})}
+        full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), full_env.get("PYTHONPATH", "")])
+        return subprocess.run(
+            [sys.executable, "-m", "wharfinger", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=full_env,
+            input=input_text,
+            timeout=timeout,
+        )
+
+    return run

@@ -11,7 +11,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     ├── VerificationError       the artifact is not trustworthy             → exit 1
     │     DigestMismatchError
     └── BackendError            a dependency failed; a retry may help       → exit 4
-          RegistryError › RegistryAuthError · RegistryNotFoundError · RegistryUnavailableError
+          RegistryError > RegistryAuthError · RegistryNotFoundError · RegistryUnavailableError
           KeyProviderError · StoreError
 
 A gate that trips (``scan --fail-on``) or a policy that denies is not an error: it is a

@@ -11,7 +11,6 @@ import logging
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from wharfinger import __version__
@@ -52,7 +51,7 @@ def _global_options(
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors and the requested output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
     log_format: Annotated[str, typer.Option("--log-format", help="Log format: text or json.")] = "text",
-    version: Annotated[
+    version: Annotated[  # noqa: ARG001 -- handled by its eager callback
         bool,
         typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
     ] = False,
@@ -82,13 +81,13 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(ExitCode.BACKEND)
-    except click.ClickException as exc:  # usage errors: bad flags or arguments
-        exc.show()
+    except typer.TyperException as exc:  # typer's (vendored click's) usage errors: bad flags or arguments
+        exc.show()  # type: ignore[attr-defined]  # every TyperException raised here is a click usage error
         sys.exit(ExitCode.USAGE)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 -- the CLI boundary: a bug, reported in one line
+    except Exception as exc:  # the CLI boundary: a bug, reported in one line
         if _State.debug:
             raise
         typer.echo(

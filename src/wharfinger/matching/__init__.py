@@ -1,0 +1,1 @@
+"""Packages x advisories -> findings, each with its explanation (core)."""

@@ -1,0 +1,1 @@
+"""Admission policy documents and the pure evaluate(request, facts) -> Decision (core)."""

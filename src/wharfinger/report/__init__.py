@@ -1,0 +1,1 @@
+"""Renderers: table, JSON, SARIF, CycloneDX VEX, OpenVEX, HTML (core)."""

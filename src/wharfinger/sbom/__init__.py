@@ -1,0 +1,1 @@
+"""CycloneDX and SPDX SBOMs, read and write (core)."""

@@ -1,0 +1,1 @@
+"""Image -> inventory -> findings, gates, exceptions and VEX (core)."""

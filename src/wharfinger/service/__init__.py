@@ -1,0 +1,1 @@
+"""The governance service: rescans, notifications, KPIs (edge)."""

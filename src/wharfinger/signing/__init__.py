@@ -1,0 +1,1 @@
+"""Notary Project and Sigstore/cosign signatures, trust stores and key providers (core + edge)."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy models and migrations: SQLite by default, PostgreSQL in production (edge)."""

@@ -1,0 +1,1 @@
+"""Vulnerability data: OSV and distro feeds, the SQLite database, CVSS, EPSS and KEV (core + edge)."""
