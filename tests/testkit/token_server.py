@@ -57,6 +57,7 @@ class TokenService:
     expires_in: int = 300  # seconds
     issued: list[dict[str, object]] = field(default_factory=list)  # claims of every token handed out
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> account
+    requests: list[Request] = field(default_factory=list)  # every request, in order
 
     def _sign(self, claims: Mapping[str, object]) -> str:
         der = self.signer.certificate.public_bytes(serialization.Encoding.DER)
@@ -124,6 +125,7 @@ class TokenService:
         return user if self.users.get(user) == password else None
 
     def handle(self, request: Request) -> Reply:
+        self.requests.append(request)
         unauthorized = Reply(401, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
         if request.path != "/token":
             return Reply(404)
