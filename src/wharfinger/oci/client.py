@@ -560,7 +560,7 @@ class RegistryClient:
                     verifier = DigestVerifier(digest, expected_size=size, what=what)
                     written = 0
                 try:
-                    for chunk in response.iter_raw(_COPY_CHUNK):
+                    for chunk in _iter_body(response):
                         verifier.update(chunk)
                         sink.write(chunk)
                         written += len(chunk)
@@ -723,7 +723,7 @@ class _VerifyingResponseReader(io.RawIOBase):
     def __init__(self, response: httpx.Response, verifier: DigestVerifier, host: str) -> None:
         super().__init__()
         self._response = response
-        self._chunks = response.iter_raw(_COPY_CHUNK)
+        self._chunks = _iter_body(response)
         self._pending = b""
         self._verifier = verifier
         self._host = host
@@ -759,6 +759,20 @@ class _VerifyingResponseReader(io.RawIOBase):
             super().close()
 
 
+def _iter_body(response: httpx.Response) -> Iterator[bytes]:
+    """The raw body (no content decoding: digests cover the bytes as stored) as it arrives.
+
+    No re-chunking: a chunker would hold back bytes already received when the connection
+    breaks, and a resumed download must know exactly how much it has.
+    """
+    if response.is_stream_consumed:  # already loaded, e.g. by an in-memory transport
+        content = response.content
+        for start in range(0, len(content), _COPY_CHUNK):
+            yield content[start : start + _COPY_CHUNK]
+        return
+    yield from response.iter_raw()
+
+
 def _read_capped(response: httpx.Response, limit: int, what: str, host: str) -> bytes:
     length = response.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
@@ -768,7 +782,7 @@ def _read_capped(response: httpx.Response, limit: int, what: str, host: str) -> 
         )
     buffer = bytearray()
     try:
-        for chunk in response.iter_raw(65536):
+        for chunk in _iter_body(response):
             buffer += chunk
             if len(buffer) > limit:
                 raise ManifestError(
