@@ -15,6 +15,7 @@ registry is asked for, so local sources never load the HTTP stack.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -112,6 +113,8 @@ def _split_path(rest: str) -> tuple[str, str | None]:
     """``PATH[:SELECTOR]`` or ``PATH@DIGEST``: an existing path wins, else split as skopeo does."""
     if Path(rest).exists():
         return rest, None
+    if (position := re.fullmatch(r"(.+)(@[0-9]+)", rest)) is not None:  # docker-archive:FILE@N
+        return position.group(1), position.group(2)
     at = rest.rfind("@")
     if at > 0 and ":" in rest[at:]:
         return rest[:at], rest[at:]
