@@ -28,6 +28,7 @@ import email.utils
 import io
 import json
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,15 +51,17 @@ from wharfinger.errors import (
     RegistryUnavailableError,
 )
 from wharfinger.oci import mediatypes as mt
-from wharfinger.oci.auth import CredentialProvider, Credentials, HostAuth
+from wharfinger.oci.auth import CredentialProvider, Credentials, HostAuth, default_credentials
 from wharfinger.oci.digest import DigestVerifier, compute_digest, parse_digest
 from wharfinger.oci.manifest import DEFAULT_MAX_MANIFEST_BYTES, Descriptor, Manifest, parse_manifest
+from wharfinger.oci.settings import Settings
 
 __all__ = [
     "FetchedManifest",
     "PushedManifest",
     "RegistryClient",
     "RegistrySettings",
+    "connect",
     "pull_scope",
     "push_scope",
 ]
@@ -93,6 +96,38 @@ class RegistrySettings:
     max_referrers: int = 10_000  # referrers read for one subject (across pages)
     parallel_downloads: int = 4  # layers fetched at once by a pull
     user_agent: str = f"wharfinger/{__version__}"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RegistrySettings:
+        """The client's limits from the one ``oci.Settings`` the CLI or service built."""
+        return cls(
+            max_manifest_bytes=settings.max_manifest_bytes,
+            max_retries=settings.max_retries,
+            backoff_max=settings.max_backoff,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            insecure_hosts=settings.insecure_hosts,
+            parallel_downloads=settings.parallel_downloads,
+            max_referrers=settings.max_referrers,
+            ca_bundle=settings.ca_bundle,
+        )
+
+
+def connect(
+    host: str,
+    *,
+    settings: Settings,
+    credentials: CredentialProvider | None = None,
+    transport: httpx.BaseTransport | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RegistryClient:
+    """A client for ``host``; credentials default to the environment and docker's config.json."""
+    if credentials is None:
+        environ = os.environ if env is None else env
+        credentials = default_credentials(environ, Path(environ.get("HOME") or Path.home()))
+    return RegistryClient(
+        host, settings=RegistrySettings.from_settings(settings), credentials=credentials, transport=transport
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import BinaryIO
 
 import httpx
 
 from wharfinger.oci import mediatypes as mt
-from wharfinger.oci.auth import CredentialProvider, default_credentials
+from wharfinger.oci.auth import CredentialProvider
 from wharfinger.oci.cache import BlobCache
-from wharfinger.oci.client import RegistryClient, RegistrySettings
+from wharfinger.oci.client import RegistryClient, connect
 from wharfinger.oci.manifest import Descriptor, Manifest
 from wharfinger.oci.platform import Platform
 from wharfinger.oci.reference import ImageRef
@@ -31,26 +29,11 @@ from wharfinger.oci.referrers import list_referrers
 from wharfinger.oci.settings import Settings
 from wharfinger.oci.sources.base import ResolvedImage, read_manifest, resolve_descriptor
 
-__all__ = ["RegistrySource", "open_registry_source", "registry_settings"]
+__all__ = ["RegistrySource", "open_registry_source"]
 
 log = logging.getLogger(__name__)
 
 _MANIFEST_MEDIA_TYPES = mt.MANIFEST_TYPES | mt.INDEX_TYPES
-
-
-def registry_settings(settings: Settings) -> RegistrySettings:
-    """The client's limits from the one ``oci.Settings`` the CLI or service built."""
-    return RegistrySettings(
-        max_manifest_bytes=settings.max_manifest_bytes,
-        max_retries=settings.max_retries,
-        backoff_max=settings.max_backoff,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        insecure_hosts=settings.insecure_hosts,
-        parallel_downloads=settings.parallel_downloads,
-        max_referrers=settings.max_referrers,
-        ca_bundle=settings.ca_bundle,
-    )
 
 
 def open_registry_source(
@@ -63,12 +46,7 @@ def open_registry_source(
     env: Mapping[str, str] | None = None,
 ) -> RegistrySource:
     """A source for ``ref``; credentials default to the environment and docker's config.json."""
-    if credentials is None:
-        environ = os.environ if env is None else env
-        credentials = default_credentials(environ, Path(environ.get("HOME") or Path.home()))
-    client = RegistryClient(
-        ref.api_host, settings=registry_settings(settings), credentials=credentials, transport=transport
-    )
+    client = connect(ref.api_host, settings=settings, credentials=credentials, transport=transport, env=env)
     return RegistrySource(ref, client=client, settings=settings, cache=cache)
 
 

@@ -114,3 +114,24 @@ def test_pull_all_platforms(registry_plain, multi_platform_image, client_for, tm
     assert len(list((tmp_path / "all" / "blobs" / "sha256").iterdir())) > len(
         list((tmp_path / "one" / "blobs" / "sha256").iterdir())
     )
+
+
+def test_cli_pull(registry_plain, small_image, run_cli, tmp_path) -> None:
+    ref = skopeo_copy(small_image, registry_plain, "cli/pull", "v2")
+    done = run_cli("pull", ref, f"oci:{tmp_path / 'out'}", "--insecure", registry_plain.host)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == small_image.digest
+    index = json.loads((tmp_path / "out" / "index.json").read_text())
+    assert index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] == "v2"
+
+
+def test_cli_pull_errors_are_one_line(registry_plain, run_cli, tmp_path) -> None:
+    missing = run_cli(
+        "pull", registry_plain.ref("cli/none", "v1"), f"oci:{tmp_path}", "--insecure", registry_plain.host
+    )
+    assert missing.returncode == 4
+    assert "not found" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    bad = run_cli("pull", registry_plain.ref("cli/none", "v1"), f"dir:{tmp_path}")
+    assert bad.returncode == 3
+    assert "oci:DIR" in bad.stderr
