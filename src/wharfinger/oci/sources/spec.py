@@ -25,9 +25,6 @@ from wharfinger.errors import InputError, InvalidDigestError, InvalidReferenceEr
 from wharfinger.oci.digest import parse_digest
 from wharfinger.oci.reference import ImageRef, parse_ref
 from wharfinger.oci.settings import Settings
-from wharfinger.oci.sources.docker_archive import DockerArchiveSource
-from wharfinger.oci.sources.files import DirFiles, TarFiles
-from wharfinger.oci.sources.layout import OciLayoutSource
 
 if TYPE_CHECKING:
     from wharfinger.oci.cache import BlobCache
@@ -126,6 +123,12 @@ def _split_path(rest: str) -> tuple[str, str | None]:
 
 def open_source(spec: SourceSpec, *, settings: Settings, cache: BlobCache | None = None) -> ImageSource:
     """An ``ImageSource`` for ``spec`` (the caller closes it)."""
+    # Imported here, not at the top: `inspect oci:…` must not pay for tarfile/gzip (start-up budget).
+    from wharfinger.oci.sources.archive import TarFiles  # noqa: PLC0415
+    from wharfinger.oci.sources.docker_archive import DockerArchiveSource  # noqa: PLC0415
+    from wharfinger.oci.sources.files import DirFiles  # noqa: PLC0415
+    from wharfinger.oci.sources.layout import OciLayoutSource  # noqa: PLC0415
+
     if spec.kind is SourceKind.REGISTRY:
         assert spec.ref is not None  # noqa: S101  # parse_source sets it for this kind
         try:
