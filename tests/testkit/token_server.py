@@ -57,6 +57,8 @@ class TokenService:
     expires_in: int = 300  # seconds
     issued: list[dict[str, object]] = field(default_factory=list)  # claims of every token handed out
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> account
+    requests: list[Request] = field(default_factory=list)  # every request, in order
+    tokens: list[str] = field(default_factory=list)  # every token handed out (for no-leak tests)
 
     def _sign(self, claims: Mapping[str, object]) -> str:
         der = self.signer.certificate.public_bytes(serialization.Encoding.DER)
@@ -100,6 +102,7 @@ class TokenService:
         }
         self.issued.append(claims)
         token = self._sign(claims)
+        self.tokens.append(token)
         body: dict[str, object] = {
             "token": token,
             "access_token": token,
@@ -109,6 +112,7 @@ class TokenService:
         if refresh and account != ANONYMOUS:
             refresh_token = secrets.token_urlsafe(24)
             self.refresh_tokens[refresh_token] = account
+            self.tokens.append(refresh_token)
             body["refresh_token"] = refresh_token
         return Reply(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
@@ -124,6 +128,7 @@ class TokenService:
         return user if self.users.get(user) == password else None
 
     def handle(self, request: Request) -> Reply:
+        self.requests.append(request)
         unauthorized = Reply(401, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
         if request.path != "/token":
             return Reply(404)

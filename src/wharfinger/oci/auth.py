@@ -494,7 +494,7 @@ class HostAuth:
 
     def _password_grant(self, key: tuple[str, ...]) -> httpx.Response:
         """``GET realm?service&scope`` with Basic credentials, or anonymously without any."""
-        params: list[tuple[str, str]] = [("scope", scope) for scope in key]
+        params: list[tuple[str, str | int | float | bool | None]] = [("scope", scope) for scope in key]
         if self.service:
             params.append(("service", self.service))
         headers: dict[str, str] = {}
@@ -510,7 +510,7 @@ class HostAuth:
         method: str,
         *,
         data: Mapping[str, str] | None = None,
-        params: list[tuple[str, str]] | None = None,
+        params: list[tuple[str, str | int | float | bool | None]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         assert self.realm is not None  # noqa: S101 -- checked by the caller
