@@ -1,0 +1,1 @@
+"""One cataloger per ecosystem: files of an image in, ``Package``s out."""
