@@ -39,6 +39,7 @@ __all__ = [
     "CatalogContext",
     "Cataloger",
     "CatalogerKind",
+    "OwnsFiles",
     "load_catalogers",
 ]
 
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 CatalogerKind = Literal["os", "language"]
 
 # "module:attribute" of every Cataloger instance, one per line to ease merges.
-OS_CATALOGER_SPECS: tuple[str, ...] = ()
+OS_CATALOGER_SPECS: tuple[str, ...] = ("wharfinger.inventory.catalogers.dpkg:DPKG",)
 # inventory-lang's catalogers (Python, JavaScript, Go, Java, Ruby, Rust, .NET, PHP, runtimes)
 LANGUAGE_CATALOGER_SPECS: tuple[str, ...] = ()
 CATALOGER_SPECS: tuple[str, ...] = OS_CATALOGER_SPECS + LANGUAGE_CATALOGER_SPECS
@@ -98,6 +99,15 @@ class Cataloger(Protocol):
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:
         """Packages found in ``fs``; never raises for a corrupt file (warn and skip it)."""
+        ...
+
+
+@runtime_checkable
+class OwnsFiles(Protocol):
+    """An OS cataloger that knows which files its package manager installed."""
+
+    def owned_files(self, fs: ImageFS) -> set[str]:
+        """Absolute paths installed by the package manager (not resolved through symlinks)."""
         ...
 
 
