@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -255,7 +255,9 @@ class _Located:
         if isinstance(node, yaml.SequenceNode):
             return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
         try:
-            return self._constructor.construct_object(node, deep=True)
+            scalar = self._constructor.construct_object(node, deep=True)
+            # YAML 1.1 turns unquoted timestamps into datetimes; the schema (like the API server) wants strings
+            return scalar.isoformat() if isinstance(scalar, date) else scalar
         except yaml.YAMLError as exc:
             self.problem(path, f"cannot read this value: {exc}")
             return None

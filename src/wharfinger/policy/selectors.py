@@ -92,18 +92,24 @@ def parse_image_name(text: str) -> ImageName | None:
 
 @lru_cache(maxsize=1024)
 def _normalise_pattern(pattern: str) -> str:
-    if pattern in {"*", "**"}:
-        return "*"
-    first, sep, remainder = pattern.partition("/")
+    head, slash, last = pattern.rpartition("/")
+    tag = ""
+    if ":" in last:
+        last, _, tag_part = last.partition(":")
+        tag = f":{tag_part}"
+    name = f"{head}{slash}{last}"
+    if name in {"*", "**"}:
+        return f"*{tag}"
+    first, sep, remainder = name.partition("/")
     if sep and ("." in first or ":" in first or first in {"localhost", "*"}):
         registry = "docker.io" if first in _DOCKER_HUB_ALIASES else first
         repository = remainder
         if registry == "docker.io" and "/" not in repository and "*" not in repository:
             repository = f"library/{repository}"
-        return f"{registry}/{repository}"
-    if not sep and "*" not in pattern:
-        return f"docker.io/library/{pattern}"
-    return f"docker.io/{pattern}" if sep else pattern
+        return f"{registry}/{repository}{tag}"
+    if not sep and "*" not in name:
+        return f"docker.io/library/{name}{tag}"
+    return f"docker.io/{name}{tag}" if sep else f"{name}{tag}"
 
 
 def image_matches(pattern: str, image: ImageName) -> bool:
