@@ -114,6 +114,9 @@ def test_huge_policy_is_refused() -> None:
 
 
 def test_fingerprint_changes_with_content() -> None:
-    base = "apiVersion: wharfinger.io/v1alpha1\nkind: ClusterImagePolicy\nmetadata: {name: a}\nspec:\n  rules: [{name: r, static: %s}]\n"
+    base = (
+        "apiVersion: wharfinger.io/v1alpha1\nkind: ClusterImagePolicy\nmetadata: {name: a}\n"
+        "spec:\n  rules: [{name: r, static: %s}]\n"
+    )
     assert load_policies(base % "allow").fingerprint != load_policies(base % "deny").fingerprint
     assert load_policies(base % "allow").fingerprint == load_policies(base % "allow").fingerprint

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from admission_reviews import review, workload
 
+from admission_reviews import review, workload
 from wharfinger.policy import Facts, Outcome, evaluate, load_policies, parse_review
 from wharfinger.policy.engine import EvaluationSettings
 from wharfinger.policy.facts import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from admission_reviews import GROUPS, review, workload
 
+from admission_reviews import GROUPS, review, workload
 from wharfinger.policy.request import MalformedReviewError, parse_review
 
 
