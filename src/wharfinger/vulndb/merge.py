@@ -79,12 +79,13 @@ def merge_advisories(
 ) -> list[Advisory]:
     ordered = sorted(records, key=lambda r: (r.sources[:1], r.id))
     forest = _UnionFind()
-    refused: dict[str, set[str]] = defaultdict(set)  # record id -> alias links the CVE guard refused
+    refused: dict[str, set[str]] = defaultdict(set)  # id -> ids the CVE guard kept apart from it (both ways)
     for record in ordered:
         forest.find(record.id)
         for alias in record.aliases:
             if not forest.union(record.id, alias):
                 refused[record.id].add(alias)
+                refused[alias].add(record.id)
     groups: dict[str, list[Advisory]] = defaultdict(list)
     for record in ordered:
         groups[forest.find(record.id)].append(record)
@@ -125,7 +126,7 @@ def _merge_group(
     cves = sorted(i for i in ids if i.startswith("CVE-"))
     kev_hit = any(c in kev for c in cves)
     epss_scores = [epss[c].epss for c in cves if c in epss]
-    related = {i for r in group for i in r.related} | {a for r in group for a in refused.get(r.id, ())}
+    related = {i for r in group for i in r.related} | {a for i in ids for a in refused.get(i, ())}
     published = [r.published for r in contributing if r.published is not None]
     modified = [r.modified for r in contributing if r.modified is not None]
     withdrawn = [r.withdrawn for r in group if r.withdrawn is not None]

@@ -29,8 +29,11 @@ def order_key(version: str) -> tuple[tuple[int, int, str], ...]:
     """Segments as comparable tuples; a trailing terminator puts "1.0.rc1" before "1.0" before "1.0.1"."""
     text = version.split("+", 1)[0]
     segments = [(2, int(raw), "") if raw.isdigit() else (0, 0, raw.lower()) for raw in _SEGMENT.findall(text)]
-    while segments and segments[-1] == (2, 0, ""):
-        segments.pop()  # 1.0 == 1.0.0
+    first_text = next((i for i, seg in enumerate(segments) if seg[0] == 0), len(segments))
+    release, prerelease = segments[:first_text], segments[first_text:]
+    while release and release[-1] == (2, 0, ""):
+        release.pop()  # 1.0 == 1.0.0, and 1.0.beta == 1.beta (RubyGems' canonical segments)
+    segments = release + prerelease
     return (*segments, (1, 0, ""))
 
 
@@ -125,10 +128,15 @@ def affected_events(safe: list[Interval]) -> tuple[Event, ...]:
     )
     events: list[Event] = []
     cursor: str | None = "0"  # the start of the affected stretch; None once a safe set reaches infinity
+    at_start = True  # the cursor is minus infinity, not the version "0"
+    lowest = order_key("0")
     for interval in ordered:
         if cursor is None:
             break
-        gap = interval.lower is not None and order_key(interval.lower) > order_key(cursor)
+        if at_start:
+            gap = interval.lower is not None and not (interval.lower_inclusive and order_key(interval.lower) == lowest)
+        else:
+            gap = interval.lower is not None and order_key(interval.lower) > order_key(cursor)
         if gap:
             assert interval.lower is not None  # noqa: S101 -- gap implies a lower bound
             events.append(Event(kind=EventKind.INTRODUCED, value=cursor))
@@ -136,8 +144,9 @@ def affected_events(safe: list[Interval]) -> tuple[Event, ...]:
             events.append(Event(kind=kind, value=interval.lower))
         if interval.upper is None:
             cursor = None
-        elif gap or order_key(interval.upper) > order_key(cursor):
+        elif gap or at_start or order_key(interval.upper) > order_key(cursor):
             cursor = interval.upper
+        at_start = False
     if cursor is not None:
         events.append(Event(kind=EventKind.INTRODUCED, value=cursor))
     return tuple(events)
