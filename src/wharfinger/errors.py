@@ -10,6 +10,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
     │     PackageMetadataError (a malformed lock file or package manifest; catalogers skip it)
+    │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
     ├── VerificationError       the artifact is not trustworthy             → exit 1
     │     DigestMismatchError
     └── BackendError            a dependency failed; a retry may help       → exit 4
@@ -23,6 +24,7 @@ result, and the CLI turns it into exit 1 itself.
 from __future__ import annotations
 
 __all__ = [
+    "AdvisoryFormatError",
     "BackendError",
     "DatabaseError",
     "DigestMismatchError",
@@ -111,6 +113,10 @@ class UnsafeArchiveError(InputError):
 
 class DatabaseError(InputError):
     """A vulnerability database file is corrupt, truncated or of an unknown schema."""
+
+
+class AdvisoryFormatError(InputError):
+    """One advisory record (OSV, distro feed, KEV, EPSS) is malformed; ingestion skips and counts it."""
 
 
 class VerificationError(WharfingerError):
