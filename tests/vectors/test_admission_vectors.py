@@ -28,7 +28,7 @@ class Case:
 
 
 def _cases() -> list[Case]:
-    from conftest import SHARED  # the same resolution the shared_dir fixture uses
+    from testkit.shared import SHARED  # the same resolution the shared_dir fixture uses
 
     vectors = SHARED / "vectors"
     if not (vectors / "expected.json").is_file():
