@@ -135,3 +135,25 @@ def test_cli_pull_errors_are_one_line(registry_plain, run_cli, tmp_path) -> None
     bad = run_cli("pull", registry_plain.ref("cli/none", "v1"), f"dir:{tmp_path}")
     assert bad.returncode == 3
     assert "oci:DIR" in bad.stderr
+
+
+def test_cli_inspect_lists_registry_referrers(registry_plain, small_image, client_for, run_cli, tmp_path) -> None:
+    client = client_for(registry_plain)
+    push_layout_with_client(client, small_image, "cli/inspect", "v1")
+    subject = client.get_manifest("cli/inspect", "v1").descriptor()
+    sbom = attach_artifact(client, "cli/inspect", subject, "application/vnd.cyclonedx+json", [("x/y", b"{}")])
+    done = run_cli(
+        "inspect", registry_plain.ref("cli/inspect", "v1"), "--insecure", registry_plain.host, "-o", "json",
+        env={"WHARFINGER_CACHE_DIR": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["top"]["digest"] == small_image.digest
+    assert [(r["digest"], r["artifactType"]) for r in report["referrers"]] == [
+        (sbom.digest, "application/vnd.cyclonedx+json")
+    ]
+    table = run_cli(
+        "inspect", registry_plain.ref("cli/inspect", "v1"), "--insecure", registry_plain.host,
+        env={"WHARFINGER_CACHE_DIR": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert "application/vnd.cyclonedx+json" in table.stdout
