@@ -155,10 +155,8 @@ def test_rpm_berkeley_db_matches_expected(shared_dir: Path, tmp_path: Path) -> N
     ]
     assert got == expected[key]["packages"]
     (package,) = packages
-    assert (
-        package.purl
-        == "pkg:rpm/redhat/libuuid@2.32.1-42.el8_8?arch=x86_64&distro=rhel-8.8&upstream=util-linux-2.32.1-42.el8_8.src.rpm"
-    )
+    expected_purl = "pkg:rpm/redhat/libuuid@2.32.1-42.el8_8?arch=x86_64&distro=rhel-8.8"
+    assert package.purl == expected_purl + "&upstream=util-linux-2.32.1-42.el8_8.src.rpm"
     assert package.source_name == "util-linux"
     assert "/usr/lib64/libuuid.so.1" in RPM.owned_files(DirFS(tmp_path))
 
