@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.inspect",
     "wharfinger.cli.pull",
     "wharfinger.cli.cache",
+    "wharfinger.cli.sbom",
 )
 
 app = typer.Typer(
