@@ -25,6 +25,7 @@ from email.parser import HeaderParser
 from typing import Any
 
 from wharfinger.errors import PackageMetadataError, UnsafeArchiveError
+from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers._documents import (
     Parsed,
     check_size,
@@ -32,11 +33,15 @@ from wharfinger.inventory.catalogers._documents import (
     load_json_object,
     load_toml,
 )
+from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, normalise_pypi_name
 from wharfinger.inventory.catalogers.licenses import to_spdx
+from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 
 __all__ = [
+    "PYTHON_INSTALLED",
+    "PYTHON_LOCKS",
     "parse_core_metadata",
     "parse_egg",
     "parse_pdm_lock",
@@ -313,3 +318,47 @@ def parse_pdm_lock(data: bytes, location: Location) -> Parsed:
             _pypi_package(entry["name"], entry["version"], location, metadata={"dev": "true"} if is_dev else None)
         )
     return Parsed(packages=tuple(packages), warnings=tuple(warnings))
+
+
+# --- catalogers --------------------------------------------------------------------------------
+
+
+def _dist_info_in_fs(fs: ImageFS, path: str, location: Location, context: CatalogContext) -> Parsed:
+    """METADATA plus its RECORD: the RECORD is evidence too, and counts the installed files."""
+    folder = path.rsplit("/", 1)[0]
+    record_path = f"{folder}/RECORD"
+    extra: tuple[Location, ...] = ()
+    installed: int | None = None
+    if fs.is_file(record_path):
+        record = fs.read_bytes(record_path, context.max_file_bytes)
+        record_location = Location(path=record_path, layer_digest=fs.layer_of(record_path))
+        installed = len(parse_record(record, record_location, site_packages=folder.rsplit("/", 1)[0]))
+        extra = (record_location,)
+    metadata = fs.read_bytes(path, context.max_file_bytes)
+    return parse_core_metadata(metadata, location, extra_locations=extra, installed_files=installed)
+
+
+PYTHON_INSTALLED = FileCataloger(
+    name="python-installed",
+    version="1",
+    rules=(
+        FileRule(pattern="**/*.dist-info/METADATA", parse_in_fs=_dist_info_in_fs),
+        FileRule(pattern="**/*.egg-info/PKG-INFO", parse=parse_core_metadata),
+        FileRule(pattern="**/*.egg/EGG-INFO/PKG-INFO", parse=parse_core_metadata),
+        FileRule(pattern="**/*.egg-info", parse=parse_core_metadata),  # the single-file form
+        FileRule(pattern="**/*.egg", parse=parse_egg),  # a zipped egg
+    ),
+)
+
+PYTHON_LOCKS = FileCataloger(
+    name="python-lock",
+    version="1",
+    evidence="declared",
+    rules=(
+        FileRule(pattern="**/requirements*.txt", parse=parse_requirements),
+        FileRule(pattern="**/Pipfile.lock", parse=parse_pipfile_lock),
+        FileRule(pattern="**/poetry.lock", parse=parse_poetry_lock),
+        FileRule(pattern="**/uv.lock", parse=parse_uv_lock),
+        FileRule(pattern="**/pdm.lock", parse=parse_pdm_lock),
+    ),
+)
