@@ -87,7 +87,7 @@ def parse_go_binary(data: BinaryData, location: Location) -> Parsed:
         )
     for dep in info.deps:
         replaced = dep.replaced_by
-        if replaced is not None and replaced.version:
+        if replaced is not None and replaced.version not in ("", "(devel)") and not _is_local_path(replaced.path):
             extra = {**meta, "replaces": f"{dep.path}@{dep.version}"}
             packages.append(_go_package(replaced.path, replaced.version, location, metadata=extra))
         elif replaced is not None:

@@ -3,8 +3,8 @@
 ``parse_java_archive`` opens an archive from bytes and reports, for it and for every archive
 nested in it (``WEB-INF/lib``, Spring Boot ``BOOT-INF/lib``, ``lib/`` of an ear …):
 
-1. one package per ``META-INF/maven/<group>/<artifact>/pom.properties`` — a shaded ("uber") jar
-   reports every artifact it embeds;
+1. one package per ``pom.properties`` (``META-INF/maven/<group>/<artifact>/`` by convention, but
+   read wherever it is, as trivy does) — a shaded ("uber") jar reports every artifact it embeds;
 2. ``META-INF/maven/**/pom.xml`` where no ``pom.properties`` sits beside it (coordinates from
    ``<groupId>``/``<artifactId>``/``<version>``, the parent's when the project omits them);
 3. when neither names the archive itself, the ``MANIFEST.MF`` main section: version from
@@ -284,7 +284,7 @@ def _catalog_archive(  # noqa: PLR0917 - a private recursive walker; its state t
             if info.is_dir():
                 continue
             try:
-                if lowered.startswith("meta-inf/maven/") and lowered.endswith("/pom.properties"):
+                if lowered.endswith("pom.properties"):  # META-INF/maven/g/a/ by convention, anywhere in practice
                     text = _read_member(
                         archive, info, budget, limit=limits.max_metadata_bytes, where=f"{where}!/{name}"
                     )
