@@ -5,7 +5,7 @@ Official ``node``, ``python`` and ``eclipse-temurin`` images unpack upstream bui
 recognised only from evidence that names its exact version:
 
 * Node.js: the ``node.js/vX.Y.Z`` string compiled into ``bin/node``;
-* CPython: the ``PY_VERSION`` constant (``\\x003.11.2\\x00``) in ``bin/python3.X`` or
+* CPython: the ``PY_VERSION`` constant (``3.11.2\\x00``) in ``bin/python3.X`` or
   ``libpython3.X.so*``, looked for only under the major.minor the file name announces;
 * Java: the ``release`` file at the root of a JDK/JRE (``JAVA_VERSION="17.0.9"``, ``IMPLEMENTOR``).
 
@@ -17,6 +17,7 @@ package is then the better record), whatever ``CatalogContext.skip_os_owned`` sa
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers._documents import Parsed, decode_text
@@ -69,11 +70,13 @@ def parse_python_binary(data: BinaryData, location: Location) -> Parsed:
     announced = _PYTHON_FILE.search(location.path)
     if announced is None:
         return Parsed()
-    needle = re.compile(rb"\x00(" + re.escape(announced.group(1).encode()) + rb"\.\d+(?:(?:a|b|rc)\d+)?\+?)\x00")
-    match = needle.search(data)
-    if match is None:
+    # PY_VERSION is a NUL-terminated constant; the linker may merge it into the tail of a longer
+    # string ("…/Python-3.11.7"), so only its end is certain. The most frequent candidate wins.
+    needle = re.compile(rb"(?<![0-9.])(" + re.escape(announced.group(1).encode()) + rb"\.\d+(?:(?:a|b|rc)\d+)?\+?)\x00")
+    candidates = Counter(match.group(1) for match in needle.finditer(data))
+    if not candidates:
         return Parsed()
-    version = match.group(1).decode()
+    version = candidates.most_common(1)[0][0].decode()
     return Parsed(
         packages=(
             _runtime(
@@ -90,7 +93,9 @@ def parse_java_release(data: bytes, location: Location) -> Parsed:
         return Parsed()  # a file named "release" that is not a JDK's
     implementor = fields.get("IMPLEMENTOR", "")
     runtime_name = fields.get("JAVA_RUNTIME_VERSION", "")
-    is_oracle_jdk = "Oracle" in implementor and "openjdk" not in (location.path + runtime_name).lower()
+    # Oracle's commercial JDK says BUILD_TYPE="commercial"; Oracle's OpenJDK builds and every other
+    # vendor's (Temurin, Debian, Corretto…) are OpenJDK.
+    is_oracle_jdk = fields.get("BUILD_TYPE") == "commercial" and "openjdk" not in (location.path + runtime_name).lower()
     product = "jdk" if is_oracle_jdk else "openjdk"
     metadata = {"runtime": "java", "implementor": implementor} if implementor else {"runtime": "java"}
     return Parsed(
