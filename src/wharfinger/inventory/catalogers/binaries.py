@@ -41,7 +41,7 @@ class BinaryCataloger:
         for path in fs.walk():
             try:
                 mode = fs.mode(path)
-                if not stat.S_ISREG(mode) or not mode & _EXECUTE_BITS or fs.size(path) < 64:  # noqa: PLR2004
+                if not stat.S_ISREG(mode) or not mode & _EXECUTE_BITS:
                     continue
                 with fs.open(path) as handle:
                     if executable_format(handle.read(4)) is None:

@@ -285,7 +285,9 @@ def _toml_packages(doc: dict[str, Any], location: Location, *, kind: str) -> tup
 
 def parse_poetry_lock(data: bytes, location: Location) -> Parsed:
     """``poetry.lock`` (lock format 1.x and 2.x); ``category = "dev"`` entries are marked dev."""
-    entries, warnings = _toml_packages(load_toml(data, location), location, kind="poetry.lock")
+    entries, warnings = _toml_packages(
+        load_toml(data, location, skip_inline_table_lines=True), location, kind="poetry.lock"
+    )
     packages = []
     for entry in entries:
         groups = entry.get("groups")
@@ -298,7 +300,9 @@ def parse_poetry_lock(data: bytes, location: Location) -> Parsed:
 
 def parse_uv_lock(data: bytes, location: Location) -> Parsed:
     """``uv.lock``: every resolved package, the project itself included (its source is virtual/editable)."""
-    entries, warnings = _toml_packages(load_toml(data, location), location, kind="uv.lock")
+    entries, warnings = _toml_packages(
+        load_toml(data, location, skip_inline_table_lines=True), location, kind="uv.lock"
+    )
     packages = []
     for entry in entries:
         source = entry.get("source")
@@ -309,7 +313,9 @@ def parse_uv_lock(data: bytes, location: Location) -> Parsed:
 
 def parse_pdm_lock(data: bytes, location: Location) -> Parsed:
     """``pdm.lock``: packages with their groups; packages only in dev groups are marked dev."""
-    entries, warnings = _toml_packages(load_toml(data, location), location, kind="pdm.lock")
+    entries, warnings = _toml_packages(
+        load_toml(data, location, skip_inline_table_lines=True), location, kind="pdm.lock"
+    )
     packages = []
     for entry in entries:
         groups = entry.get("groups")
