@@ -187,6 +187,7 @@ _REQUIREMENT = re.compile(
     \s*(?:\[[^\]]*\])?                        # extras
     \s*(?P<op>===|==)\s*
     (?P<version>[A-Za-z0-9][A-Za-z0-9.+!_-]*) # a concrete version: no wildcards, no ranges
+    \s*(?:@\s*\S+)?                           # "== 1.0 @ git+https://…": not PEP 508, found in the wild
     \s*(?:;.*)?$                              # environment markers
     """,
     re.VERBOSE,
@@ -260,6 +261,8 @@ def parse_pipfile_lock(data: bytes, location: Location) -> Parsed:
 
 
 def _toml_packages(doc: dict[str, Any], location: Location, *, kind: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Entries of ``[[package]]`` with a name and version, once per (normalised name, version):
+    pdm writes a package again for each set of extras it was resolved with."""
     entries = doc.get("package")
     if entries is None:
         return [], []
@@ -267,7 +270,7 @@ def _toml_packages(doc: dict[str, Any], location: Location, *, kind: str) -> tup
         raise PackageMetadataError(
             f"{location.path}: `package` is not an array of tables", hint=f"the file is not a {kind}; it is skipped"
         )
-    good: list[dict[str, Any]] = []
+    good: dict[tuple[str, str], dict[str, Any]] = {}
     warnings: list[str] = []
     for entry in entries:
         if (
@@ -276,11 +279,11 @@ def _toml_packages(doc: dict[str, Any], location: Location, *, kind: str) -> tup
             and isinstance(entry.get("version"), str)
             and entry["version"]
         ):
-            good.append(entry)
+            good.setdefault((normalise_pypi_name(entry["name"]), entry["version"]), entry)
         else:
             name = entry.get("name") if isinstance(entry, dict) else entry
             warnings.append(f"{location.path}: package entry {name!r} lacks a name or version; skipped")
-    return good, warnings
+    return list(good.values()), warnings
 
 
 def parse_poetry_lock(data: bytes, location: Location) -> Parsed:
@@ -347,10 +350,11 @@ def _dist_info_in_fs(fs: ImageFS, path: str, location: Location, context: Catalo
 PYTHON_INSTALLED = FileCataloger(
     name="python-installed",
     version="1",
-    rules=(
-        FileRule(pattern="**/*.dist-info/METADATA", parse_in_fs=_dist_info_in_fs),
-        FileRule(pattern="**/*.egg-info/PKG-INFO", parse=parse_core_metadata),
-        FileRule(pattern="**/*.egg/EGG-INFO/PKG-INFO", parse=parse_core_metadata),
+    rules=(  # folder names as pip, setuptools and easy_install wrote them over the years (syft's globs)
+        FileRule(pattern="**/*dist-info/METADATA", parse_in_fs=_dist_info_in_fs),
+        FileRule(pattern="**/*DIST-INFO/METADATA", parse_in_fs=_dist_info_in_fs),
+        FileRule(pattern="**/*egg-info/PKG-INFO", parse=parse_core_metadata),
+        FileRule(pattern="**/*EGG-INFO/PKG-INFO", parse=parse_core_metadata),  # also unzipped .egg folders
         FileRule(pattern="**/*.egg-info", parse=parse_core_metadata),  # the single-file form
         FileRule(pattern="**/*.egg", parse=parse_egg),  # a zipped egg
     ),
