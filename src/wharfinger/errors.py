@@ -8,6 +8,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     InvalidReferenceError (also ValueError) · ManifestError · LayoutError
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
+    │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
     ├── VerificationError       the artifact is not trustworthy             → exit 1
     │     DigestMismatchError
     └── BackendError            a dependency failed; a retry may help       → exit 4
@@ -21,6 +22,7 @@ result, and the CLI turns it into exit 1 itself.
 from __future__ import annotations
 
 __all__ = [
+    "AdvisoryFormatError",
     "BackendError",
     "DatabaseError",
     "DigestMismatchError",
@@ -98,6 +100,10 @@ class UnsafeArchiveError(InputError):
 
 class DatabaseError(InputError):
     """A vulnerability database file is corrupt, truncated or of an unknown schema."""
+
+
+class AdvisoryFormatError(InputError):
+    """One advisory record (OSV, distro feed, KEV, EPSS) is malformed; ingestion skips and counts it."""
 
 
 class VerificationError(WharfingerError):
