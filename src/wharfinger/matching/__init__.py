@@ -1,12 +1,12 @@
 """Matching: packages x advisories → findings, each with the reason it matched (pure).
 
-    >>> from wharfinger.matching import AdvisoryIndex, match_packages
-    >>> result = match_packages(packages, AdvisoryIndex(advisories))     # doctest: +SKIP
+    >>> from wharfinger.matching import MemorySource, match_packages
+    >>> result = match_packages(packages, MemorySource(advisories))     # doctest: +SKIP
     >>> for finding in result.findings: print(finding.explanation)       # doctest: +SKIP
 
-``AdvisorySource`` is the port vulndb's database implements; ``AdvisoryIndex`` is the
-in-memory adapter. Packages that cannot be matched come back in ``MatchResult.skipped`` with
-the reason, never silently dropped.
+``AdvisorySource`` is the port vulndb's ``VulnDatabase`` and ``AdvisoryIndex`` implement;
+``MemorySource`` adapts advisories already in memory. Packages that cannot be matched come
+back in ``MatchResult.skipped`` with the reason, never silently dropped.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from wharfinger.matching.ecosystem import Lookup, distro_from_purl, lookup_for, 
 from wharfinger.matching.finding import Finding, MatchProblem, MatchResult, SkippedPackage
 from wharfinger.matching.matcher import Matcher, match_packages
 from wharfinger.matching.ranges import evaluate
-from wharfinger.matching.source import AdvisoryIndex, AdvisorySource
+from wharfinger.matching.source import AdvisorySource, MemorySource
 
 __all__ = [
-    "AdvisoryIndex",
     "AdvisorySource",
     "Finding",
     "Lookup",
     "MatchProblem",
     "MatchResult",
     "Matcher",
+    "MemorySource",
     "SkippedPackage",
     "distro_from_purl",
     "evaluate",

@@ -11,11 +11,11 @@ distributions whose OVAL feeds list binary packages.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 from wharfinger.inventory.package import Distro, Package, PackageType
+from wharfinger.vulndb.ecosystems import name_key
 
 __all__ = ["Lookup", "UnmatchableError", "distro_from_purl", "lookup_for", "normalize_name"]
 
@@ -32,7 +32,6 @@ _LANGUAGE_ECOSYSTEMS: dict[PackageType, str] = {
 
 _PURL_TYPES = frozenset(t.value for t in PackageType)
 _DEBIAN_CODENAMES = {"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13"}
-_PEP503 = re.compile(r"[-_.]+")
 
 
 class UnmatchableError(Exception):
@@ -50,14 +49,9 @@ class Lookup:
 
 
 def normalize_name(ecosystem: str, name: str) -> str:
-    """The spelling both sides of a lookup use: PEP 503 for PyPI, lower case where names are
-    case-insensitive (NuGet, Packagist), the name itself elsewhere. vulndb indexes with it too."""
-    base = ecosystem.split(":", 1)[0]
-    if base == "PyPI":
-        return _PEP503.sub("-", name).lower()
-    if base in ("NuGet", "Packagist"):
-        return name.lower()
-    return name
+    """The spelling both sides of a lookup use (PEP 503 for PyPI, case-folded where the package
+    manager ignores case): vulndb's ``name_key``, so the database and the matcher agree."""
+    return name_key(ecosystem, name)
 
 
 def _purl_parts(purl: str) -> tuple[str, str | None, dict[str, str]]:
@@ -115,8 +109,8 @@ def distro_ecosystems(distro: Distro) -> tuple[str, ...]:
         return ("Chainguard",)
     if distro_id == "azurelinux" and major:
         return (f"Azure Linux:{major}", f"Azure Linux:{major}.0")
-    if distro_id in ("mariner", "cbl-mariner") and major_minor:
-        return (f"Mariner:{major_minor}", f"CBL-Mariner:{major_minor}")
+    if distro_id in ("mariner", "cbl-mariner") and major:
+        return (f"Mariner:{major}", f"Mariner:{major_minor}")  # vulndb writes "Mariner:2" from the OVAL file name
     if distro_id in ("rhel", "redhat") and major:
         return (f"Red Hat:{major}",)
     if distro_id == "rocky" and major:

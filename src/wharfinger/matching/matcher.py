@@ -21,11 +21,12 @@ from dataclasses import dataclass
 
 from wharfinger.errors import VersionError
 from wharfinger.inventory.package import Distro, Package
-from wharfinger.matching.ecosystem import Lookup, UnmatchableError, lookup_for, normalize_name
+from wharfinger.matching.ecosystem import Lookup, UnmatchableError, lookup_for
 from wharfinger.matching.finding import Finding, MatchProblem, MatchResult, SkippedPackage
 from wharfinger.matching.ranges import RangeHit, evaluate
 from wharfinger.matching.source import AdvisorySource, as_source
 from wharfinger.versions import scheme_for
+from wharfinger.vulndb.ecosystems import ecosystem_key, name_key
 from wharfinger.vulndb.model import Advisory, Affected, FixState
 
 __all__ = ["Matcher", "match_packages"]
@@ -108,12 +109,16 @@ class Matcher:
         ignored: list[str] = []
         seen: set[str] = set()
         for ecosystem in lookup.ecosystems:
+            wanted_ecosystem = ecosystem_key(ecosystem)
             for name in lookup.names:
                 for advisory in self._source.advisories_for(ecosystem, name):
                     if advisory.id in seen or advisory.withdrawn is not None:
                         continue
                     for affected in advisory.affected:
-                        if affected.ecosystem != ecosystem or normalize_name(ecosystem, affected.name) != name:
+                        if (
+                            ecosystem_key(affected.ecosystem) != wanted_ecosystem
+                            or name_key(ecosystem, affected.name) != name
+                        ):
                             continue
                         hit = self._evaluate_affected(
                             advisory,

@@ -1,9 +1,10 @@
 """The port through which matching reads advisories, and an in-memory adapter for it.
 
-``AdvisorySource`` is the one method the matcher needs. vulndb's SQLite database implements it;
-``AdvisoryIndex`` implements it over advisories already in memory (tests, a rescan that loads
-the database once and matches many SBOMs against it). Names are compared after
-``normalize_name`` on both sides.
+``AdvisorySource`` is the one method the matcher needs. vulndb's ``VulnDatabase`` implements
+it (one SQL query per package) and so does its ``AdvisoryIndex`` (the whole database in memory,
+for rescans of many SBOMs); ``MemorySource`` implements it over advisories already in memory
+(records read by a test, a demo). Ecosystems and names are compared with vulndb's
+``ecosystem_key``/``name_key`` on both sides.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from wharfinger.matching.ecosystem import normalize_name
+from wharfinger.vulndb.ecosystems import ecosystem_key, name_key
 from wharfinger.vulndb.model import Advisory
 
-__all__ = ["AdvisoryIndex", "AdvisorySource", "CallableSource", "as_source"]
+__all__ = ["AdvisorySource", "CallableSource", "MemorySource", "as_source"]
 
 
 @runtime_checkable
@@ -26,8 +27,8 @@ class AdvisorySource(Protocol):
         ...
 
 
-class AdvisoryIndex:
-    """Advisories grouped by (ecosystem, normalised name): one dict lookup per package."""
+class MemorySource:
+    """Advisories grouped by (ecosystem key, name key): one dict lookup per package."""
 
     __slots__ = ("_by_key", "count")
 
@@ -36,13 +37,15 @@ class AdvisoryIndex:
         count = 0
         for advisory in advisories:
             count += 1
-            for key in dict.fromkeys((a.ecosystem, normalize_name(a.ecosystem, a.name)) for a in advisory.affected):
+            for key in dict.fromkeys(
+                (ecosystem_key(a.ecosystem), name_key(a.ecosystem, a.name)) for a in advisory.affected
+            ):
                 by_key[key].append(advisory)
         self._by_key: dict[tuple[str, str], tuple[Advisory, ...]] = {k: tuple(v) for k, v in by_key.items()}
         self.count = count
 
     def advisories_for(self, ecosystem: str, name: str) -> Sequence[Advisory]:
-        return self._by_key.get((ecosystem, name), ())
+        return self._by_key.get((ecosystem_key(ecosystem), name_key(ecosystem, name)), ())
 
     def __len__(self) -> int:
         return self.count

@@ -11,7 +11,7 @@ import pytest
 from osv_records import alpine_secdb, debian_dsa, load, records, to_advisory
 
 from wharfinger.inventory.package import Distro, Package, PackageType
-from wharfinger.matching import AdvisoryIndex, Matcher, match_packages
+from wharfinger.matching import Matcher, MemorySource, match_packages
 from wharfinger.vulndb.model import (
     Advisory,
     Affected,
@@ -25,22 +25,22 @@ from wharfinger.vulndb.model import (
 
 
 @pytest.fixture(scope="module")
-def language_index(shared_dir: Path) -> AdvisoryIndex:
+def language_index(shared_dir: Path) -> MemorySource:
     advisories = [to_advisory(data) for _, data in records(shared_dir / "vulndata" / "ghsa")]
     for package in ("django", "jinja2", "requests"):
         advisories += [to_advisory(d) for _, d in records(shared_dir / "vulndata" / "pypa" / "vulns" / package)]
     golang = shared_dir / "vulndata" / "golang" / "data" / "osv"
     advisories += [to_advisory(load(golang / f"GO-2021-{n:04d}.json")) for n in (67, 69)]
-    return AdvisoryIndex(advisories)
+    return MemorySource(advisories)
 
 
 @pytest.fixture(scope="module")
-def distro_index(shared_dir: Path) -> AdvisoryIndex:
+def distro_index(shared_dir: Path) -> MemorySource:
     secdb = shared_dir / "vulndata" / "alpine-secdb"
     advisories = alpine_secdb(secdb / "v3.11" / "main.yaml") + alpine_secdb(secdb / "v3.10" / "main.yaml")
     dsa = shared_dir / "vulndata" / "debian-tracker" / "data" / "DSA" / "list"
     advisories += debian_dsa(dsa, {"bullseye": "11", "buster": "10"})
-    return AdvisoryIndex(advisories)
+    return MemorySource(advisories)
 
 
 def pypi(name: str, version: str, layer: str | None = "sha256:" + "a" * 64) -> Package:
@@ -77,7 +77,7 @@ def ids(result_findings: Sequence[object]) -> set[str]:
     return {f.advisory_id for f in result_findings}  # type: ignore[attr-defined]
 
 
-def test_pypi_package_matches_its_range_with_fix_and_explanation(language_index: AdvisoryIndex) -> None:
+def test_pypi_package_matches_its_range_with_fix_and_explanation(language_index: MemorySource) -> None:
     result = match_packages([pypi("Django", "3.2.18")], language_index)
     finding = next(f for f in result.findings if f.advisory_id == "PYSEC-2023-61")
     assert finding.fix_state is FixState.FIXED
@@ -92,13 +92,13 @@ def test_pypi_package_matches_its_range_with_fix_and_explanation(language_index:
     assert "PYSEC-2023-61" not in ids(fixed.findings)
 
 
-def test_pypi_names_are_normalised(language_index: AdvisoryIndex) -> None:
+def test_pypi_names_are_normalised(language_index: MemorySource) -> None:
     upper = match_packages([pypi("Jinja2", "2.10")], language_index)
     lower = match_packages([pypi("jinja2", "2.10")], language_index)
     assert ids(upper.findings) == ids(lower.findings) != set()
 
 
-def test_npm_semver_ranges_from_ghsa(language_index: AdvisoryIndex) -> None:
+def test_npm_semver_ranges_from_ghsa(language_index: MemorySource) -> None:
     vulnerable = match_packages([npm("lodash", "4.17.11")], language_index)
     assert {"GHSA-jf85-cpcp-j695", "GHSA-35jh-r3h4-6jhm"} <= ids(vulnerable.findings)
     between = match_packages([npm("lodash", "4.17.15")], language_index)  # jf85 was fixed in 4.17.12
@@ -108,7 +108,7 @@ def test_npm_semver_ranges_from_ghsa(language_index: AdvisoryIndex) -> None:
     assert patched.packages_matched == 1
 
 
-def test_go_stdlib_and_modules(language_index: AdvisoryIndex) -> None:
+def test_go_stdlib_and_modules(language_index: MemorySource) -> None:
     stdlib = Package(name="stdlib", version="go1.16.0", type=PackageType.GOLANG, purl="pkg:golang/stdlib@go1.16.0")
     assert "GO-2021-0067" in ids(match_packages([stdlib], language_index).findings)
     fixed = Package(name="stdlib", version="go1.16.1", type=PackageType.GOLANG, purl="pkg:golang/stdlib@go1.16.1")
@@ -117,7 +117,7 @@ def test_go_stdlib_and_modules(language_index: AdvisoryIndex) -> None:
     assert "GO-2021-0067" in ids(match_packages([binary], language_index).findings)
 
 
-def test_alpine_matches_by_origin_and_release(distro_index: AdvisoryIndex) -> None:
+def test_alpine_matches_by_origin_and_release(distro_index: MemorySource) -> None:
     libcrypto = apk("libcrypto1.1", "1.1.1d-r2", "openssl", "alpine-3.11.6")
     result = match_packages([libcrypto], distro_index)
     finding = next(f for f in result.findings if f.advisory_id == "CVE-2019-1551")
@@ -129,7 +129,7 @@ def test_alpine_matches_by_origin_and_release(distro_index: AdvisoryIndex) -> No
     assert "CVE-2019-1551" not in ids(match_packages([patched], distro_index).findings)
 
 
-def test_debian_release_is_part_of_the_match(distro_index: AdvisoryIndex) -> None:
+def test_debian_release_is_part_of_the_match(distro_index: MemorySource) -> None:
     bullseye = deb("libssl1.1", "1.1.1n-0+deb11u3", "openssl", "debian-11")
     found = match_packages([bullseye], distro_index)
     assert "DSA-5343-1" in ids(found.findings)
@@ -140,7 +140,7 @@ def test_debian_release_is_part_of_the_match(distro_index: AdvisoryIndex) -> Non
     assert all(f.ecosystem == "Debian:10" for f in match_packages([buster], distro_index).findings)
 
 
-def test_distro_from_the_image_when_the_purl_has_none(distro_index: AdvisoryIndex) -> None:
+def test_distro_from_the_image_when_the_purl_has_none(distro_index: MemorySource) -> None:
     package = Package(
         name="libssl1.1",
         version="1.1.1n-0+deb11u3",
@@ -154,7 +154,7 @@ def test_distro_from_the_image_when_the_purl_has_none(distro_index: AdvisoryInde
     assert "DSA-5343-1" in ids(with_distro.findings)
 
 
-def test_source_version_is_compared_for_binnmus(distro_index: AdvisoryIndex) -> None:
+def test_source_version_is_compared_for_binnmus(distro_index: MemorySource) -> None:
     package = Package(
         name="libssl1.1",
         version="1.1.1n-0+deb11u3+b1",
@@ -178,7 +178,7 @@ OPEN = (Range(type=RangeType.ECOSYSTEM, events=(Event(kind=EventKind.INTRODUCED,
 def test_fix_states_from_the_distribution(state: FixState) -> None:
     affected = Affected(ecosystem="Debian:12", name="openssl", ranges=OPEN, fix_state=state, severity=Severity.LOW)
     package = deb("libssl3", "3.0.11-1~deb12u2", "openssl", "debian-12")
-    (finding,) = match_packages([package], AdvisoryIndex([_advisory(affected)])).findings
+    (finding,) = match_packages([package], MemorySource([_advisory(affected)])).findings
     assert finding.fix_state is state
     assert finding.fixed_versions == ()
     assert finding.severity is Severity.LOW  # the distribution's own rating wins for its package
@@ -187,7 +187,7 @@ def test_fix_states_from_the_distribution(state: FixState) -> None:
 def test_no_ranges_with_an_unfixed_statement_affects_every_version() -> None:
     affected = Affected(ecosystem="Debian:12", name="openssl", fix_state=FixState.WONT_FIX)
     package = deb("libssl3", "3.0.11-1~deb12u2", "openssl", "debian-12")
-    (finding,) = match_packages([package], AdvisoryIndex([_advisory(affected)])).findings
+    (finding,) = match_packages([package], MemorySource([_advisory(affected)])).findings
     assert finding.fix_state is FixState.WONT_FIX
     assert "every version" in finding.explanation
 
@@ -198,7 +198,7 @@ def test_skipped_packages_are_counted_with_reasons() -> None:
         Package(name="node", version="20.1.0", type=PackageType.BINARY, purl="pkg:generic/node@20.1.0"),
         deb("libc6", "2.36-9", "glibc", "plan9-4"),
     ]
-    result = match_packages(packages, AdvisoryIndex([]))
+    result = match_packages(packages, MemorySource([]))
     assert len(result.skipped) == 3
     reasons = [s.reason for s in result.skipped]
     assert "not a version" in reasons[0]
@@ -213,12 +213,12 @@ def test_unparsable_event_is_a_problem_not_a_match() -> None:
         events=(Event(kind=EventKind.INTRODUCED, value="0"), Event(kind=EventKind.FIXED, value="not-a-version!")),
     )
     advisory = _advisory(Affected(ecosystem="PyPI", name="django", ranges=(bad,)))
-    result = match_packages([pypi("django", "3.2")], AdvisoryIndex([advisory]))
+    result = match_packages([pypi("django", "3.2")], MemorySource([advisory]))
     assert result.findings == ()
     assert "not-a-version!" in result.problems[0].reason
 
 
-def test_git_ranges_are_ignored_with_a_reason(language_index: AdvisoryIndex) -> None:
+def test_git_ranges_are_ignored_with_a_reason(language_index: MemorySource) -> None:
     result = match_packages([pypi("requests", "2.0.0")], language_index)
     assert any("GIT range" in reason for reason in result.ignored_ranges)
 
@@ -226,7 +226,7 @@ def test_git_ranges_are_ignored_with_a_reason(language_index: AdvisoryIndex) -> 
 def test_withdrawn_advisories_never_match() -> None:
     affected = Affected(ecosystem="PyPI", name="django", ranges=OPEN)
     withdrawn = _advisory(affected, withdrawn=datetime(2024, 1, 1, tzinfo=UTC))
-    assert match_packages([pypi("django", "3.2")], AdvisoryIndex([withdrawn])).findings == ()
+    assert match_packages([pypi("django", "3.2")], MemorySource([withdrawn])).findings == ()
 
 
 @pytest.mark.parametrize(
@@ -245,7 +245,7 @@ def test_withdrawn_advisories_never_match() -> None:
 def test_osv_event_semantics(events: tuple[tuple[str, str], ...], version: str, affected: bool) -> None:
     rng = Range(type=RangeType.ECOSYSTEM, events=tuple(Event(kind=EventKind(k), value=v) for k, v in events))
     advisory = _advisory(Affected(ecosystem="PyPI", name="pkg", ranges=(rng,)))
-    result = match_packages([pypi("pkg", version)], AdvisoryIndex([advisory]))
+    result = match_packages([pypi("pkg", version)], MemorySource([advisory]))
     assert bool(result.findings) is affected
 
 
