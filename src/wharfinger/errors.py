@@ -9,6 +9,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
     │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
+    │     ScanExceptionsError (an exceptions file; every problem with its line) · VexError
     ├── VerificationError       the artifact is not trustworthy             → exit 1
     │     DigestMismatchError
     └── BackendError            a dependency failed; a retry may help       → exit 4
@@ -37,11 +38,13 @@ __all__ = [
     "RegistryNotFoundError",
     "RegistryUnavailableError",
     "SbomFormatError",
+    "ScanExceptionsError",
     "StoreError",
     "TrustPolicyError",
     "UnsafeArchiveError",
     "VerificationError",
     "VersionError",
+    "VexError",
     "WharfingerError",
 ]
 
@@ -104,6 +107,14 @@ class DatabaseError(InputError):
 
 class AdvisoryFormatError(InputError):
     """One advisory record (OSV, distro feed, KEV, EPSS) is malformed; ingestion skips and counts it."""
+
+
+class ScanExceptionsError(InputError):
+    """A scan exceptions file is invalid; the message lists every problem with its line."""
+
+
+class VexError(InputError):
+    """An OpenVEX document cannot be read."""
 
 
 class VerificationError(WharfingerError):
