@@ -96,7 +96,8 @@ def test_exceptions_and_vex_make_the_gate_pass(run_cli: Run, database: Path, sbo
         "exceptions:\n"
         "  - id: CVE-2019-10744\n    package: pkg:npm/lodash*\n    reason: defaultsDeep is never called\n"
         "    approver: security@example.com\n    expires: 2999-01-01\n"
-        "  - id: CVE-2021-23337\n    reason: expired on purpose\n    approver: bob@example.com\n    expires: 2020-01-01\n"
+        "  - id: CVE-2021-23337\n    reason: expired on purpose\n"
+        "    approver: bob@example.com\n    expires: 2020-01-01\n"
     )
     vex = tmp_path / "shop.vex.json"
     vex.write_text(
