@@ -11,6 +11,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
     │     PackageMetadataError (a malformed lock file or package manifest; catalogers skip it)
     │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
+    │     ScanExceptionsError (an exceptions file; every problem with its line) · VexError
     ├── VerificationError       the artifact is not trustworthy             → exit 1
     │     DigestMismatchError
     └── BackendError            a dependency failed; a retry may help       → exit 4
@@ -42,11 +43,13 @@ __all__ = [
     "RegistryNotFoundError",
     "RegistryUnavailableError",
     "SbomFormatError",
+    "ScanExceptionsError",
     "StoreError",
     "TrustPolicyError",
     "UnsafeArchiveError",
     "VerificationError",
     "VersionError",
+    "VexError",
     "WharfingerError",
 ]
 
@@ -117,6 +120,14 @@ class DatabaseError(InputError):
 
 class AdvisoryFormatError(InputError):
     """One advisory record (OSV, distro feed, KEV, EPSS) is malformed; ingestion skips and counts it."""
+
+
+class ScanExceptionsError(InputError):
+    """A scan exceptions file is invalid; the message lists every problem with its line."""
+
+
+class VexError(InputError):
+    """An OpenVEX document cannot be read."""
 
 
 class VerificationError(WharfingerError):

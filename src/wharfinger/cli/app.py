@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.pull",
     "wharfinger.cli.cache",
     "wharfinger.cli.sbom",
+    "wharfinger.cli.scan",
 )
 
 app = typer.Typer(
@@ -78,7 +79,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented exit code."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)
+        if isinstance(status, int) and status:  # a command's typer.Exit(code) (e.g. a tripped gate)
+            sys.exit(status)
     except WharfingerError as exc:
         typer.echo(f"error: {exc.diagnostics()}", err=True)
         sys.exit(exc.exit_code)
