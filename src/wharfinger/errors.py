@@ -5,10 +5,12 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
 
     WharfingerError
     ├── InputError              you can fix the input                       → exit 3
-    │     InvalidReferenceError (also ValueError) · ManifestError · LayoutError
+    │     InvalidReferenceError (also ValueError) · InvalidDigestError (also ValueError)
+    │     ManifestError · PlatformNotFoundError · LayoutError
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
     │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
+    │     ScanExceptionsError (an exceptions file; every problem with its line) · VexError
     ├── VerificationError       the artifact is not trustworthy             → exit 1
     │     DigestMismatchError
     └── BackendError            a dependency failed; a retry may help       → exit 4
@@ -28,21 +30,25 @@ __all__ = [
     "DigestMismatchError",
     "FeedError",
     "InputError",
+    "InvalidDigestError",
     "InvalidReferenceError",
     "KeyProviderError",
     "LayoutError",
     "ManifestError",
+    "PlatformNotFoundError",
     "PolicyError",
     "RegistryAuthError",
     "RegistryError",
     "RegistryNotFoundError",
     "RegistryUnavailableError",
     "SbomFormatError",
+    "ScanExceptionsError",
     "StoreError",
     "TrustPolicyError",
     "UnsafeArchiveError",
     "VerificationError",
     "VersionError",
+    "VexError",
     "WharfingerError",
 ]
 
@@ -71,8 +77,16 @@ class InvalidReferenceError(InputError, ValueError):
     """An image reference does not follow the Docker/OCI reference grammar."""
 
 
+class InvalidDigestError(InputError, ValueError):
+    """A digest is not ``sha256:<64 hex>`` or ``sha512:<128 hex>``."""
+
+
 class ManifestError(InputError):
     """A manifest or index is malformed, of the wrong media type, or too large."""
+
+
+class PlatformNotFoundError(InputError):
+    """An index has no manifest for the requested platform."""
 
 
 class LayoutError(InputError):
@@ -105,6 +119,14 @@ class DatabaseError(InputError):
 
 class AdvisoryFormatError(InputError):
     """One advisory record (OSV, distro feed, KEV, EPSS) is malformed; ingestion skips and counts it."""
+
+
+class ScanExceptionsError(InputError):
+    """A scan exceptions file is invalid; the message lists every problem with its line."""
+
+
+class VexError(InputError):
+    """An OpenVEX document cannot be read."""
 
 
 class VerificationError(WharfingerError):

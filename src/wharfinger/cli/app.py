@@ -20,7 +20,7 @@ from wharfinger.errors import WharfingerError
 __all__ = ["app", "main"]
 
 # Each module has `register(app: typer.Typer) -> None`. Order is the order in --help.
-COMMAND_MODULES: tuple[str, ...] = ("wharfinger.cli.db",)
+COMMAND_MODULES: tuple[str, ...] = ("wharfinger.cli.sbom", "wharfinger.cli.scan", "wharfinger.cli.db")
 
 app = typer.Typer(
     name="wharfinger",
@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented exit code."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)
+        if isinstance(status, int) and status:  # a command's typer.Exit(code) (e.g. a tripped gate)
+            sys.exit(status)
     except WharfingerError as exc:
         typer.echo(f"error: {exc.diagnostics()}", err=True)
         sys.exit(exc.exit_code)

@@ -1,0 +1,1 @@
+"""One cataloger per ecosystem; each module exposes one ``Cataloger`` instance (see ``cataloger.py``)."""
