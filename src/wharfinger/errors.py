@@ -16,7 +16,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     DigestMismatchError
     └── BackendError            a dependency failed; a retry may help       → exit 4
           RegistryError > RegistryAuthError · RegistryNotFoundError · RegistryUnavailableError
-          KeyProviderError · StoreError
+          KeyProviderError · StoreError · FeedError (a vulnerability feed could not be downloaded)
 
 A gate that trips (``scan --fail-on``) or a policy that denies is not an error: it is a
 result, and the CLI turns it into exit 1 itself.
@@ -29,6 +29,7 @@ __all__ = [
     "BackendError",
     "DatabaseError",
     "DigestMismatchError",
+    "FeedError",
     "InputError",
     "InvalidDigestError",
     "InvalidReferenceError",
@@ -164,6 +165,10 @@ class RegistryUnavailableError(RegistryError):
 
 class KeyProviderError(BackendError):
     """A key provider (file, PKCS#11, Key Vault, KMS) failed."""
+
+
+class FeedError(BackendError):
+    """A vulnerability feed (OSV export, database artifact) could not be downloaded."""
 
 
 class StoreError(BackendError):

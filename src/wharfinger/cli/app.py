@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.cache",
     "wharfinger.cli.sbom",
     "wharfinger.cli.scan",
+    "wharfinger.cli.db",
 )
 
 app = typer.Typer(
