@@ -35,7 +35,7 @@ class CacheSettings:
     failure_ttl_s: float = 15.0  # seconds an outage or unresolvable digest is remembered
     max_entries: int = 50_000  # local LRU bound
     redis_url: str | None = None  # "redis://127.0.0.1:6379/0": shared across replicas
-    redis_timeout_s: float = 0.05  # one Redis round trip may cost this much, never more
+    redis_timeout_s: float = 0.25  # one Redis round trip may cost this much, never more (loaded nodes are slow)
     redis_retry_s: float = 5.0  # after a Redis error, serve locally this long before trying again
     redis_prefix: str = "wharfinger:facts:"
 

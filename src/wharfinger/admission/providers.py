@@ -8,20 +8,22 @@
   or answers 5xx/429 becomes ``Unverifiable(is_outage=True)``: the policy's failure mode decides.
 
 TODO(signing branches): adapters for ``wharfinger.signing`` Notary and cosign verifiers, and
-attestation/vulnerability-scan facts from the referrers; TODO(oci-registry): use the one
-registry client (auth, bearer tokens, referrers) instead of the minimal digest resolver here.
+attestation/vulnerability-scan facts from the referrers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
-import httpx
-
+from wharfinger.errors import ManifestError, RegistryAuthError, RegistryError, RegistryNotFoundError
+from wharfinger.oci.auth import CredentialProvider
+from wharfinger.oci.client import RegistryClient, RegistrySettings
 from wharfinger.policy.facts import (
     Authority,
     FactNeeds,
@@ -38,11 +40,6 @@ __all__ = ["RegistryFactsProvider", "SignatureVerifier", "StaticFactsProvider"]
 
 log = logging.getLogger(__name__)
 
-_MANIFEST_TYPES = (
-    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
-    "application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class StaticFactsProvider:
@@ -56,106 +53,118 @@ class StaticFactsProvider:
 
 
 class SignatureVerifier(Protocol):
-    """Checks one image digest against one trust authority (an adapter over the signing package)."""
+    """Checks one image digest against one trust authority (an adapter over the signing package).
 
-    async def verify(self, image: ImageName, digest: str, authority: Authority) -> SignatureFact: ...
+    Runs in a worker thread with the registry client for the image's host; raises
+    ``RegistryUnavailableError`` when the registry fails (an outage), never for a bad signature.
+    """
+
+    def verify(self, client: RegistryClient, image: ImageName, digest: str, authority: Authority) -> SignatureFact: ...
 
 
 class RegistryFactsProvider:
+    """Facts from the image's registry through the one registry client (``wharfinger.oci.client``)."""
+
     def __init__(
         self,
         *,
         verifiers: Mapping[SignatureKind, SignatureVerifier],
-        plain_http_registries: frozenset[str] = frozenset(),
-        request_timeout_s: float = 5.0,
+        settings: RegistrySettings | None = None,
+        credentials: CredentialProvider | None = None,
         on_registry_error: Callable[[str], None] = lambda _registry: None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        max_threads: int = 32,
     ) -> None:
         self._verifiers = dict(verifiers)
-        self._plain_http = plain_http_registries
-        self._on_registry_error = on_registry_error
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(request_timeout_s),
-            transport=transport,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-            follow_redirects=True,
+        # admission has a time budget: no long backoff, short timeouts (the budget cuts the rest)
+        self._settings = settings or RegistrySettings(
+            max_retries=1, backoff_initial=0.05, backoff_max=0.2, connect_timeout=2.0, read_timeout=5.0
         )
+        self._credentials = credentials
+        self._on_registry_error = on_registry_error
+        self._clients: dict[str, RegistryClient] = {}
+        self._lock = threading.Lock()
+        # registry I/O is blocking; its own pool so a slow registry cannot starve the event loop's default one
+        self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="wharfinger-facts")
 
     def is_ready(self) -> bool:
         return True
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for client in self._clients.values():
+            client.close()
 
-    def _base(self, registry: str) -> str:
+    def _client(self, registry: str) -> RegistryClient:
         host = "registry-1.docker.io" if registry == "docker.io" else registry
-        scheme = "http" if registry in self._plain_http else "https"
-        return f"{scheme}://{host}"
+        with self._lock:
+            client = self._clients.get(host)
+            if client is None:
+                client = RegistryClient(host, settings=self._settings, credentials=self._credentials)
+                self._clients[host] = client
+            return client
 
-    async def resolve_digest(self, image: ImageName) -> str | Unverifiable:
-        if image.digest:
-            return image.digest
-        url = f"{self._base(image.registry)}/v2/{image.repository}/manifests/{image.effective_tag}"
-        try:
-            response = await self._client.head(url, headers={"Accept": _MANIFEST_TYPES})
-        except httpx.HTTPError as exc:
-            self._on_registry_error(image.registry)
-            return Unverifiable(
-                reason=f"registry {image.registry} could not be reached ({type(exc).__name__})", is_outage=True
-            )
-        if (
-            response.status_code >= httpx.codes.INTERNAL_SERVER_ERROR
-            or response.status_code == httpx.codes.TOO_MANY_REQUESTS
-        ):
-            self._on_registry_error(image.registry)
-            return Unverifiable(
-                reason=f"registry {image.registry} answered HTTP {response.status_code}", is_outage=True
-            )
-        if response.status_code == httpx.codes.NOT_FOUND:
+    def _unverifiable(self, image: ImageName, exc: RegistryError) -> Unverifiable:
+        if isinstance(exc, RegistryNotFoundError):
             return Unverifiable(reason=f"{image.name}:{image.effective_tag} does not exist in {image.registry}")
-        if response.status_code in {httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN}:
+        if isinstance(exc, RegistryAuthError):
             return Unverifiable(
-                reason=f"registry {image.registry} refused access (HTTP {response.status_code}); "
-                "give the webhook pull credentials for it"
+                reason=f"registry {image.registry} refused access; give the webhook pull credentials for it"
             )
-        digest = str(response.headers.get("Docker-Content-Digest", ""))
-        if response.status_code != httpx.codes.OK or not digest.startswith("sha256:"):
-            return Unverifiable(
-                reason=f"registry {image.registry} gave no digest for {image.name}:{image.effective_tag} "
-                f"(HTTP {response.status_code})"
-            )
-        return digest
+        self._on_registry_error(image.registry)
+        return Unverifiable(reason=f"registry {image.registry} failed: {exc.message}", is_outage=True)
 
-    async def _signature(self, image: ImageName, digest: str, authority: Authority) -> SignatureFact:
-        verifier = self._verifiers.get(authority.kind)
-        if verifier is None:
-            return SignatureFact(
-                authority=authority.name,
-                kind=authority.kind,
-                verified=False,
-                reason=f"this webhook build has no {authority.kind.value} verifier",
-            )
-        return await verifier.verify(image, digest, authority)
-
-    async def gather(self, reference: str, needs: FactNeeds) -> ImageFacts:
+    def _gather_sync(self, reference: str, needs: FactNeeds) -> ImageFacts:
         image = parse_image_name(reference)
         if image is None:
             return ImageFacts(reference=reference, digest=Unverifiable(reason="not a valid image reference"))
-        digest = await self.resolve_digest(image)
-        if isinstance(digest, Unverifiable):
+        client = self._client(image.registry)
+        try:
+            digest = image.digest or client.resolve(image.repository, image.effective_tag or "latest")
+        except (RegistryError, ManifestError) as exc:
+            missing = (
+                self._unverifiable(image, exc)
+                if isinstance(exc, RegistryError)
+                else Unverifiable(reason=f"the registry served an invalid manifest: {exc.message}")
+            )
             return ImageFacts(
                 reference=reference,
-                digest=digest,
-                signatures=digest,
-                attestations=digest,
-                vulnerabilities=Unscannable(reason=digest.reason),
+                digest=missing,
+                signatures=missing,
+                attestations=missing,
+                vulnerabilities=Unscannable(reason=missing.reason),
             )
-        signatures = await asyncio.gather(*(self._signature(image, digest, a) for a in needs.authorities))
-        outage = next((s for s in signatures if s.reason.startswith("outage:")), None)
+        signatures: list[SignatureFact] = []
+        for authority in needs.authorities:
+            verifier = self._verifiers.get(authority.kind)
+            if verifier is None:
+                signatures.append(
+                    SignatureFact(
+                        authority=authority.name,
+                        kind=authority.kind,
+                        verified=False,
+                        reason=f"this webhook has no {authority.kind.value} verifier configured",
+                    )
+                )
+                continue
+            try:
+                signatures.append(verifier.verify(client, image, digest, authority))
+            except RegistryError as exc:
+                outage = self._unverifiable(image, exc)
+                return ImageFacts(
+                    reference=reference,
+                    digest=digest,
+                    signatures=outage,
+                    attestations=outage,
+                    vulnerabilities=Unscannable(reason=outage.reason),
+                )
         return ImageFacts(
             reference=reference,
             digest=digest,
-            signatures=Unverifiable(reason=outage.reason, is_outage=True) if outage else tuple(signatures),
+            signatures=tuple(signatures),
             attestations=(),
             vulnerabilities=Unscannable(reason="no vulnerability-scan attestation source is configured"),
         )
+
+    async def gather(self, reference: str, needs: FactNeeds) -> ImageFacts:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._gather_sync, reference, needs)

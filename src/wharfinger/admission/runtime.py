@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import ssl
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -57,8 +57,7 @@ class ServeOptions:
     mutate: bool = False
     no_match: Mode = Mode.ENFORCE
     reload_interval_s: float = 1.0
-    registry_timeout_s: float = 5.0
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    registry_timeout_s: float = 5.0  # seconds per registry read; the budget bounds the whole decision
 
     @property
     def effective_budget_s(self) -> float:
@@ -162,11 +161,20 @@ def _provider(options: ServeOptions, metrics: WebhookMetrics) -> ReadyProvider:
             raise InputError(f"cannot read facts file {options.facts_path}: {exc}", hint="see docs/policy.md") from exc
         return StaticFactsProvider(parse_facts_document(document, source=str(options.facts_path)))
     from wharfinger.admission.verifiers import load_verifiers  # noqa: PLC0415 -- pulls in the signing package
+    from wharfinger.oci.auth import default_credentials  # noqa: PLC0415 -- registry stack only when used
+    from wharfinger.oci.client import RegistrySettings  # noqa: PLC0415
 
     return RegistryFactsProvider(
         verifiers=load_verifiers(options.trust_dir),
-        plain_http_registries=options.plain_http_registries,
-        request_timeout_s=options.registry_timeout_s,
+        settings=RegistrySettings(
+            insecure_hosts=options.plain_http_registries,
+            max_retries=1,
+            backoff_initial=0.05,
+            backoff_max=0.2,
+            connect_timeout=min(2.0, options.registry_timeout_s),
+            read_timeout=options.registry_timeout_s,
+        ),
+        credentials=default_credentials(os.environ, Path.home()),
         on_registry_error=lambda registry: metrics.registry_errors.labels(registry).inc(),
     )
 
