@@ -20,7 +20,7 @@ from wharfinger.errors import WharfingerError
 __all__ = ["app", "main"]
 
 # Each module has `register(app: typer.Typer) -> None`. Order is the order in --help.
-COMMAND_MODULES: tuple[str, ...] = ("wharfinger.cli.admission",)
+COMMAND_MODULES: tuple[str, ...] = ("wharfinger.cli.admission", "wharfinger.cli.policy", "wharfinger.cli.audit")
 
 app = typer.Typer(
     name="wharfinger",
@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented exit code."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        # with standalone_mode=False, click returns (not raises) the code of `raise typer.Exit(code)`
+        returned = app(args=argv, standalone_mode=False)
     except WharfingerError as exc:
         typer.echo(f"error: {exc.diagnostics()}", err=True)
         sys.exit(exc.exit_code)
@@ -96,4 +97,4 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(ExitCode.BUG)
-    sys.exit(ExitCode.OK)
+    sys.exit(returned if isinstance(returned, int) else ExitCode.OK)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import ssl
@@ -14,11 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from admission_checks import DATA, assert_review
 from admission_reviews import review, workload
 from admission_server import WebhookServer, free_port, start_webhook
-
-from wharfinger.admission.audit import read_entries, verify_chain
+from wharfinger.admission.audit import read_entries
 
 POST = {"headers": {"Content-Type": "application/json"}}
 
@@ -80,10 +81,8 @@ class DelayingProxy:
             self._started.set()
             await self._server.serve_forever()
 
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             self._loop.run_until_complete(main())
-        except asyncio.CancelledError:
-            pass
 
     def close(self) -> None:
         self._loop.call_soon_threadsafe(self._server.close)
