@@ -112,7 +112,6 @@ def test_audit_report_counts_per_month_namespace_owner(run_cli, tmp_path: Path) 
     from datetime import UTC, datetime
 
     from admission_reviews import review
-
     from wharfinger.admission.audit import AuditLog, entry_for
     from wharfinger.policy import Facts, evaluate, load_policies, parse_review
 
