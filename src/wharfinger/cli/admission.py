@@ -85,5 +85,73 @@ def serve(  # noqa: PLR0917 -- typer maps each option to a parameter
     )
 
 
+@admission_app.command("install")
+def install(  # noqa: PLR0917 -- typer maps each option to a parameter
+    namespace: Annotated[
+        str, typer.Option(help="Namespace of the webhook (excluded from admission).")
+    ] = "wharfinger-system",
+    image: Annotated[str, typer.Option(help="Wharfinger container image.")] = "ghcr.io/wharfinger/wharfinger:latest",
+    policy: Annotated[Path | None, typer.Option(help="Policy YAML to ship (default: an audit-mode baseline).")] = None,
+    timeout_seconds: Annotated[int, typer.Option(help="API server timeout for the webhook (1-30).")] = 10,
+    failure_policy: Annotated[
+        str, typer.Option(help="API server behaviour when unreachable: Fail or Ignore.")
+    ] = "Fail",
+    mutate: Annotated[bool, typer.Option("--mutate", help="Also install the tag-to-digest mutating webhook.")] = False,
+    cert_manager: Annotated[bool, typer.Option("--cert-manager", help="Certificates from cert-manager.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="The webhook never denies, only logs.")] = False,
+    replicas: Annotated[int, typer.Option(help="Webhook replicas.")] = 2,
+    crds: Annotated[bool, typer.Option(help="Include the ClusterImagePolicy/ImagePolicy CRDs.")] = True,
+) -> None:
+    """Print every manifest needed to run the webhook (pipe to `kubectl apply -f -`)."""
+    import yaml
+
+    from wharfinger.admission.manifests import InstallOptions, render_install
+    from wharfinger.clock import SystemClock
+    from wharfinger.errors import InputError
+
+    if not 1 <= timeout_seconds <= 30:  # noqa: PLR2004 -- the API server's own bounds
+        raise InputError(f"--timeout-seconds {timeout_seconds} is outside 1-30", hint="the API server accepts 1 to 30")
+    if failure_policy not in {"Fail", "Ignore"}:
+        raise InputError(f"--failure-policy {failure_policy!r} is not Fail or Ignore", hint="use Fail (safe) or Ignore")
+    policy_yaml = ""
+    if policy is not None:
+        from wharfinger.admission.runtime import load_policy_paths
+
+        load_policy_paths((policy,))  # refuse to ship a policy the webhook would refuse to load
+        policy_yaml = policy.read_text(encoding="utf-8")
+    objects = render_install(
+        InstallOptions(
+            namespace=namespace,
+            image=image,
+            timeout_seconds=timeout_seconds,
+            failure_policy=failure_policy,
+            mutate=mutate,
+            cert_manager=cert_manager,
+            policy_yaml=policy_yaml,
+            with_crds=crds,
+            dry_run=dry_run,
+            replicas=replicas,
+        ),
+        now=SystemClock().now(),
+    )
+    typer.echo(yaml.safe_dump_all(objects, sort_keys=False), nl=False)
+
+
+@admission_app.command("crds")
+def crds_command(
+    directory: Annotated[Path, typer.Argument(help="Where to write the CRD YAML files.")] = Path("deploy/crds"),
+) -> None:
+    """Write the ClusterImagePolicy and ImagePolicy CRDs (with their OpenAPI v3 schemas)."""
+    import yaml
+
+    from wharfinger.policy.schema import KINDS, crd_manifest
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for kind in KINDS:
+        path = directory / f"{kind.lower()}.yaml"
+        path.write_text(yaml.safe_dump(crd_manifest(kind), sort_keys=False), encoding="utf-8")
+        typer.echo(str(path))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(admission_app, name="admission")
