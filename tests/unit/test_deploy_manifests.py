@@ -10,8 +10,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from helm_subset import render
 
+from helm_subset import render
 from wharfinger.admission.manifests import InstallOptions, render_install, self_signed_pair
 from wharfinger.policy.schema import KINDS, crd_manifest
 

@@ -11,6 +11,7 @@ Certificates come from a self-signed CA made here, or from cert-manager.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import ipaddress
 from dataclasses import dataclass
@@ -85,11 +86,12 @@ def self_signed_pair(service_host: str, *, now: dt.datetime, days: int = 365) ->
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    names: list[x509.GeneralName] = [x509.DNSName(service_host), x509.DNSName(service_host.split(".svc")[0])]
-    try:
+    names: list[x509.GeneralName] = [
+        x509.DNSName(service_host),
+        x509.DNSName(service_host.split(".svc", maxsplit=1)[0]),
+    ]
+    with contextlib.suppress(ValueError):  # a host name, not an IP address: DNS names only
         names.append(x509.IPAddress(ipaddress.ip_address(service_host)))
-    except ValueError:
-        pass
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, service_host)]))
@@ -312,7 +314,7 @@ def render_install(options: InstallOptions, *, now: dt.datetime) -> list[dict[st
                                     {"name": "policy", "mountPath": "/etc/wharfinger/policy", "readOnly": True},
                                     {"name": "tls", "mountPath": "/etc/wharfinger/tls", "readOnly": True},
                                     {"name": "audit", "mountPath": "/var/log/wharfinger"},
-                                    {"name": "tmp", "mountPath": "/tmp"},
+                                    {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 -- a private in-memory emptyDir,
                                 ],
                             }
                         ],
