@@ -28,6 +28,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.sbom",
     "wharfinger.cli.scan",
     "wharfinger.cli.db",
+    "wharfinger.cli.admission",
+    "wharfinger.cli.policy",
+    "wharfinger.cli.audit",
 )
 
 app = typer.Typer(
@@ -106,4 +109,4 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(ExitCode.BUG)
-    sys.exit(ExitCode.OK)
+    sys.exit(returned if isinstance(returned, int) else ExitCode.OK)
