@@ -9,7 +9,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
     ├── VerificationError       the artifact is not trustworthy             → exit 1
-    │     DigestMismatchError
+    │     DigestMismatchError · SignatureEnvelopeError (malformed or hostile signature envelope)
     └── BackendError            a dependency failed; a retry may help       → exit 4
           RegistryError > RegistryAuthError · RegistryNotFoundError · RegistryUnavailableError
           KeyProviderError · StoreError
@@ -35,6 +35,7 @@ __all__ = [
     "RegistryNotFoundError",
     "RegistryUnavailableError",
     "SbomFormatError",
+    "SignatureEnvelopeError",
     "StoreError",
     "TrustPolicyError",
     "UnsafeArchiveError",
@@ -108,6 +109,10 @@ class VerificationError(WharfingerError):
 
 class DigestMismatchError(VerificationError):
     """Content does not hash to the digest it was addressed by."""
+
+
+class SignatureEnvelopeError(VerificationError):
+    """A signature envelope is malformed, oversized, or breaks a rule (alg confusion, unknown critical header)."""
 
 
 class BackendError(WharfingerError):
