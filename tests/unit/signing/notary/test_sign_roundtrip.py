@@ -7,14 +7,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from notary_testpki import NOW, REPO, SIGNED_AT, TARGET, make_pki
 
 from wharfinger.signing.keys.generate import KeyType
 from wharfinger.signing.notary.headers import parse_envelope
 from wharfinger.signing.notary.model import CheckOutcome, FailureReason, SigningScheme
 from wharfinger.signing.notary.sign import build_cose_envelope, build_jws_envelope
 from wharfinger.signing.notary.verifier import verify_notary_signature
-
-from notary_testpki import NOW, REPO, SIGNED_AT, TARGET, make_pki
 
 BUILDERS = {"application/jose+json": build_jws_envelope, "application/cose": build_cose_envelope}
 
@@ -43,11 +42,11 @@ def test_signing_authority_scheme_roundtrip(pki, media_type, trust_for) -> None:
     assert parsed.authentic_signing_time == SIGNED_AT
     wrong_store = verify_notary_signature(envelope, media_type, TARGET, trust_for(pki), NOW, repository=REPO)
     assert wrong_store.reason is FailureReason.UNTRUSTED_ROOT  # a signingAuthority signature needs that store type
+    from notary_testpki import policy_bytes
+
     from wharfinger.signing.notary.trustpolicy import parse_trust_policy
     from wharfinger.signing.notary.truststore import StoreType, TrustStore
     from wharfinger.signing.notary.verifier import TrustMaterial
-
-    from notary_testpki import policy_bytes
 
     trust = TrustMaterial(
         policy=parse_trust_policy(policy_bytes(stores=("signingAuthority:acme",))),
