@@ -2,6 +2,9 @@
 
 * ``shared_dir``: the read-only ``../shared`` folder beside the project (or ``$WHARFINGER_SHARED``).
   Missing vectors fail the run; they never skip it.
+* ``registry_plain`` / ``registry_basic`` / ``registry_token``, ``small_image``,
+  ``multi_platform_image``: real ``docker-registry`` instances and real Debian-package images
+  (``tests/testkit/``), reusable by every area.
 * In CI (``CI=true``) a skipped test is a failure: a missing tool must break the build, not
   quietly shrink it.
 """
@@ -15,6 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+# Shared real-part fixtures (registries, token service, images): see tests/testkit/.
+pytest_plugins = ["testkit.registry", "testkit.images"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("WHARFINGER_SHARED", ROOT.parent / "shared")).resolve()

@@ -5,7 +5,8 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
 
     WharfingerError
     ├── InputError              you can fix the input                       → exit 3
-    │     InvalidReferenceError (also ValueError) · ManifestError · LayoutError
+    │     InvalidReferenceError (also ValueError) · InvalidDigestError (also ValueError)
+    │     ManifestError · PlatformNotFoundError · LayoutError
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
     ├── VerificationError       the artifact is not trustworthy             → exit 1
@@ -25,10 +26,12 @@ __all__ = [
     "DatabaseError",
     "DigestMismatchError",
     "InputError",
+    "InvalidDigestError",
     "InvalidReferenceError",
     "KeyProviderError",
     "LayoutError",
     "ManifestError",
+    "PlatformNotFoundError",
     "PolicyError",
     "RegistryAuthError",
     "RegistryError",
@@ -69,8 +72,16 @@ class InvalidReferenceError(InputError, ValueError):
     """An image reference does not follow the Docker/OCI reference grammar."""
 
 
+class InvalidDigestError(InputError, ValueError):
+    """A digest is not ``sha256:<64 hex>`` or ``sha512:<128 hex>``."""
+
+
 class ManifestError(InputError):
     """A manifest or index is malformed, of the wrong media type, or too large."""
+
+
+class PlatformNotFoundError(InputError):
+    """An index has no manifest for the requested platform."""
 
 
 class LayoutError(InputError):
