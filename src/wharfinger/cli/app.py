@@ -24,6 +24,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.demo",
     "wharfinger.cli.inspect",
     "wharfinger.cli.cache",
+    "wharfinger.cli.sign",
+    "wharfinger.cli.verify",
+    "wharfinger.cli.keys",
 )
 
 app = typer.Typer(
