@@ -149,7 +149,7 @@ def verify_command(
 
 def run_verify(options: VerifyOptions, *, outputs: list[str] | None) -> None:
     from wharfinger.cli.output import parse_outputs, write_outputs
-    from wharfinger.errors import InputError
+    from wharfinger.errors import InputError, VerificationError
 
     targets = parse_outputs(outputs, allowed=FORMATS, default="table")
     method = next((m for m in VERIFY_METHODS if m.applies(options)), None)
@@ -162,7 +162,10 @@ def run_verify(options: VerifyOptions, *, outputs: list[str] | None) -> None:
     verified, report = method.run(options)
     write_outputs(targets, lambda fmt: json.dumps(report, indent=2) if fmt == "json" else render_table(report))
     if not verified:
-        raise typer.Exit(1)
+        raise VerificationError(
+            str(report.get("message") or "the image did not verify"),
+            hint="the report above names each signature's failed check; fix the signing or the trust policy",
+        )
 
 
 def render_table(report: dict[str, Any]) -> str:
