@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -120,7 +119,7 @@ def test_document_errors(doc, words) -> None:
                 )
             ],
             "global scope",
-        ),  # fmt: skip
+        ),
         ([statement(trustStores=[])], "missing trust stores or trusted identities"),
         ([statement(trustedIdentities=[])], "missing trust stores or trusted identities"),
         ([statement(trustStores=["x509:acme"])], "unsupported trust store type 'x509'"),
@@ -143,7 +142,7 @@ def test_document_errors(doc, words) -> None:
                 )
             ],
             "overlapping x509 trustedIdentities",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_statement_errors(statements, words) -> None:
@@ -171,7 +170,7 @@ def test_trust_store_layout_on_disk(tmp_path, pki) -> None:
     (ca_dir / "root.der").write_bytes(pki.root.chain[0].public_bytes(serialization.Encoding.DER))
     linked = tmp_path / "truststore/x509/ca/linked"
     linked.mkdir()
-    os.symlink(ca_dir / "root.pem", linked / "root.pem")
+    (linked / "root.pem").symlink_to(ca_dir / "root.pem")
     nested = tmp_path / "truststore/x509/signingAuthority/nested"
     (nested / "sub").mkdir(parents=True)
     empty = tmp_path / "truststore/x509/tsa/empty"
