@@ -31,6 +31,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.admission",
     "wharfinger.cli.policy",
     "wharfinger.cli.audit",
+    "wharfinger.cli.sign",
+    "wharfinger.cli.verify",
+    "wharfinger.cli.keys",
 )
 
 app = typer.Typer(
