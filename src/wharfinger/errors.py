@@ -12,7 +12,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     PackageMetadataError (a malformed lock file or package manifest; catalogers skip it)
     │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
     ├── VerificationError       the artifact is not trustworthy             → exit 1
-    │     DigestMismatchError
+    │     DigestMismatchError · SignatureEnvelopeError (malformed or hostile signature envelope)
     └── BackendError            a dependency failed; a retry may help       → exit 4
           RegistryError > RegistryAuthError · RegistryNotFoundError · RegistryUnavailableError
           KeyProviderError · StoreError
@@ -42,6 +42,7 @@ __all__ = [
     "RegistryNotFoundError",
     "RegistryUnavailableError",
     "SbomFormatError",
+    "SignatureEnvelopeError",
     "StoreError",
     "TrustPolicyError",
     "UnsafeArchiveError",
@@ -127,6 +128,10 @@ class VerificationError(WharfingerError):
 
 class DigestMismatchError(VerificationError):
     """Content does not hash to the digest it was addressed by."""
+
+
+class SignatureEnvelopeError(VerificationError):
+    """A signature envelope is malformed, oversized, or breaks a rule (alg confusion, unknown critical header)."""
 
 
 class BackendError(WharfingerError):

@@ -20,7 +20,14 @@ from wharfinger.errors import WharfingerError
 __all__ = ["app", "main"]
 
 # Each module has `register(app: typer.Typer) -> None`. Order is the order in --help.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "wharfinger.cli.demo",
+    "wharfinger.cli.inspect",
+    "wharfinger.cli.cache",
+    "wharfinger.cli.sign",
+    "wharfinger.cli.verify",
+    "wharfinger.cli.keys",
+)
 
 app = typer.Typer(
     name="wharfinger",
