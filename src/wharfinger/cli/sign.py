@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from wharfinger.oci.client import RegistryClient
     from wharfinger.oci.manifest import Descriptor
     from wharfinger.oci.reference import ImageRef
-    from wharfinger.signing.keys.signer import Signer
+    from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm, Signer
 
 __all__ = ["SIGNATURE_FORMATS", "SignRequest", "register", "run_sign"]
 
@@ -66,11 +66,30 @@ def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
     return sign
 
 
-# Format name -> signer-and-pusher. signing-cosign adds "cosign" here.
+def _sign_cosign(request: SignRequest) -> Descriptor:
+    from wharfinger.signing.cosign.registry import append_signature
+    from wharfinger.signing.cosign.simplesigning import build_signature_layer
+
+    docker_reference = f"{request.ref.registry}/{request.ref.repository}"
+    payload, layer = build_signature_layer(docker_reference, request.subject.digest, request.signer)
+    return append_signature(request.client, request.ref.repository, request.subject.digest, payload, layer)
+
+
+def _cosign_algorithm(spec: KeySpec) -> SignatureAlgorithm:
+    from wharfinger.signing.cosign.simplesigning import cosign_algorithm
+    from wharfinger.signing.keys.algorithms import load_public_key
+
+    return cosign_algorithm(load_public_key(spec.public_key_der))
+
+
+# Format name -> signer-and-pusher.
 SIGNATURE_FORMATS: dict[str, Callable[[SignRequest], Descriptor]] = {
     "notation-jws": _sign_notation("application/jose+json"),
     "notation-cose": _sign_notation("application/cose"),
+    "cosign": _sign_cosign,
 }
+# Formats whose algorithm differs from the key's Notary default (cosign: SHA-256 on every curve, RSA PKCS#1 v1.5).
+FORMAT_ALGORITHMS: dict[str, Callable[[KeySpec], SignatureAlgorithm]] = {"cosign": _cosign_algorithm}
 
 
 def register(app: typer.Typer) -> None:
@@ -138,6 +157,9 @@ def run_sign(
     lifetime = _parse_duration(expiry) if expiry else None
     ref = parse_ref(image)
     signer = open_signer(key, os.environ)
+    algorithm_for = FORMAT_ALGORITHMS.get(signature_format)
+    if algorithm_for is not None and (wanted := algorithm_for(signer.key())) is not signer.key().algorithm:
+        signer = open_signer(key, os.environ, algorithm=wanted)
     with client_for(ref, insecure=insecure) as client:
         subject = resolve_descriptor(client, ref)
         pinned = ref.with_digest(subject.digest)

@@ -20,9 +20,34 @@ if TYPE_CHECKING:
     from wharfinger.signing.notary.model import CheckResult
     from wharfinger.signing.notary.registry import ImageVerification
 
-__all__ = ["VERIFY_METHODS", "VerifyMethod", "VerifyOptions", "notary_report", "register", "run_verify"]
+__all__ = [
+    "VERIFY_METHODS",
+    "CosignOptions",
+    "VerifyMethod",
+    "VerifyOptions",
+    "notary_report",
+    "register",
+    "run_verify",
+]
 
 FORMATS = ("table", "json")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CosignOptions:
+    keys: tuple[Path, ...] = ()  # --key, repeatable
+    threshold: int = 1
+    identity: str | None = None
+    identity_regexp: str | None = None
+    issuer: str | None = None
+    issuer_regexp: str | None = None
+    trusted_root: Path | None = None
+    fulcio_root: Path | None = None
+    rekor_key: Path | None = None
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.keys or self.identity or self.identity_regexp)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,7 +57,7 @@ class VerifyOptions:
     trust_store: Path | None = None
     insecure: bool = False
     revocation: bool = True  # check OCSP/CRL online when certificates name endpoints
-    extra: dict[str, object] = field(default_factory=dict)  # options other methods add
+    cosign: CosignOptions = field(default_factory=CosignOptions)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,20 +132,104 @@ def _check_json(check: CheckResult) -> dict[str, str]:
     return out
 
 
-# Tried in order; the first that applies runs. signing-cosign adds cosign key / keyless methods.
+def _verify_cosign(options: VerifyOptions) -> tuple[bool, dict[str, Any]]:
+    """cosign signatures under the image's ``.sig`` tag: by key (``--key``) or keyless (identity + roots)."""
+    from wharfinger.cli.registry_access import client_for, resolve_descriptor
+    from wharfinger.oci.reference import parse_ref
+    from wharfinger.signing.cosign.bundle import IdentityPolicy
+    from wharfinger.signing.cosign.keyless import verify_keyless_layer
+    from wharfinger.signing.cosign.keypolicy import CosignKeyPolicy, verify_with_key_policy
+    from wharfinger.signing.cosign.registry import fetch_signatures
+    from wharfinger.signing.cosign.trust import keyless_trust_from_files, load_cosign_key
+
+    opts = options.cosign
+    ref = parse_ref(options.image)
+    with client_for(ref, insecure=options.insecure) as client:
+        subject = resolve_descriptor(client, ref)
+        found = fetch_signatures(client, ref.repository, subject.digest)
+    pinned = f"{ref.registry}/{ref.repository}@{subject.digest}"
+    signatures: list[dict[str, Any]] = []
+    if opts.keys:
+        policy = CosignKeyPolicy(keys=tuple(load_cosign_key(path) for path in opts.keys), threshold=opts.threshold)
+        result = verify_with_key_policy(subject.digest, found.layers, policy)
+        for layer, outcomes in zip(found.layers, result.per_signature, strict=True):
+            best = next((o for o in outcomes if o.verified), outcomes[0])
+            signatures.append(
+                {
+                    "digest": layer.payload_digest,
+                    "mediaType": "cosign simple signing",
+                    "verified": best.verified,
+                    "reason": best.reason.value if best.reason else None,
+                    "message": best.message,
+                    "signer": best.key_name,
+                    "checks": [],
+                }
+            )
+        verified, message = result.verified, result.reason
+    else:
+        identity = IdentityPolicy(
+            subject=opts.identity,
+            subject_regex=opts.identity_regexp,
+            issuer=opts.issuer,
+            issuer_regex=opts.issuer_regexp,
+        )
+        trust = keyless_trust_from_files(
+            trusted_root=opts.trusted_root, fulcio_roots=opts.fulcio_root, rekor_keys=opts.rekor_key
+        )
+        outcomes_keyless = [verify_keyless_layer(layer, subject.digest, trust, identity) for layer in found.layers]
+        for layer, outcome in zip(found.layers, outcomes_keyless, strict=True):
+            signatures.append(
+                {
+                    "digest": layer.payload_digest,
+                    "mediaType": "cosign keyless",
+                    "verified": outcome.verified,
+                    "reason": None if outcome.verified else "refused",
+                    "message": outcome.reason,
+                    "signer": ", ".join(outcome.identity) or None,
+                    "checks": [],
+                }
+            )
+        verified = any(o.verified for o in outcomes_keyless)
+        message = (
+            next(o.reason for o in outcomes_keyless if o.verified)
+            if verified
+            else (
+                outcomes_keyless[0].reason
+                if outcomes_keyless
+                else f"no cosign signatures found for {subject.digest}; sign it with `wharfinger sign --format cosign`"
+            )
+        )
+    return verified, {
+        "method": "cosign",
+        "reference": pinned,
+        "digest": subject.digest,
+        "verified": verified,
+        "message": message,
+        "trustPolicy": None,
+        "level": None,
+        "referrers": "tag-schema",
+        "truncated": False,
+        "signatures": signatures,
+    }
+
+
+# Tried in order; the first that applies runs.
 VERIFY_METHODS: list[VerifyMethod] = [
     VerifyMethod(
         name="notation",
         applies=lambda o: o.trust_policy is not None or o.trust_store is not None,
         run=_verify_notary,
     ),
+    VerifyMethod(name="cosign", applies=lambda o: o.cosign.wanted, run=_verify_cosign),
 ]
 
 
 def register(app: typer.Typer) -> None:
-    app.command("verify", help="Verify an image's signatures (Notary Project: --trust-policy and --trust-store).")(
-        verify_command
-    )
+    app.command(
+        "verify",
+        help="Verify an image's signatures: Notary Project (--trust-policy, --trust-store), cosign by key (--key) "
+        "or keyless (--certificate-identity[-regexp], --certificate-oidc-issuer[-regexp], --trusted-root).",
+    )(verify_command)
 
 
 def verify_command(
@@ -137,12 +246,50 @@ def verify_command(
     offline: Annotated[
         bool, typer.Option("--offline", help="No OCSP/CRL downloads: revocation is 'unavailable' where required.")
     ] = False,
+    key: Annotated[
+        list[Path] | None, typer.Option("--key", help="cosign public key (PEM), repeatable: verify by key.")
+    ] = None,
+    threshold: Annotated[int, typer.Option("--threshold", help="With several --key: how many must have signed.")] = 1,
+    certificate_identity: Annotated[
+        str | None, typer.Option("--certificate-identity", help="Keyless: the signer's exact identity (SAN).")
+    ] = None,
+    certificate_identity_regexp: Annotated[
+        str | None, typer.Option("--certificate-identity-regexp", help="Keyless: a regexp the identity matches.")
+    ] = None,
+    certificate_oidc_issuer: Annotated[
+        str | None, typer.Option("--certificate-oidc-issuer", help="Keyless: the exact OIDC issuer.")
+    ] = None,
+    certificate_oidc_issuer_regexp: Annotated[
+        str | None, typer.Option("--certificate-oidc-issuer-regexp", help="Keyless: a regexp the issuer matches.")
+    ] = None,
+    trusted_root: Annotated[
+        Path | None, typer.Option("--trusted-root", help="Keyless: Sigstore trusted_root.json (Fulcio + Rekor).")
+    ] = None,
+    fulcio_root: Annotated[
+        Path | None, typer.Option("--fulcio-root", help="Keyless: Fulcio CA certificates (PEM).")
+    ] = None,
+    rekor_key: Annotated[Path | None, typer.Option("--rekor-key", help="Keyless: Rekor public key (PEM).")] = None,
     output: Annotated[
         list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE], repeatable: table (default), json.")
     ] = None,
 ) -> None:
     options = VerifyOptions(
-        image=image, trust_policy=trust_policy, trust_store=trust_store, insecure=insecure, revocation=not offline
+        image=image,
+        trust_policy=trust_policy,
+        trust_store=trust_store,
+        insecure=insecure,
+        revocation=not offline,
+        cosign=CosignOptions(
+            keys=tuple(key or ()),
+            threshold=threshold,
+            identity=certificate_identity,
+            identity_regexp=certificate_identity_regexp,
+            issuer=certificate_oidc_issuer,
+            issuer_regexp=certificate_oidc_issuer_regexp,
+            trusted_root=trusted_root,
+            fulcio_root=fulcio_root,
+            rekor_key=rekor_key,
+        ),
     )
     run_verify(options, outputs=output)
 
@@ -155,7 +302,9 @@ def run_verify(options: VerifyOptions, *, outputs: list[str] | None) -> None:
     method = next((m for m in VERIFY_METHODS if m.applies(options)), None)
     if method is None:
         raise InputError(
-            "nothing to verify against", hint="pass --trust-policy FILE --trust-store DIR (Notary Project signatures)"
+            "nothing to verify against",
+            hint="pass --trust-policy FILE --trust-store DIR (Notary Project), --key cosign.pub (cosign), or "
+            "--certificate-identity ID --certificate-oidc-issuer URL (keyless)",
         )
     if method.name == "notation" and (options.trust_policy is None or options.trust_store is None):
         raise InputError("Notary verification needs both --trust-policy and --trust-store", hint="pass both")
