@@ -112,4 +112,4 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(ExitCode.BUG)
-    sys.exit(returned if isinstance(returned, int) else ExitCode.OK)
+    sys.exit(ExitCode.OK)
