@@ -48,7 +48,11 @@ log = logging.getLogger(__name__)
 CatalogerKind = Literal["os", "language"]
 
 # "module:attribute" of every Cataloger instance, one per line to ease merges.
-OS_CATALOGER_SPECS: tuple[str, ...] = ("wharfinger.inventory.catalogers.dpkg:DPKG",)
+OS_CATALOGER_SPECS: tuple[str, ...] = (
+    "wharfinger.inventory.catalogers.dpkg:DPKG",
+    "wharfinger.inventory.catalogers.apk:APK",
+    "wharfinger.inventory.catalogers.rpm:RPM",
+)
 # inventory-lang's catalogers (Python, JavaScript, Go, Java, Ruby, Rust, .NET, PHP, runtimes)
 LANGUAGE_CATALOGER_SPECS: tuple[str, ...] = (
     "wharfinger.inventory.catalogers.python:PYTHON_INSTALLED",
