@@ -86,9 +86,9 @@ def load_json_object(data: bytes, location: Location) -> dict[str, Any]:
     return doc
 
 
-# One inline table per line inside an array: the `files`/`wheels`/`sdist` hash lists of poetry,
-# uv and pdm locks, which are most of their bytes and none of the package identities.
-_INLINE_TABLE_LINE = re.compile(r"^[ \t]+\{[^\n]*\},?[ \t]*$", re.MULTILINE)
+# One inline table per line inside an array, naming a file by url/file/path and its hash: the
+# `files`/`wheels` lists of poetry, uv and pdm locks — most of their bytes, none of the identities.
+_INLINE_TABLE_LINE = re.compile(r"^[ \t]+\{[ \t]*(?:url|file|path)[ \t]*=[^\n]*\},?[ \t]*$", re.MULTILINE)
 
 
 def load_toml(data: bytes, location: Location, *, skip_inline_table_lines: bool = False) -> dict[str, Any]:

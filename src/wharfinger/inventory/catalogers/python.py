@@ -33,6 +33,7 @@ from wharfinger.inventory.catalogers._documents import (
     load_json_object,
     load_toml,
 )
+from wharfinger.inventory.catalogers._graph import dev_only
 from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, normalise_pypi_name
 from wharfinger.inventory.catalogers.licenses import to_spdx
@@ -301,16 +302,47 @@ def parse_poetry_lock(data: bytes, location: Location) -> Parsed:
     return Parsed(packages=tuple(packages), warnings=tuple(warnings))
 
 
+def _uv_names(groups: Any) -> list[str]:
+    """Names in uv's ``dependencies`` array or in every group of an ``optional-``/``dev-dependencies`` table."""
+    arrays = groups.values() if isinstance(groups, dict) else [groups]
+    return [
+        normalise_pypi_name(dep["name"])
+        for array in arrays
+        if isinstance(array, list)
+        for dep in array
+        if isinstance(dep, dict) and isinstance(dep.get("name"), str)
+    ]
+
+
 def parse_uv_lock(data: bytes, location: Location) -> Parsed:
-    """``uv.lock``: every resolved package, the project itself included (its source is virtual/editable)."""
+    """``uv.lock``: every resolved package, the project itself included (its source is virtual/editable).
+
+    Packages only the projects' ``dev-dependencies`` reach are marked dev (optional dependencies
+    count as production: an extra may be installed).
+    """
     entries, warnings = _toml_packages(
         load_toml(data, location, skip_inline_table_lines=True), location, kind="uv.lock"
     )
+    edges: dict[str, list[str]] = {}
+    prod_roots: list[str] = []
+    dev_roots: list[str] = []
+    for entry in entries:
+        name = normalise_pypi_name(entry["name"])
+        edges.setdefault(name, []).extend(
+            _uv_names(entry.get("dependencies")) + _uv_names(entry.get("optional-dependencies"))
+        )
+        source = entry.get("source")
+        if isinstance(source, dict) and ("virtual" in source or "editable" in source):
+            prod_roots.append(name)
+            dev_roots.extend(_uv_names(entry.get("dev-dependencies")))
+    dev = dev_only(prod_roots, dev_roots, lambda node: edges.get(node, ()))
     packages = []
     for entry in entries:
         source = entry.get("source")
-        meta = {"source": next(iter(source))} if isinstance(source, dict) and source else None
-        packages.append(_pypi_package(entry["name"], entry["version"], location, metadata=meta))
+        meta = {"source": next(iter(source))} if isinstance(source, dict) and source else {}
+        if normalise_pypi_name(entry["name"]) in dev:
+            meta["dev"] = "true"
+        packages.append(_pypi_package(entry["name"], entry["version"], location, metadata=meta or None))
     return Parsed(packages=tuple(packages), warnings=tuple(warnings))
 
 
