@@ -135,6 +135,19 @@ def _child(element: Element, tag: str) -> Element | None:
     return None
 
 
+_PROPERTY = re.compile(r"\$\{([^}]+)\}")
+
+
+def _expand(value: str, properties: dict[str, str]) -> str:
+    """``${project.version}``-style references, a few rounds deep (properties may refer to others)."""
+    for _ in range(5):
+        expanded = _PROPERTY.sub(lambda m: properties.get(m.group(1), m.group(0)), value)
+        if expanded == value:
+            break
+        value = expanded
+    return value
+
+
 def _parse_pom(data: bytes, where: str) -> tuple[_Artifact | None, list[str]]:
     """Coordinates and licence names of a pom.xml; (None, []) when it cannot be read."""
     try:
@@ -152,8 +165,21 @@ def _parse_pom(data: bytes, where: str) -> tuple[_Artifact | None, list[str]]:
     group = _child_text(root, "groupId") or _child_text(parent, "groupId")
     artifact = _child_text(root, "artifactId")
     version = _child_text(root, "version") or _child_text(parent, "version")
+    properties = {
+        "project.groupId": group,
+        "project.artifactId": artifact,
+        "project.version": version,
+        "pom.version": version,
+        "project.parent.groupId": _child_text(parent, "groupId"),
+        "project.parent.version": _child_text(parent, "version"),
+        "parent.version": _child_text(parent, "version"),
+    }
+    declared = _child(root, "properties")
+    if declared is not None:
+        properties.update({_POM_NS.sub("", p.tag): (p.text or "").strip() for p in declared})
+    group, artifact, version = (_expand(value, properties) for value in (group, artifact, version))
     if not artifact or "${" in group + artifact + version:
-        return None, licenses
+        return None, licenses  # a property we cannot resolve without the parent pom
     return _Artifact(
         group=group, artifact=artifact, version=version, source=where, name=_child_text(root, "name")
     ), licenses

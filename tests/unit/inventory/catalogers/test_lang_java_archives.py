@@ -241,3 +241,14 @@ def test_corrupt_archive_is_a_warning_in_the_cataloger(tmp_path: Path) -> None:
     found = JAVA_ARCHIVES.catalog(DirFS(tmp_path), CatalogContext(distro=None, warn=warnings.append))
     assert [p.purl for p in found] == ["pkg:maven/g/good@1.0"]
     assert any("broken.jar" in w and "not a readable zip" in w for w in warnings)
+
+
+def test_pom_xml_without_pom_properties_resolves_project_properties() -> None:
+    pom = (
+        b'<project xmlns="http://maven.apache.org/POM/4.0.0"><parent><groupId>org.acme</groupId>'
+        b"<version>3.1.0</version></parent><artifactId>acme-${flavour}</artifactId>"
+        b"<properties><flavour>core</flavour></properties>"
+        b"<licenses><license><name>Apache License, Version 2.0</name></license></licenses></project>"
+    )
+    parsed = parse_java_archive(_zip({"META-INF/maven/org.acme/acme-core/pom.xml": pom}), Location(path="/x.jar"))
+    assert [(p.purl, p.licenses) for p in parsed.packages] == [("pkg:maven/org.acme/acme-core@3.1.0", ("Apache-2.0",))]
