@@ -3,9 +3,10 @@
 Parsers here are pure: bytes and the ``Location`` they were read from in, ``Parsed`` out.
 
 * ``parse_core_metadata`` reads ``METADATA`` / ``PKG-INFO`` (RFC 822 headers, the core metadata
-  specification). The license is ``License-Expression`` (PEP 639) when present, else ``License``
-  when it is short enough to be a name rather than the whole licence text, else the trove
-  classifiers. ``parse_record`` lists the files a ``RECORD`` says the distribution installed.
+  specification). The license is ``License-Expression`` (PEP 639) when present, else the
+  specific ``License ::`` trove classifiers, else ``License`` when it is short enough to be a
+  name rather than the whole licence text (trivy's order). ``parse_record`` lists the files a
+  ``RECORD`` says the distribution installed.
 * ``parse_egg`` opens a zipped ``.egg`` and reads its ``EGG-INFO/PKG-INFO``.
 * Lock files: ``parse_requirements`` (only ``==``/``===`` pins; anything else is noted, not
   guessed), ``parse_pipfile_lock``, ``parse_poetry_lock``, ``parse_uv_lock``, ``parse_pdm_lock``.
@@ -83,9 +84,18 @@ def _pypi_package(
 
 
 def _licenses_from_headers(headers: Any) -> tuple[str, ...]:
+    """``License-Expression`` (PEP 639); else the specific trove classifiers (a controlled
+    vocabulary, preferred as trivy does); else ``License`` when it is a name, not the licence text."""
     expression = (headers.get("License-Expression") or "").strip()
     if expression:
         return (expression,)
+    from_classifiers = tuple(
+        c.split("::")[-1].strip()
+        for c in headers.get_all("Classifier") or ()
+        if c.startswith("License ::") and c.split("::")[-1].strip() not in ("OSI Approved", "")
+    )
+    if from_classifiers:
+        return from_classifiers
     declared = (headers.get("License") or "").strip()
     if (
         declared
@@ -94,12 +104,7 @@ def _licenses_from_headers(headers: Any) -> tuple[str, ...]:
         and "\n" not in declared
     ):
         return (declared,)
-    from_classifiers = tuple(
-        c.split("::")[-1].strip()
-        for c in headers.get_all("Classifier") or ()
-        if c.startswith("License ::") and c.strip() != "License :: OSI Approved"
-    )
-    return tuple(f"License :: {c}" for c in from_classifiers)
+    return ()
 
 
 def parse_core_metadata(
