@@ -184,6 +184,17 @@ def test_deps_json(shared_dir: Path) -> None:
     assert [p.purl for p in parsed.packages] == ["pkg:nuget/Newtonsoft.Json@9.0.1"]
 
 
+def test_deps_json_skips_libraries_the_runtime_target_deploys_nothing_of(shared_dir: Path) -> None:
+    # trivy's core_deps parse_test "happy path with skipped libs" expects exactly these three
+    data = _read(shared_dir, "dependency/parser/dotnet/core_deps/testdata/without-runtime.deps.json")
+    parsed = dotnet.parse_deps_json(data, HERE)
+    assert {(p.name, p.version) for p in parsed.packages} == {
+        ("JsonDiffPatch", "2.0.61"),
+        ("Libuv", "1.9.1"),
+        ("System.Collections.Immutable", "1.3.0"),
+    }
+
+
 def test_packages_lock_json(shared_dir: Path) -> None:
     data = _read(shared_dir, "fanal/analyzer/language/dotnet/nuget/testdata/lock/packages.lock.json")
     parsed = dotnet.parse_packages_lock(data, HERE)
