@@ -113,6 +113,8 @@ def test_pdm_lock(shared_dir: Path) -> None:
     [
         ("dependency/parser/ruby/gemspec/testdata/normal00.gemspec", ("rake", "13.0.3", ("MIT",))),
         ("dependency/parser/ruby/gemspec/testdata/license.gemspec", ("async", "1.25.0", ("MIT",))),
+        # `spec.licenses = "MIT"`: not an array, ignored (trivy's "another variable name" case)
+        ("dependency/parser/ruby/gemspec/testdata/normal01.gemspec", ("async", "1.25.0", ())),
         (
             "dependency/parser/ruby/gemspec/testdata/multiple_licenses.gemspec",
             ("test-unit", "3.3.7", ("Ruby", "BSDL", "PSFL")),
@@ -123,6 +125,14 @@ def test_gemspecs(shared_dir: Path, relative: str, expected: tuple[str, str, tup
     (package,) = ruby.parse_gemspec(_read(shared_dir, relative), HERE).packages
     assert (package.name, package.version, package.licenses) == expected
     assert package.purl == f"pkg:gem/{expected[0]}@{expected[1]}"
+
+
+@pytest.mark.parametrize("name", ["malformed00.gemspec", "malformed01.gemspec"])
+def test_malformed_gemspecs_are_refused(shared_dir: Path, name: str) -> None:
+    from wharfinger.errors import PackageMetadataError
+
+    with pytest.raises(PackageMetadataError, match="assigns no name or version"):
+        ruby.parse_gemspec(_read(shared_dir, f"dependency/parser/ruby/gemspec/testdata/{name}"), HERE)
 
 
 def test_gemfile_lock_sections_and_platforms() -> None:  # hand-written: no Gemfile.lock among the fixtures
