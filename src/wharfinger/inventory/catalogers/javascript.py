@@ -100,12 +100,22 @@ def _text(value: Any) -> str:
 # --- installed packages ------------------------------------------------------------------------
 
 
+# npm's rule (validate-npm-package-name): URL-safe characters, an optional @scope/, no leading . or _
+# (upper case is tolerated: old packages such as "JSONStream" have it)
+_NPM_NAME = re.compile(r"^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*/)?[A-Za-z0-9~-][A-Za-z0-9._~-]*$")
+
+
 def parse_package_json(data: bytes, location: Location) -> Parsed:
     """One installed package, or nothing for a manifest without name and version."""
     manifest = load_json_object(data, location)
     name, version = _text(manifest.get("name")), _text(manifest.get("version"))
     if not name or not version:
         return Parsed()
+    if len(name) > 214 or not _NPM_NAME.match(name):  # noqa: PLR2004 - npm's maximum name length
+        raise PackageMetadataError(
+            f"{location.path} names the package {name[:80]!r}, which npm would refuse",
+            hint="the manifest is not a published package's; it is skipped",
+        )
     collector = _Collector(location)
     collector.add(name, version, licenses=_licenses(manifest))
     return collector.result()

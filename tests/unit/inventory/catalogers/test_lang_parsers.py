@@ -245,6 +245,33 @@ def test_installed_node_modules_fixture_nested_and_scoped(shared_dir: Path) -> N
     assert babel.purl == "pkg:npm/%40babel/parser@7.23.6"
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("package.json", ("bootstrap", "5.0.2", ("MIT",))),
+        ("legacy_package.json", ("angular", "4.1.2", ("ISC",))),
+        ("legacy_array_package.json", ("tv4", "1.3.0", ("LicenseRef-Public-Domain", "MIT"))),
+        ("without_version_package.json", None),
+        ("without_name_and_version_package.json", None),
+    ],
+)
+def test_trivy_package_json_cases(
+    shared_dir: Path, name: str, expected: tuple[str, str, tuple[str, ...]] | None
+) -> None:
+    parsed = javascript.parse_package_json(
+        _read(shared_dir, f"dependency/parser/nodejs/packagejson/testdata/{name}"), HERE
+    )
+    assert [(p.name, p.version, p.licenses) for p in parsed.packages] == ([expected] if expected else [])
+
+
+def test_package_json_with_a_name_npm_refuses(shared_dir: Path) -> None:
+    from wharfinger.errors import PackageMetadataError
+
+    data = _read(shared_dir, "dependency/parser/nodejs/packagejson/testdata/invalid_name.json")
+    with pytest.raises(PackageMetadataError, match="npm would refuse"):
+        javascript.parse_package_json(data, HERE)
+
+
 def test_go_mod_local_replacement_drops_the_module() -> None:  # hand-written edge case
     mod = (
         b"module example.com/app\n\ngo 1.21\n\nrequire (\n\tgolang.org/x/text v0.3.0\n\tgithub.com/a/b v1.0.0\n)\n"
