@@ -27,7 +27,14 @@ from typing import Protocol
 from wharfinger.inventory.cataloger import CatalogContext, Cataloger, OwnsFiles, load_catalogers
 from wharfinger.inventory.distro import DISTRO_PATTERNS, detect_distro
 from wharfinger.inventory.filesystem import ImageFS, PathPatterns
-from wharfinger.inventory.layers import LayeredFS, LayerInput, LayerLimits, Selection, read_layers
+from wharfinger.inventory.layers import (
+    LayeredFS,
+    LayerIndexStore,
+    LayerInput,
+    LayerLimits,
+    Selection,
+    read_layers,
+)
 from wharfinger.inventory.package import Distro, Package
 
 __all__ = ["Inventory", "InventoryStore", "catalog_fs", "catalog_layers", "catalogers_fingerprint", "layers_key"]
@@ -174,7 +181,8 @@ def catalog_layers(
     if store is not None and (cached := store.get(key)) is not None:
         log.debug("inventory cache hit", extra={"event": "inventory.cache.hit", "key": key})
         return cached
-    with read_layers(layers, selection=_selection(catalogers), limits=limits, warn=warn) as fs:
+    layer_store = store if isinstance(store, LayerIndexStore) else None
+    with read_layers(layers, selection=_selection(catalogers), limits=limits, warn=warn, store=layer_store) as fs:
         inventory = catalog_fs(fs, catalogers, warn=warn)
         by_cataloger: list[Package] = []
         for cataloger in catalogers:

@@ -22,10 +22,13 @@ whole image with ``UnsafeArchiveError``. Limits are in ``LayerLimits``.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import shutil
 import stat
+import struct
 import tempfile
 import threading
 import zlib
@@ -33,13 +36,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, Protocol, runtime_checkable
 
 from wharfinger.errors import UnsafeArchiveError, WharfingerError
 from wharfinger.inventory.filesystem import FileTooLargeError, PathPatterns, normalize_path, resolve_inside_root
 from wharfinger.inventory.tarstream import TarEntry, TarReader
 
-__all__ = ["LayerInput", "LayerLimits", "LayeredFS", "Selection", "read_layers"]
+__all__ = ["LayerIndexStore", "LayerInput", "LayerLimits", "LayeredFS", "Selection", "read_layers"]
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +239,71 @@ class _Pending:
     whiteouts: list[str] = field(default_factory=list)
     opaque_dirs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # reported when the layer is applied, in layer order
+
+
+@runtime_checkable
+class LayerIndexStore(Protocol):
+    """Where each layer's index (entries and selected small contents) is kept, by digest and selection."""
+
+    def get_layer(self, key: str) -> bytes | None: ...
+
+    def put_layer(self, key: str, value: bytes) -> None: ...
+
+
+def _layer_key(digest: str, selection: Selection) -> str:
+    fingerprint = hashlib.sha256(
+        json.dumps([sorted(selection.patterns), selection.native_executables]).encode()
+    ).hexdigest()[:16]
+    return f"layer1:{digest}:{fingerprint}"
+
+
+def _encode_pending(pending: _Pending) -> bytes | None:
+    """The layer's index as bytes; None when it spooled contents (those are not kept in the cache)."""
+    contents: list[bytes] = []
+    entries = []
+    offset = 0
+    for path, node in pending.entries:
+        if node.spool is not None:
+            return None
+        if node.data is not None:
+            entries.append([path, node.kind, node.mode, node.size, node.link, offset, len(node.data)])
+            contents.append(node.data)
+            offset += len(node.data)
+        else:
+            entries.append([path, node.kind, node.mode, node.size, node.link, -1, 0])
+    meta = json.dumps(
+        {
+            "entries": entries,
+            "hardlinks": pending.hardlinks,
+            "whiteouts": pending.whiteouts,
+            "opaque": pending.opaque_dirs,
+            "warnings": pending.warnings,
+        },
+        separators=(",", ":"),
+    ).encode()
+    return zlib.compress(struct.pack(">Q", len(meta)) + meta + b"".join(contents), 1)
+
+
+def _decode_pending(value: bytes, index: int) -> _Pending | None:
+    try:
+        raw = zlib.decompress(value)
+        (meta_length,) = struct.unpack_from(">Q", raw, 0)
+        meta = json.loads(raw[8 : 8 + meta_length])
+        blob = memoryview(raw)[8 + meta_length :]
+        pending = _Pending(
+            hardlinks=[(str(a), str(b), int(c)) for a, b, c in meta["hardlinks"]],
+            whiteouts=[str(w) for w in meta["whiteouts"]],
+            opaque_dirs=[str(o) for o in meta["opaque"]],
+            warnings=[str(w) for w in meta["warnings"]],
+        )
+        for path, kind, mode, size, link, offset, length in meta["entries"]:
+            node = _Node(kind=kind, layer=index, mode=int(mode), size=int(size), link=link)
+            if offset >= 0:
+                node.data = bytes(blob[offset : offset + length])
+            pending.entries.append((str(path), node))
+    except (zlib.error, struct.error, ValueError, KeyError, TypeError):
+        return None  # a damaged cache entry: read the layer again
+    return pending
 
 
 def _safe_member_path(name: str, limits: LayerLimits, warn: Callable[[str], None], digest: str) -> str | None:
@@ -527,34 +595,55 @@ def read_layers(
     limits: LayerLimits | None = None,
     warn: Callable[[str], None] | None = None,
     parallel: int = 2,
+    store: LayerIndexStore | None = None,
 ) -> LayeredFS:
     """Stream every layer once; return the assembled filesystem (close it when done).
 
     Up to ``parallel`` layers are read at the same time (inflating releases the GIL); they are
-    applied strictly in order.
+    applied strictly in order. With a ``store``, a layer read before with the same selection is
+    not opened again: its index (entries, selected small contents) comes from the store.
     """
     budget = _Budget(limits or LayerLimits())
     spool_dir = Path(tempfile.mkdtemp(prefix="wharfinger-layers-"))
     fs = LayeredFS([layer.digest for layer in layers], spool_dir=spool_dir)
     selected = PathPatterns(selection.patterns)
+    keys = [_layer_key(layer.digest, selection) for layer in layers]
+    cached: dict[int, _Pending] = {}
+    if store is not None:  # looked up here, in the caller's thread: the store need not be thread-safe
+        for index, key in enumerate(keys):
+            if (value := store.get_layer(key)) is not None and (hit := _decode_pending(value, index)) is not None:
+                cached[index] = hit
 
     def read(index: int) -> _Pending:
         return _read_layer(
             index, layers[index], selection=selection, selected=selected, budget=budget, spool_dir=spool_dir
         )
 
+    def remember(index: int, pending: _Pending) -> _Pending:
+        if store is not None and index not in cached and (value := _encode_pending(pending)) is not None:
+            store.put_layer(keys[index], value)
+        return pending
+
+    missing = [i for i in range(len(layers)) if i not in cached]
     try:
-        if parallel <= 1 or len(layers) <= 1:
-            pendings: Iterator[_Pending] = (read(i) for i in range(len(layers)))
+        if parallel <= 1 or len(missing) <= 1:
+            pendings: Iterator[_Pending] = (
+                remember(i, cached[i] if i in cached else read(i)) for i in range(len(layers))
+            )
             _apply_all(fs, pendings, selected, warn)
         else:
-            with ThreadPoolExecutor(max_workers=min(parallel, len(layers))) as pool:
-                futures = [pool.submit(read, i) for i in range(len(layers))]
+            with ThreadPoolExecutor(max_workers=min(parallel, len(missing))) as pool:
+                futures = {i: pool.submit(read, i) for i in missing}
                 try:
-                    _apply_all(fs, (f.result() for f in futures), selected, warn)
+                    _apply_all(
+                        fs,
+                        (remember(i, cached[i] if i in cached else futures[i].result()) for i in range(len(layers))),
+                        selected,
+                        warn,
+                    )
                 except BaseException:
                     budget.cancelled = True
-                    for future in futures:
+                    for future in futures.values():
                         future.cancel()
                     raise
     except BaseException:
