@@ -40,6 +40,7 @@ from typing import BinaryIO, Literal, Protocol, runtime_checkable
 
 from wharfinger.errors import UnsafeArchiveError, WharfingerError
 from wharfinger.inventory.filesystem import FileTooLargeError, PathPatterns, normalize_path, resolve_inside_root
+from wharfinger.inventory.layer_input import LayerInput
 from wharfinger.inventory.tarstream import TarEntry, TarReader
 
 __all__ = ["LayerIndexStore", "LayerInput", "LayerLimits", "LayeredFS", "Selection", "read_layers"]
@@ -50,16 +51,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _NATIVE_MAGICS = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 _READ_CHUNK = 1024 * 1024  # bytes
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LayerInput:
-    """One layer as the OCI client hands it over: its digest and a way to open the blob stream."""
-
-    digest: str  # "sha256:…" of the compressed blob
-    media_type: str  # a hint only: the stream's magic bytes decide how it is decompressed
-    open: Callable[[], BinaryIO]  # the compressed blob; read_layers closes it
-    size: int | None = None  # compressed bytes, when the manifest says
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

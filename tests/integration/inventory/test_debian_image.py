@@ -14,7 +14,7 @@ import pytest
 from wharfinger.inventory.cache import InventoryCache
 from wharfinger.inventory.catalog import catalog_fs, catalog_layers
 from wharfinger.inventory.filesystem import DirFS
-from wharfinger.inventory.layers import LayerInput
+from wharfinger.inventory.layer_input import LayerInput
 
 pytestmark = pytest.mark.slow
 

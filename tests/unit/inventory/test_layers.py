@@ -157,7 +157,7 @@ def test_not_a_tar_is_a_clear_error() -> None:
 
 def test_layer_index_cache_skips_shared_base_layers(tmp_path) -> None:
     from wharfinger.inventory.cache import InventoryCache
-    from wharfinger.inventory.layers import LayerInput
+    from wharfinger.inventory.layer_input import LayerInput
 
     base = gz(build_tar([Entry("etc/os-release", b"ID=debian\n"), Entry("var/lib/dpkg/status", b"Package: a\n")]))
     app_one = gz(build_tar([Entry("app/one.txt", b"1"), Entry("var/lib/.wh.dpkg")]))
