@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -212,9 +213,40 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budge
     return data
 
 
+_EOCD = b"PK\x05\x06"
+_ZIP64_EOCD = b"PK\x06\x06"
+_ZIP64_MARKER = 0xFFFF  # a 16-bit count of 0xFFFF means "see the ZIP64 record"
+_EOCD_SEARCH_BYTES = 22 + 65535 + 20 + 56  # EOCD, the longest comment, ZIP64 locator and record
+
+
+def _declared_entries(handle: BinaryIO) -> int | None:
+    """The entry count the end-of-central-directory record declares, read before ``zipfile``
+    loads the whole central directory into memory (millions of entries cost gigabytes)."""
+    size = handle.seek(0, io.SEEK_END)
+    handle.seek(max(0, size - _EOCD_SEARCH_BYTES))
+    tail = handle.read()
+    handle.seek(0)
+    at = tail.rfind(_EOCD)
+    if at < 0 or at + 22 > len(tail):  # the EOCD record is 22 bytes
+        return None
+    (entries,) = struct.unpack_from("<H", tail, at + 10)
+    if entries == _ZIP64_MARKER:  # ZIP64: the real count is in the ZIP64 EOCD record
+        at64 = tail.rfind(_ZIP64_EOCD, 0, at)
+        if at64 >= 0 and at64 + 40 <= len(tail):
+            (entries,) = struct.unpack_from("<Q", tail, at64 + 32)
+    return int(entries)
+
+
 def _open_zip(data: bytes | BinaryIO, where: str, limits: JavaArchiveLimits) -> zipfile.ZipFile:
+    handle = io.BytesIO(data) if isinstance(data, bytes) else data
+    declared = _declared_entries(handle)
+    if declared is not None and declared > limits.max_entries:
+        raise UnsafeArchiveError(
+            f"{where} declares {declared} entries (limit {limits.max_entries})",
+            hint="no real Java archive has that many; it is skipped",
+        )
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
+        archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise PackageMetadataError(
             f"{where} is not a readable zip archive: {exc}", hint="the archive is corrupt or not a zip; it is skipped"

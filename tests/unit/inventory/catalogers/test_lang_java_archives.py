@@ -215,8 +215,18 @@ def test_too_many_entries_refuses_the_archive() -> None:
     from wharfinger.errors import UnsafeArchiveError
 
     archive = _zip({f"f{i}": b"" for i in range(50)})
-    with pytest.raises(UnsafeArchiveError, match="50 entries"):
+    with pytest.raises(UnsafeArchiveError, match="declares 50 entries"):
         parse_java_archive(archive, Location(path="/many.jar"), limits=JavaArchiveLimits(max_entries=10))
+
+
+def test_entry_count_is_checked_before_the_central_directory_is_loaded() -> None:
+    from wharfinger.errors import UnsafeArchiveError
+
+    archive = bytearray(_zip({"a": b"x"}))
+    eocd = archive.rfind(b"PK\x05\x06")
+    archive[eocd + 8 : eocd + 12] = (60000).to_bytes(2, "little") * 2  # the record now claims 60 000 entries
+    with pytest.raises(UnsafeArchiveError, match="declares 60000 entries"):
+        parse_java_archive(bytes(archive), Location(path="/lying.jar"), limits=JavaArchiveLimits(max_entries=1000))
 
 
 def test_xml_bomb_in_pom_is_ignored_not_expanded() -> None:
