@@ -8,11 +8,13 @@ adapters can skip it with a warning instead of crashing the scan.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import struct
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -23,6 +25,7 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "Parsed",
     "check_size",
+    "declared_zip_entries",
     "decode_text",
     "load_json_object",
     "load_toml",
@@ -121,3 +124,27 @@ def load_yaml_documents(data: bytes, location: Location) -> list[dict[str, Any]]
             hint="the file is not the lock file its name suggests",
         )
     return mappings
+
+
+_EOCD = b"PK\x05\x06"
+_ZIP64_EOCD = b"PK\x06\x06"
+_ZIP64_MARKER = 0xFFFF  # a 16-bit count of 0xFFFF means "see the ZIP64 record"
+_EOCD_SEARCH_BYTES = 22 + 65535 + 20 + 56  # EOCD, the longest comment, ZIP64 locator and record
+
+
+def declared_zip_entries(handle: BinaryIO) -> int | None:
+    """The entry count the end-of-central-directory record declares, read before ``zipfile``
+    loads the whole central directory into memory (millions of entries cost gigabytes)."""
+    size = handle.seek(0, io.SEEK_END)
+    handle.seek(max(0, size - _EOCD_SEARCH_BYTES))
+    tail = handle.read()
+    handle.seek(0)
+    at = tail.rfind(_EOCD)
+    if at < 0 or at + 22 > len(tail):  # the EOCD record is 22 bytes
+        return None
+    (entries,) = struct.unpack_from("<H", tail, at + 10)
+    if entries == _ZIP64_MARKER:  # ZIP64: the real count is in the ZIP64 EOCD record
+        at64 = tail.rfind(_ZIP64_EOCD, 0, at)
+        if at64 >= 0 and at64 + 40 <= len(tail):
+            (entries,) = struct.unpack_from("<Q", tail, at64 + 32)
+    return int(entries)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 import zipfile
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -35,7 +34,7 @@ from defusedxml.ElementTree import fromstring as parse_xml
 
 from wharfinger.errors import PackageMetadataError, UnsafeArchiveError
 from wharfinger.inventory.cataloger import CatalogContext
-from wharfinger.inventory.catalogers._documents import Parsed
+from wharfinger.inventory.catalogers._documents import Parsed, declared_zip_entries
 from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, purl_for
 from wharfinger.inventory.catalogers.licenses import to_spdx
@@ -213,33 +212,9 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budge
     return data
 
 
-_EOCD = b"PK\x05\x06"
-_ZIP64_EOCD = b"PK\x06\x06"
-_ZIP64_MARKER = 0xFFFF  # a 16-bit count of 0xFFFF means "see the ZIP64 record"
-_EOCD_SEARCH_BYTES = 22 + 65535 + 20 + 56  # EOCD, the longest comment, ZIP64 locator and record
-
-
-def _declared_entries(handle: BinaryIO) -> int | None:
-    """The entry count the end-of-central-directory record declares, read before ``zipfile``
-    loads the whole central directory into memory (millions of entries cost gigabytes)."""
-    size = handle.seek(0, io.SEEK_END)
-    handle.seek(max(0, size - _EOCD_SEARCH_BYTES))
-    tail = handle.read()
-    handle.seek(0)
-    at = tail.rfind(_EOCD)
-    if at < 0 or at + 22 > len(tail):  # the EOCD record is 22 bytes
-        return None
-    (entries,) = struct.unpack_from("<H", tail, at + 10)
-    if entries == _ZIP64_MARKER:  # ZIP64: the real count is in the ZIP64 EOCD record
-        at64 = tail.rfind(_ZIP64_EOCD, 0, at)
-        if at64 >= 0 and at64 + 40 <= len(tail):
-            (entries,) = struct.unpack_from("<Q", tail, at64 + 32)
-    return int(entries)
-
-
 def _open_zip(data: bytes | BinaryIO, where: str, limits: JavaArchiveLimits) -> zipfile.ZipFile:
     handle = io.BytesIO(data) if isinstance(data, bytes) else data
-    declared = _declared_entries(handle)
+    declared = declared_zip_entries(handle)
     if declared is not None and declared > limits.max_entries:
         raise UnsafeArchiveError(
             f"{where} declares {declared} entries (limit {limits.max_entries})",

@@ -30,6 +30,7 @@ from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers._documents import (
     Parsed,
     check_size,
+    declared_zip_entries,
     decode_text,
     load_json_object,
     load_toml,
@@ -56,6 +57,7 @@ __all__ = [
 
 _MAX_LICENSE_FIELD_CHARS = 200  # longer ``License:`` values are the licence text, not its name
 _MAX_EGG_INFO_BYTES = 1024 * 1024  # bytes; PKG-INFO inside an egg
+_MAX_EGG_ENTRIES = 100_000  # zip entries of one egg
 
 
 def _pypi_package(
@@ -160,6 +162,12 @@ def parse_record(data: bytes, location: Location, *, site_packages: str) -> tupl
 def parse_egg(data: bytes, location: Location) -> Parsed:
     """A zipped ``.egg``: the distribution described by its ``EGG-INFO/PKG-INFO``."""
     check_size(data, location)
+    declared = declared_zip_entries(io.BytesIO(data))
+    if declared is not None and declared > _MAX_EGG_ENTRIES:
+        raise UnsafeArchiveError(
+            f"{location.path} declares {declared} zip entries (limit {_MAX_EGG_ENTRIES})",
+            hint="no real egg has that many; it is skipped",
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             try:
