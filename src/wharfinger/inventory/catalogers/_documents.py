@@ -1,4 +1,5 @@
-"""Loading untrusted package documents (JSON, TOML, YAML, text) with size limits.
+"""Loading untrusted package documents (JSON, TOML, YAML, text) with size limits, and the entry
+count a zip archive declares.
 
 Every language cataloger reads files an image author controls. The loaders here turn each way such a
 file can be broken or hostile (too large, not UTF-8, malformed, nested past the parser's recursion
