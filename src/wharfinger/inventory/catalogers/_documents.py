@@ -17,8 +17,6 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-import yaml
-
 from wharfinger.errors import PackageMetadataError
 from wharfinger.inventory.package import Location, Package
 
@@ -34,8 +32,6 @@ __all__ = [
 ]
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # bytes; the largest real lock files are a few MB
-
-_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,9 +109,12 @@ def load_toml(data: bytes, location: Location, *, skip_inline_table_lines: bool 
 
 def load_yaml_documents(data: bytes, location: Location) -> list[dict[str, Any]]:
     """Every mapping document in a YAML stream (pnpm 9 may write more than one)."""
+    import yaml  # noqa: PLC0415 - 10-30 ms to import; only pnpm locks are YAML, so only they pay
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
     text = decode_text(data, location)
     try:
-        docs = list(yaml.load_all(text, Loader=_YamlLoader))
+        docs = list(yaml.load_all(text, Loader=loader))
     except (yaml.YAMLError, RecursionError) as exc:
         raise _malformed(location, "YAML", exc) from exc
     mappings = [d for d in docs if isinstance(d, dict)]

@@ -25,12 +25,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from typing import BinaryIO
-from xml.etree.ElementTree import Element
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError
-from defusedxml.ElementTree import fromstring as parse_xml
+from typing import TYPE_CHECKING, BinaryIO
 
 from wharfinger.errors import PackageMetadataError, UnsafeArchiveError
 from wharfinger.inventory.cataloger import CatalogContext
@@ -40,6 +35,9 @@ from wharfinger.inventory.catalogers.identifiers import cpe23, language_package,
 from wharfinger.inventory.catalogers.licenses import to_spdx
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 __all__ = ["JAVA_ARCHIVES", "JAVA_ARCHIVE_SUFFIXES", "JavaArchiveLimits", "parse_java_archive", "parse_manifest"]
 
@@ -150,6 +148,11 @@ def _expand(value: str, properties: dict[str, str]) -> str:
 
 def _parse_pom(data: bytes, where: str) -> tuple[_Artifact | None, list[str]]:
     """Coordinates and licence names of a pom.xml; (None, []) when it cannot be read."""
+    # imported here: the XML stack costs 5-15 ms at start-up and most images hold no pom.xml
+    from defusedxml import DefusedXmlException  # noqa: PLC0415
+    from defusedxml.ElementTree import ParseError  # noqa: PLC0415
+    from defusedxml.ElementTree import fromstring as parse_xml  # noqa: PLC0415
+
     try:
         root = parse_xml(data, forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError, RecursionError):
