@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import mmap
+import os
 import re
 import shutil
 import subprocess
@@ -63,25 +64,53 @@ def _npm() -> str:
     return npm
 
 
-def test_global_node_modules_match_npm_ls() -> None:
+NPM_RECIPE = ("express@4.18.2", "@babel/parser@7.23.6", "debug@2.6.9", "ms@2.1.3")  # nested, scoped, duplicate names
+
+
+@pytest.fixture(scope="module")
+def npm_project() -> Path:
+    """A project installed by the real npm from the npm registry once, then cached by recipe."""
     npm = _npm()
-    root = Path(subprocess.run([npm, "root", "-g"], capture_output=True, text=True, check=True).stdout.strip())
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wharfinger-tests"
+    project = cache / ("npm-project-" + "-".join(r.replace("/", "_").replace("@", "") for r in NPM_RECIPE))
+    if not (project / ".complete").exists():
+        shutil.rmtree(project, ignore_errors=True)
+        project.mkdir(parents=True)
+        (project / "package.json").write_text('{"name": "fixture", "version": "1.0.0", "private": true}')
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", *NPM_RECIPE],
+            cwd=project,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        (project / ".complete").touch()
+    return project
+
+
+def test_node_modules_match_npm_ls(npm_project: Path) -> None:
     listing = subprocess.run(
-        [npm, "ls", "-g", "--all", "--parseable", "--long"], capture_output=True, text=True, check=False, timeout=120
+        [_npm(), "ls", "--all", "--parseable", "--long"],
+        cwd=npm_project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     ).stdout
     truth = set()
     for line in listing.splitlines():
         path, _, spec = line.partition(":")
-        if not path.startswith(str(root)) or "@" not in spec[1:]:
-            continue
+        if "/node_modules/" not in path or "@" not in spec[1:]:
+            continue  # the project itself
         at = spec.rfind("@")
         truth.add((spec[:at], spec[at + 1 :]))
-    assert len(truth) > 20, "npm's global install should bundle its dependencies"
-    found = JAVASCRIPT_INSTALLED.catalog(DirFS(root.parent), CatalogContext(distro=None))
+    assert len(truth) > 40, "express alone brings dozens of packages"
+    found = JAVASCRIPT_INSTALLED.catalog(DirFS(npm_project), CatalogContext(distro=None))
     ours = {(p.name, p.version) for p in found}
-    assert truth <= ours, f"missed {sorted(truth - ours)[:10]}"
-    scoped = next(p for p in found if p.name.startswith("@"))
-    assert scoped.purl.startswith("pkg:npm/%40")
+    assert ours == truth, f"missed {sorted(truth - ours)[:10]}, extra {sorted(ours - truth)[:10]}"
+    babel = next(p for p in found if p.name == "@babel/parser")
+    assert babel.purl == "pkg:npm/%40babel/parser@7.23.6"
+    assert {p.version for p in found if p.name == "debug"} >= {"2.6.9"}
 
 
 def test_node_binary_version() -> None:
