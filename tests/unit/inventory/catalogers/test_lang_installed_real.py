@@ -118,8 +118,13 @@ def test_node_binary_version() -> None:
     if node is None:
         pytest.fail("node is missing: run scripts/install-test-deps (npm pulls it in)")
     truth = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
-    with Path(node).open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        parsed = parse_node_binary(data, Location(path="/usr/local/bin/node"))
+    # upstream builds carry the version in bin/node; Debian's links libnode.so, which carries it
+    candidates = [Path(node).resolve(), *sorted(Path("/usr/lib").glob("*/libnode.so.*"))]
+    for candidate in candidates:
+        with candidate.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            parsed = parse_node_binary(data, Location(path="/usr/local/bin/node"))
+        if parsed.packages:
+            break
     assert [(p.name, p.version, p.purl) for p in parsed.packages] == [
         ("node", truth.removeprefix("v"), f"pkg:generic/node@{truth.removeprefix('v')}")
     ]
