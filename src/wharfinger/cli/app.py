@@ -44,6 +44,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "os/arch[/variant]" must not be read as rich markup
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
