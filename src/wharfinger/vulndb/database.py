@@ -28,17 +28,18 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from wharfinger import __version__
 from wharfinger.errors import DatabaseError
 from wharfinger.vulndb.codec import advisory_from_dict, advisory_to_dict
-from wharfinger.vulndb.ecosystems import ecosystem_key, name_key
+from wharfinger.vulndb.ecosystems import ecosystem_key, is_distro, name_key
 from wharfinger.vulndb.feeds.epss import EpssScore
 from wharfinger.vulndb.feeds.kev import KevEntry
-from wharfinger.vulndb.ingest import IngestResult, Skipped
-from wharfinger.vulndb.merge import merge_advisories
 from wharfinger.vulndb.model import Advisory
+
+if TYPE_CHECKING:  # reading a database (every scan) must not load the feed parsers: imported where written
+    from wharfinger.vulndb.ingest import IngestResult, Skipped
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -159,6 +160,8 @@ def write_database(
     kev.update({entry.cve: entry for entry in result.kev})
     epss = {score.cve: score for score in (previous.epss_scores() if previous else ())}
     epss.update({score.cve: score for score in result.epss})
+    from wharfinger.vulndb.merge import merge_advisories  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
     advisories = merge_advisories(merged_records.values(), kev=kev, epss=epss)
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -298,7 +301,7 @@ class AdvisoryIndex:
 
     def advisories_for(self, ecosystem: str, name: str) -> Sequence[Advisory]:
         found = self._by_package.get((ecosystem_key(ecosystem), name_key(ecosystem, name)))
-        if found is not None or ":" in ecosystem:
+        if found is not None or ":" in ecosystem or not is_distro(ecosystem):  # the scan below is for "Debian" etc.
             return found or ()
         prefix = ecosystem_key(ecosystem) + ":"
         key = name_key(ecosystem, name)
@@ -383,7 +386,7 @@ class VulnDatabase:
     def advisories_for(self, ecosystem: str, name: str) -> Sequence[Advisory]:
         eco, pkg = ecosystem_key(ecosystem), name_key(ecosystem, name)
         with self._query() as db:
-            if ":" in eco:
+            if ":" in eco or not is_distro(ecosystem):  # LIKE cannot use the index: only for "Debian" etc.
                 ids_sql = "SELECT DISTINCT advisory_id FROM affected WHERE ecosystem = ? AND name = ?"
                 params: tuple[str, ...] = (eco, pkg)
             else:
@@ -451,6 +454,8 @@ class VulnDatabase:
             return [EpssScore(cve=c, epss=e, percentile=p) for c, e, p in db.execute("SELECT * FROM epss")]
 
     def skipped_records(self) -> Iterable[Skipped]:
+        from wharfinger.vulndb.ingest import Skipped  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
         with self._query() as db:
             return [Skipped(source=s, path=p, reason=r) for s, p, r in db.execute("SELECT * FROM skipped")]
 
@@ -463,6 +468,8 @@ class VulnDatabase:
             return list(db.execute("SELECT ecosystem, entries FROM unknown_ecosystems ORDER BY ecosystem"))
 
     def info(self) -> DatabaseInfo:
+        from wharfinger.vulndb.ingest import Skipped  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
         with self._query() as db:
             sources = tuple(
                 SourceInfo(
