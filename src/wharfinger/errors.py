@@ -9,13 +9,14 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     ManifestError · PlatformNotFoundError · LayoutError
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
+    │     PackageMetadataError (a malformed lock file or package manifest; catalogers skip it)
     │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
     │     ScanExceptionsError (an exceptions file; every problem with its line) · VexError
     ├── VerificationError       the artifact is not trustworthy             → exit 1
-    │     DigestMismatchError
+    │     DigestMismatchError · SignatureEnvelopeError (malformed or hostile signature envelope)
     └── BackendError            a dependency failed; a retry may help       → exit 4
           RegistryError > RegistryAuthError · RegistryNotFoundError · RegistryUnavailableError
-          KeyProviderError · StoreError
+          KeyProviderError · StoreError · FeedError (a vulnerability feed could not be downloaded)
 
 A gate that trips (``scan --fail-on``) or a policy that denies is not an error: it is a
 result, and the CLI turns it into exit 1 itself.
@@ -28,12 +29,14 @@ __all__ = [
     "BackendError",
     "DatabaseError",
     "DigestMismatchError",
+    "FeedError",
     "InputError",
     "InvalidDigestError",
     "InvalidReferenceError",
     "KeyProviderError",
     "LayoutError",
     "ManifestError",
+    "PackageMetadataError",
     "PlatformNotFoundError",
     "PolicyError",
     "RegistryAuthError",
@@ -42,6 +45,7 @@ __all__ = [
     "RegistryUnavailableError",
     "SbomFormatError",
     "ScanExceptionsError",
+    "SignatureEnvelopeError",
     "StoreError",
     "TrustPolicyError",
     "UnsafeArchiveError",
@@ -138,6 +142,10 @@ class DigestMismatchError(VerificationError):
     """Content does not hash to the digest it was addressed by."""
 
 
+class SignatureEnvelopeError(VerificationError):
+    """A signature envelope is malformed, oversized, or breaks a rule (alg confusion, unknown critical header)."""
+
+
 class BackendError(WharfingerError):
     """A dependency (registry, key provider, store) failed; a retry may help."""
 
@@ -164,5 +172,16 @@ class KeyProviderError(BackendError):
     """A key provider (file, PKCS#11, Key Vault, KMS) failed."""
 
 
+class FeedError(BackendError):
+    """A vulnerability feed (OSV export, database artifact) could not be downloaded."""
+
+
 class StoreError(BackendError):
     """The store (SQLite/PostgreSQL) failed."""
+
+
+class PackageMetadataError(InputError):
+    """A package database, manifest or lock file inside an image is malformed or too large.
+
+    Catalogers skip the file with a warning; the error never ends a scan.
+    """

@@ -20,7 +20,21 @@ from wharfinger.errors import WharfingerError
 __all__ = ["app", "main"]
 
 # Each module has `register(app: typer.Typer) -> None`. Order is the order in --help.
-COMMAND_MODULES: tuple[str, ...] = ("wharfinger.cli.sbom", "wharfinger.cli.scan")
+COMMAND_MODULES: tuple[str, ...] = (
+    "wharfinger.cli.demo",
+    "wharfinger.cli.inspect",
+    "wharfinger.cli.pull",
+    "wharfinger.cli.cache",
+    "wharfinger.cli.sbom",
+    "wharfinger.cli.scan",
+    "wharfinger.cli.db",
+    "wharfinger.cli.admission",
+    "wharfinger.cli.policy",
+    "wharfinger.cli.audit",
+    "wharfinger.cli.sign",
+    "wharfinger.cli.verify",
+    "wharfinger.cli.keys",
+)
 
 app = typer.Typer(
     name="wharfinger",

@@ -91,7 +91,7 @@ def _inventory(source: str, platform: str | None, *, use_cache: bool, offline: b
     return inventory_of(text, platform, use_cache=use_cache)
 
 
-def scan(  # noqa: PLR0917 -- typer maps each option to a parameter
+def scan(
     source: Annotated[str, typer.Argument(help=_SOURCE_HELP, show_default=False)],
     output: Annotated[
         list[str] | None,
