@@ -159,6 +159,14 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{item.ecosystem}: not modified")
         typer.echo(f"{'wrote' if report.rewritten else 'checked'} {settings.path}")
 
+    @db_app.command("demo")
+    def demo() -> None:
+        """Build the bundled demo database (real advisories for the demo image) and print its path."""
+        from wharfinger.clock import SystemClock
+        from wharfinger.vulndb.demo import demo_cache_dir, demo_database
+
+        typer.echo(str(demo_database(demo_cache_dir(os.environ, Path.home()), now=SystemClock().now())))
+
     @db_app.command("push")
     def push(
         reference: Annotated[str, typer.Argument(help="Registry reference to push to (registry/repo:tag).")],
