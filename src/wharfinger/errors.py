@@ -9,6 +9,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     ManifestError · PlatformNotFoundError · LayoutError
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
+    │     PackageMetadataError (a malformed lock file or package manifest; catalogers skip it)
     │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
     │     ScanExceptionsError (an exceptions file; every problem with its line) · VexError
     ├── VerificationError       the artifact is not trustworthy             → exit 1
@@ -35,6 +36,7 @@ __all__ = [
     "KeyProviderError",
     "LayoutError",
     "ManifestError",
+    "PackageMetadataError",
     "PlatformNotFoundError",
     "PolicyError",
     "RegistryAuthError",
@@ -171,3 +173,10 @@ class FeedError(BackendError):
 
 class StoreError(BackendError):
     """The store (SQLite/PostgreSQL) failed."""
+
+
+class PackageMetadataError(InputError):
+    """A package database, manifest or lock file inside an image is malformed or too large.
+
+    Catalogers skip the file with a warning; the error never ends a scan.
+    """

@@ -20,7 +20,14 @@ from wharfinger.errors import WharfingerError
 __all__ = ["app", "main"]
 
 # Each module has `register(app: typer.Typer) -> None`. Order is the order in --help.
-COMMAND_MODULES: tuple[str, ...] = ("wharfinger.cli.sbom", "wharfinger.cli.scan", "wharfinger.cli.db")
+COMMAND_MODULES: tuple[str, ...] = (
+    "wharfinger.cli.demo",
+    "wharfinger.cli.inspect",
+    "wharfinger.cli.cache",
+    "wharfinger.cli.sbom",
+    "wharfinger.cli.scan",
+    "wharfinger.cli.db",
+)
 
 app = typer.Typer(
     name="wharfinger",
