@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,4 +66,4 @@ def test_scan_of_the_demo_image_with_the_demo_database(run_cli, tmp_path: Path) 
         expected |= {(record["id"], binary) for binary in status[source]}
     assert found == expected
     assert ("CVE-2023-5363", "libssl3") not in found
-    assert os.path.exists(db)
+    assert Path(db).exists()
