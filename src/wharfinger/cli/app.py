@@ -23,6 +23,7 @@ __all__ = ["app", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.demo",
     "wharfinger.cli.inspect",
+    "wharfinger.cli.pull",
     "wharfinger.cli.cache",
     "wharfinger.cli.sbom",
     "wharfinger.cli.scan",
