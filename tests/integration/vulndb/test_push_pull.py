@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from testkit.registry import RunningRegistry
-from wharfinger.errors import DigestMismatchError, InputError
+from wharfinger.errors import DatabaseError, DigestMismatchError, InputError
 from wharfinger.oci.client import RegistryClient, RegistrySettings
 from wharfinger.oci.reference import parse_ref
 from wharfinger.vulndb.demo import demo_database
@@ -59,13 +59,13 @@ def test_pull_refuses_an_artifact_that_is_not_a_database(registry_plain: Running
         layer = manifest["layers"][0]
         client.push_blob("other/thing", layer["digest"], layer["size"], packed.layer)
         client.push_manifest("other/thing", data, "application/vnd.oci.image.manifest.v1+json", tag="v1")
-        with pytest.raises(InputError, match="not application/vnd.wharfinger"):
+        with pytest.raises(InputError, match=r"not application/vnd\.wharfinger"):
             pull_database(parse_ref(registry_plain.ref("other/thing", "v1")), tmp_path / "x.sqlite", client)
         manifest["artifactType"] = ARTIFACT_TYPE
         client.push_manifest(
             "other/thing", json.dumps(manifest).encode(), "application/vnd.oci.image.manifest.v1+json", tag="v2"
         )
-        with pytest.raises(Exception, match="not a vulnerability database"):
+        with pytest.raises(DatabaseError, match="not a vulnerability database"):
             pull_database(parse_ref(registry_plain.ref("other/thing", "v2")), tmp_path / "y.sqlite", client)
     assert not (tmp_path / "x.sqlite").exists()
     assert not (tmp_path / "y.sqlite").exists()
