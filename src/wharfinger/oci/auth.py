@@ -108,6 +108,10 @@ class Credentials:
     username: str | None = None
     password: Secret | None = None
     identity_token: Secret | None = None
+    # Azure Container Registry: a source of Entra ID access tokens, exchanged at the registry's
+    # /oauth2/exchange for an ACR refresh token when the registry first asks (see oci/acr.py).
+    entra_token: Callable[[], Secret] | None = field(default=None, compare=False)
+    tenant: str | None = None  # the Entra tenant of ``entra_token``, passed on to the exchange
     source: str = "unknown"  # where they came from, for error messages ("docker config.json", "env")
 
     def basic_header(self) -> str | None:
@@ -318,12 +322,22 @@ class ChainedCredentials:
 
 
 def default_credentials(
-    env: Mapping[str, str], home: Path, run_helper: HelperRunner = run_credential_helper
+    env: Mapping[str, str], home: Path, run_helper: HelperRunner = run_credential_helper, *, entra_id: bool = True
 ) -> CredentialProvider:
-    """Environment first, then docker's config.json. Built once by the CLI or the service."""
-    return ChainedCredentials(
-        (EnvironmentCredentials.from_env(env), DockerConfigCredentials.from_env(env, home, run_helper))
-    )
+    """Environment, then docker's config.json, then (ACR hosts only) Entra ID via azure-identity.
+
+    Built once by the CLI or the service. Entra ID is tried only for ``*.azurecr.io`` (and the
+    sovereign clouds' suffixes) and only when nothing else answered, so other hosts never import Azure.
+    """
+    providers: list[CredentialProvider] = [
+        EnvironmentCredentials.from_env(env),
+        DockerConfigCredentials.from_env(env, home, run_helper),
+    ]
+    if entra_id:
+        from wharfinger.oci.acr import EntraIdCredentials  # noqa: PLC0415 -- acr imports this module
+
+        providers.append(EntraIdCredentials(tenant=env.get("AZURE_TENANT_ID") or None))
+    return ChainedCredentials(tuple(providers))
 
 
 # --- challenges ------------------------------------------------------------------------------------
@@ -461,6 +475,9 @@ class HostAuth:
         if self.realm is None:
             raise RegistryAuthError(f"{self.host}: no token service known", hint="retry the request")
         now = self.clock.now()
+        entra = self.credentials.entra_token if self.credentials else None
+        if self._refresh_token is None and entra is not None:
+            self._refresh_token = self._exchange_entra_token(entra)
         learned = self._refresh_token
         refresh = learned or (self.credentials.identity_token if self.credentials else None)
         can_use_password = self.credentials is not None and self.credentials.basic_header() is not None
@@ -468,17 +485,46 @@ class HostAuth:
             try:
                 response = self._refresh_grant(refresh, key)
             except RegistryAuthError:
-                if learned is None or not can_use_password:
+                if learned is None or not (can_use_password or entra is not None):
                     raise
-                # A refresh token we were handed earlier expired: start again from the password.
+                # A refresh token we obtained earlier expired: start again from the password or Entra ID.
                 self._refresh_token = None
-                response = self._password_grant(key)
+                if entra is not None:
+                    self._refresh_token = self._exchange_entra_token(entra)
+                    response = self._refresh_grant(self._refresh_token, key)
+                else:
+                    response = self._password_grant(key)
         else:
             response = self._password_grant(key)
         token = self._read_token(response, now)
         with self._lock:
             self._tokens[key] = token
         return token
+
+    def _exchange_entra_token(self, entra: Callable[[], Secret]) -> Secret:
+        """ACR: ``POST /oauth2/exchange`` (grant_type=access_token) turns an Entra ID access token
+        into an ACR refresh token. The endpoint lives beside the realm (``/oauth2/token``)."""
+        assert self.realm is not None  # noqa: S101 -- checked by the caller
+        realm = urlsplit(self.realm)
+        exchange = f"{realm.scheme}://{realm.netloc}/oauth2/exchange"
+        data = {"grant_type": "access_token", "service": self.service or self.host, "access_token": entra().reveal()}
+        if self.credentials is not None and self.credentials.tenant:
+            data["tenant"] = self.credentials.tenant
+        response = self._token_request("POST", data=data, url=exchange)
+        try:
+            reply = json.loads(response.content)
+        except json.JSONDecodeError as exc:
+            raise RegistryUnavailableError(
+                f"the ACR token exchange of {self.host} did not answer JSON", hint="retry later"
+            ) from exc
+        refresh = reply.get("refresh_token") if isinstance(reply, dict) else None
+        if not isinstance(refresh, str) or not refresh:
+            raise RegistryAuthError(
+                f"the ACR token exchange of {self.host} gave no refresh token",
+                hint="check that the Entra ID identity has a role on the registry (AcrPull / AcrPush)",
+            )
+        log.debug("entra token exchanged", extra={"event": "oci.auth.acr_exchange", "host": self.host})
+        return Secret(refresh)
 
     def _refresh_grant(self, refresh: Secret, key: tuple[str, ...]) -> httpx.Response:
         """OAuth2 ``POST realm`` with ``grant_type=refresh_token`` (identity tokens, ACR)."""
@@ -512,11 +558,12 @@ class HostAuth:
         data: Mapping[str, str] | None = None,
         params: list[tuple[str, str | int | float | bool | None]] | None = None,
         headers: Mapping[str, str] | None = None,
+        url: str | None = None,
     ) -> httpx.Response:
         assert self.realm is not None  # noqa: S101 -- checked by the caller
         try:
             response = self.http.request(
-                method, self.realm, data=data, params=params, headers=headers, follow_redirects=False
+                method, url or self.realm, data=data, params=params, headers=headers, follow_redirects=False
             )
         except httpx.HTTPError as exc:
             raise RegistryUnavailableError(

@@ -28,6 +28,7 @@ import email.utils
 import io
 import json
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,7 +36,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final
+from typing import IO, Any, BinaryIO, Final, Protocol
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -50,14 +51,17 @@ from wharfinger.errors import (
     RegistryUnavailableError,
 )
 from wharfinger.oci import mediatypes as mt
-from wharfinger.oci.auth import CredentialProvider, Credentials, HostAuth
+from wharfinger.oci.auth import CredentialProvider, Credentials, HostAuth, default_credentials
 from wharfinger.oci.digest import DigestVerifier, compute_digest, parse_digest
 from wharfinger.oci.manifest import DEFAULT_MAX_MANIFEST_BYTES, Descriptor, Manifest, parse_manifest
+from wharfinger.oci.settings import Settings
 
 __all__ = [
     "FetchedManifest",
+    "PushedManifest",
     "RegistryClient",
     "RegistrySettings",
+    "connect",
     "pull_scope",
     "push_scope",
 ]
@@ -93,6 +97,38 @@ class RegistrySettings:
     parallel_downloads: int = 4  # layers fetched at once by a pull
     user_agent: str = f"wharfinger/{__version__}"
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RegistrySettings:
+        """The client's limits from the one ``oci.Settings`` the CLI or service built."""
+        return cls(
+            max_manifest_bytes=settings.max_manifest_bytes,
+            max_retries=settings.max_retries,
+            backoff_max=settings.max_backoff,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            insecure_hosts=settings.insecure_hosts,
+            parallel_downloads=settings.parallel_downloads,
+            max_referrers=settings.max_referrers,
+            ca_bundle=settings.ca_bundle,
+        )
+
+
+def connect(
+    host: str,
+    *,
+    settings: Settings,
+    credentials: CredentialProvider | None = None,
+    transport: httpx.BaseTransport | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RegistryClient:
+    """A client for ``host``; credentials default to the environment and docker's config.json."""
+    if credentials is None:
+        environ = os.environ if env is None else env
+        credentials = default_credentials(environ, Path(environ.get("HOME") or Path.home()))
+    return RegistryClient(
+        host, settings=RegistrySettings.from_settings(settings), credentials=credentials, transport=transport
+    )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FetchedManifest:
@@ -107,6 +143,21 @@ class FetchedManifest:
 
     def descriptor(self) -> Descriptor:
         return Descriptor(media_type=self.media_type, digest=self.digest, size=len(self.data))
+
+
+class _Writer(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushedManifest:
+    digest: str
+    size: int
+    media_type: str
+    subject: str | None  # the registry's OCI-Subject header: it indexed the manifest as a referrer
+
+    def descriptor(self) -> Descriptor:
+        return Descriptor(media_type=self.media_type, digest=self.digest, size=self.size)
 
 
 def pull_scope(repository: str) -> str:
@@ -431,6 +482,10 @@ class RegistryClient:
 
     def push_manifest(self, repository: str, data: bytes, media_type: str, *, tag: str | None = None) -> str:
         """PUT a manifest by tag (or by its digest when ``tag`` is None); return its digest."""
+        return self.put_manifest(repository, data, media_type, tag=tag).digest
+
+    def put_manifest(self, repository: str, data: bytes, media_type: str, *, tag: str | None = None) -> PushedManifest:
+        """PUT a manifest; the result also says whether the registry took note of a ``subject``."""
         if len(data) > self.settings.max_manifest_bytes:
             raise ManifestError(
                 f"refusing to push a {len(data)}-byte manifest (limit {self.settings.max_manifest_bytes})",
@@ -453,7 +508,38 @@ class RegistryClient:
                 f"{self.host} stored the manifest for {repository}:{reference} as {answered}, we sent {digest}",
                 hint="the registry rewrote the manifest; do not rely on the pushed digest",
             )
-        return digest
+        return PushedManifest(
+            digest=digest, size=len(data), media_type=media_type, subject=response.headers.get("oci-subject")
+        )
+
+    def referrers_page(self, url_or_path: str, repository: str) -> tuple[FetchedManifest, str | None, bool] | None:
+        """One page of ``GET /v2/<name>/referrers/<digest>``: (index, next page URL, filter applied).
+
+        None when the registry has no referrers API (404), so the caller falls back to the tag schema.
+        """
+        url = url_or_path if "://" in url_or_path else f"{self.base_url}{url_or_path}"
+        what = f"referrers in {repository}"
+        try:
+            response = self._request(
+                "GET",
+                url,
+                scopes=(pull_scope(repository),),
+                what=what,
+                headers={"Accept": mt.OCI_INDEX},
+                stream=True,
+            )
+        except RegistryNotFoundError:
+            return None
+        with closing(response):
+            data = _read_capped(response, self.settings.max_json_bytes, what, self.host)
+        media_type = (response.headers.get("content-type") or "").split(";")[0].strip()
+        if media_type != mt.OCI_INDEX:
+            # A registry without the API may answer some other page (HTML, JSON error) with 200.
+            return None
+        next_link = response.links.get("next", {}).get("url")
+        applied = "artifacttype" in response.headers.get("oci-filters-applied", "").lower()
+        fetched = FetchedManifest(media_type=media_type, digest=str(compute_digest(data)), data=data)
+        return fetched, (urljoin(url, next_link) if next_link else None), applied
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         """DELETE a manifest by digest (registries delete content, not tags)."""
@@ -513,9 +599,8 @@ class RegistryClient:
             return False
         return True
 
-    @contextmanager
-    def open_blob(self, repository: str, digest: str, *, size: int | None = None) -> Iterator[BinaryIO]:
-        """Stream a blob; reading it to the end verifies digest (and size): never all in memory."""
+    def blob_stream(self, repository: str, digest: str, *, size: int | None = None) -> BinaryIO:
+        """A blob as a stream (the caller closes it); reading to the end verifies digest and size."""
         verifier = DigestVerifier(digest, expected_size=size, what=f"blob {repository}@{digest}")
         response = self._request(
             "GET",
@@ -524,17 +609,26 @@ class RegistryClient:
             what=f"blob {repository}@{digest}",
             stream=True,
         )
-        reader = io.BufferedReader(_VerifyingResponseReader(response, verifier, self.host), buffer_size=_COPY_CHUNK)
+        return io.BufferedReader(_VerifyingResponseReader(response, verifier, self.host), buffer_size=_COPY_CHUNK)
+
+    @contextmanager
+    def open_blob(self, repository: str, digest: str, *, size: int | None = None) -> Iterator[BinaryIO]:
+        """Stream a blob; reading it to the end verifies digest (and size): never all in memory."""
+        reader = self.blob_stream(repository, digest, size=size)
         try:
             yield reader
         finally:
             reader.close()
 
-    def download_blob(self, repository: str, digest: str, sink: IO[bytes], *, size: int | None = None) -> int:
-        """Write a blob into ``sink`` (seekable), verified; resume with ``Range`` after a break.
+    def download_blob(
+        self, repository: str, digest: str, sink: _Writer, *, size: int | None = None, verify: bool = True
+    ) -> int:
+        """Write a blob into ``sink`` (anything with ``write``), verified; resume with ``Range`` after a break.
 
         Returns the number of bytes written. A blob that stays short or hashes wrong raises
         ``DigestMismatchError``; a registry that keeps breaking off raises ``RegistryUnavailableError``.
+        ``verify=False`` is for sinks that verify what they are given themselves (the blob cache's
+        writer), so the bytes are hashed once.
         """
         what = f"blob {repository}@{digest}"
         parse_digest(digest)
@@ -553,15 +647,24 @@ class RegistryClient:
                 stream=True,
             )
             with closing(response):
-                if written and not _continues_at(response, written):
-                    # The server ignored the Range (200) or answered another one: start over.
-                    sink.seek(0)
-                    sink.truncate()
-                    verifier = DigestVerifier(digest, expected_size=size, what=what)
-                    written = 0
+                # A server that ignores Range (200) sends everything again: skip what we have. The
+                # digest, checked over all bytes written, still catches content that changed meanwhile.
+                skip = written if written and not _continues_at(response, written) else 0
                 try:
-                    for chunk in _iter_body(response):
-                        verifier.update(chunk)
+                    for received in _iter_body(response):
+                        chunk = received
+                        if skip:
+                            dropped = min(skip, len(chunk))
+                            chunk, skip = chunk[dropped:], skip - dropped
+                            if not chunk:
+                                continue
+                        if size is not None and written + len(chunk) > size:
+                            raise DigestMismatchError(
+                                f"{what} is larger than its declared size {size} bytes",
+                                hint="the registry is corrupt or hostile; do not trust it",
+                            )
+                        if verify:
+                            verifier.update(chunk)
                         sink.write(chunk)
                         written += len(chunk)
                 except httpx.TransportError as exc:
@@ -580,7 +683,8 @@ class RegistryClient:
             if size is not None and written < size and breaks < self.settings.resume_attempts:
                 breaks += 1  # a clean but short body: ask for the rest
                 continue
-            verifier.verify()
+            if verify:
+                verifier.verify()
             return written
 
     def push_blob(

@@ -197,3 +197,13 @@ def test_environment_credentials_and_host_restriction(tmp_path: Path) -> None:
     found = default_credentials(env, tmp_path).credentials_for("reg.example")
     assert found is not None
     assert found.username == "ci"
+
+
+def test_entra_id_is_offered_only_for_acr_hosts(tmp_path: Path) -> None:
+    provider = default_credentials({}, tmp_path)
+    assert provider.credentials_for("reg.example") is None
+    acr = provider.credentials_for("contoso.azurecr.io")
+    assert acr is not None
+    assert acr.entra_token is not None
+    assert acr.password is None
+    assert default_credentials({}, tmp_path, entra_id=False).credentials_for("contoso.azurecr.io") is None

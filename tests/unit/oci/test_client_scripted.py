@@ -402,3 +402,21 @@ def test_unknown_challenge_scheme() -> None:
     with pytest.raises(RegistryAuthError) as caught:
         client.ping()
     assert "negotiate" in caught.value.message
+
+
+def test_wrong_media_type_is_refused_when_parsed() -> None:
+    client, _, _ = make_client(
+        lambda r, n: httpx.Response(200, content=MANIFEST, headers={"Content-Type": mt.OCI_INDEX})
+    )
+    fetched = client.get_manifest("app", "v1")
+    with pytest.raises(ManifestError) as caught:
+        fetched.parse()
+    assert mt.OCI_INDEX in caught.value.message
+
+
+def test_manifest_without_any_media_type() -> None:
+    body = json.dumps({"schemaVersion": 2, "layers": []}).encode()
+    client, _, _ = make_client(lambda r, n: httpx.Response(200, content=body, headers={"Content-Type": ""}))
+    with pytest.raises(ManifestError) as caught:
+        client.get_manifest("app", "v1")
+    assert "no media type" in caught.value.message
