@@ -143,3 +143,17 @@ def test_many_processes_at_once(tmp_path: Path) -> None:
     assert cache.stats().temp_files == 0
     for entry in cache.entries():  # whatever survived eviction is whole
         assert cache.read_bytes(entry.digest) is not None
+
+
+def test_eviction_counts_writes_between_scans(tmp_path: Path) -> None:
+    cache = BlobCache(tmp_path, max_bytes=5500)
+    digests = []
+    for n in range(8):  # 8 x 1000 bytes into a 5500-byte cache, one process
+        digest, data = blob(n)
+        cache.put_bytes(digest, data)
+        os.utime(cache.path_for(digest), (1000 + n, 1000 + n))
+        digests.append(digest)
+    stats = cache.stats()
+    assert stats.total_bytes <= 5500
+    assert stats.entries == 5
+    assert all(cache.contains(d) for d in digests[-5:])  # the most recent survive
