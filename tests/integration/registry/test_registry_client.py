@@ -211,3 +211,26 @@ def test_token_anonymous_pull_of_public_repository(registry_token, small_image, 
 def test_token_wrong_password(registry_token, client_for) -> None:
     with pytest.raises(RegistryAuthError):
         client_for(registry_token, password="nope").get_manifest("shared/app", "v1")
+
+
+# --- insecure hosts are explicit -----------------------------------------------------------------
+
+
+def test_plain_http_registry_needs_to_be_listed_insecure(registry_plain) -> None:
+    client = RegistryClient(registry_plain.host, settings=RegistrySettings(max_retries=0), sleep=lambda _s: None)
+    with pytest.raises(RegistryUnavailableError):
+        client.ping()  # HTTPS to a plain-HTTP server fails; no silent downgrade
+    other = RegistryClient(
+        registry_plain.host,
+        settings=RegistrySettings(insecure_hosts=frozenset({"127.0.0.1:1"})),
+        sleep=lambda _s: None,
+    )
+    with pytest.raises(RegistryUnavailableError):
+        other.ping()  # another host being insecure does not make this one insecure
+
+
+def test_insecure_tls_host_skips_verification_only_for_itself(registry_basic, small_image, client_for) -> None:
+    insecure = client_for(registry_basic, ca_bundle=None, insecure_hosts=frozenset({registry_basic.host}))
+    push_layout_with_client(insecure, small_image, "basic/insecure", "v1")
+    assert insecure.base_url.startswith("https://")  # still TLS, just unverified
+    assert insecure.get_manifest("basic/insecure", "v1").digest == small_image.digest

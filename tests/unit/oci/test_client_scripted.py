@@ -420,3 +420,32 @@ def test_manifest_without_any_media_type() -> None:
     with pytest.raises(ManifestError) as caught:
         client.get_manifest("app", "v1")
     assert "no media type" in caught.value.message
+
+
+def test_expired_refresh_token_falls_back_to_the_password() -> None:
+    from urllib.parse import parse_qs
+
+    credentials = Credentials(username="u", password=Secret("pw"), source="test")
+    clock = MutableClock()
+    grants: list[str] = []
+
+    def handler(request, n):
+        if request.url.host == "auth.test":
+            if request.method == "POST":
+                grants.append(parse_qs(request.content.decode())["grant_type"][0])
+                return httpx.Response(401, json={"errors": [{"code": "UNAUTHORIZED"}]})  # refresh token expired
+            grants.append("password")
+            assert request.headers["authorization"].startswith("Basic ")
+            return httpx.Response(200, json={"token": f"t{n}", "refresh_token": "r1", "expires_in": 60})
+        if not request.headers.get("authorization", "").startswith("Bearer t"):
+            return httpx.Response(
+                401, headers={"WWW-Authenticate": 'Bearer realm="https://auth.test/token",service="registry.test"'}
+            )
+        return httpx.Response(200, content=MANIFEST, headers={"Content-Type": mt.OCI_MANIFEST})
+
+    client, _, _ = make_client(handler, credentials=credentials, clock=clock)
+    client.get_manifest("app", "v1")
+    assert grants == ["password"]
+    clock.at += timedelta(seconds=120)  # token expired: the refresh token is tried, refused, password again
+    client.get_manifest("app", "v1")
+    assert grants == ["password", "refresh_token", "password"]
