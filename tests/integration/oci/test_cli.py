@@ -61,6 +61,8 @@ def test_inspect_docker_archive_table(run_cli, images, tmp_path: Path) -> None:
         (["inspect", "oci:/tmp", "--platform", "linux"], 3, "invalid platform"),
         (["inspect", "oci:/tmp", "-o", "yaml"], 3, "unknown output format"),
         (["cache", "prune", "--max-size", "lots"], 3, "invalid --max-size"),
+        (["inspect", "oci:/tmp/" + "a" * 300], 3, "File name too long"),
+        (["inspect", "docker-archive:/tmp/" + "a" * 300], 3, "File name too long"),
     ],
 )
 def test_bad_input_is_one_clear_line(run_cli, args: list[str], code: int, message: str) -> None:
