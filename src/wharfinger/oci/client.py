@@ -24,7 +24,6 @@ blobs while they stream (``DigestVerifier``), with ``Range`` resumption after a 
 
 from __future__ import annotations
 
-import email.utils
 import io
 import json
 import logging
@@ -803,6 +802,8 @@ def _retry_after_seconds(value: str, now: datetime) -> float | None:
     text = value.strip()
     if text.isdigit():
         return float(text)
+    import email.utils  # noqa: PLC0415 -- rare path; keeps start-up light
+
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):

@@ -234,3 +234,13 @@ def test_insecure_tls_host_skips_verification_only_for_itself(registry_basic, sm
     push_layout_with_client(insecure, small_image, "basic/insecure", "v1")
     assert insecure.base_url.startswith("https://")  # still TLS, just unverified
     assert insecure.get_manifest("basic/insecure", "v1").digest == small_image.digest
+
+
+def test_token_catalog_scope(registry_token, small_image, client_for) -> None:
+    alice = client_for(registry_token)
+    push_layout_with_client(alice, small_image, "shared/listed", "v1")
+    assert "shared/listed" in alice.catalog()
+    assert "v1" in alice.list_tags("shared/listed")
+    bob = client_for(registry_token, user="bob", password=registry_token.token_service.users["bob"])
+    with pytest.raises(RegistryAuthError):
+        bob.catalog()
