@@ -619,6 +619,23 @@ class RegistryClient:
         finally:
             reader.close()
 
+    def fetch_blob(self, repository: str, digest: str, *, size: int | None = None, max_bytes: int) -> bytes:
+        """A small blob (signature envelope, SBOM, config) whole, verified, refused above ``max_bytes``."""
+        if size is not None and size > max_bytes:
+            raise ManifestError(
+                f"blob {repository}@{digest} is {size} bytes, over the {max_bytes}-byte limit for it",
+                hint="the descriptor is wrong or hostile; raise the limit only for a source you trust",
+            )
+        with self.open_blob(repository, digest, size=size) as stream:
+            data = stream.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise ManifestError(
+                    f"blob {repository}@{digest} is over the {max_bytes}-byte limit for it",
+                    hint="the registry sent more than expected; raise the limit only for a source you trust",
+                )
+            stream.read(1)  # at EOF already; makes sure the end-of-stream verification ran
+        return data
+
     def download_blob(
         self, repository: str, digest: str, sink: _Writer, *, size: int | None = None, verify: bool = True
     ) -> int:

@@ -449,3 +449,15 @@ def test_expired_refresh_token_falls_back_to_the_password() -> None:
     clock.at += timedelta(seconds=120)  # token expired: the refresh token is tried, refused, password again
     client.get_manifest("app", "v1")
     assert grants == ["password", "refresh_token", "password"]
+
+
+def test_fetch_blob_is_capped_and_verified() -> None:
+    client, _, _ = make_client(lambda r, n: httpx.Response(200, content=BLOB))
+    assert client.fetch_blob("app", BLOB_DIGEST, size=len(BLOB), max_bytes=len(BLOB)) == BLOB
+    with pytest.raises(ManifestError):
+        client.fetch_blob("app", BLOB_DIGEST, size=len(BLOB), max_bytes=100)
+    with pytest.raises(ManifestError):
+        client.fetch_blob("app", BLOB_DIGEST, max_bytes=100)  # size unknown: stops reading past the cap
+    altered, _, _ = make_client(lambda r, n: httpx.Response(200, content=BLOB[:-1] + b"!"))
+    with pytest.raises(DigestMismatchError):
+        altered.fetch_blob("app", BLOB_DIGEST, max_bytes=len(BLOB))
