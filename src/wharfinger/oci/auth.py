@@ -407,6 +407,7 @@ class HostAuth:
     _tokens: dict[tuple[str, ...], _Token] = field(default_factory=dict)
     _refresh_token: Secret | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _fetch_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def header_for(self, scopes: Iterable[str]) -> str | None:
         """The ``Authorization`` value to send up front, or None (anonymous / not challenged yet)."""
@@ -414,11 +415,22 @@ class HostAuth:
             return self.credentials.basic_header() if self.credentials else None
         if self.scheme == "bearer":
             key = _scope_key(scopes)
-            with self._lock:
-                token = self._tokens.get(key)
-                if token is not None and token.expires > self.clock.now():
-                    return f"Bearer {token.value.reveal()}"
-            return f"Bearer {self._fetch_token(key).value.reveal()}"
+            cached = self._cached(key)
+            if cached is not None:
+                return f"Bearer {cached.reveal()}"
+            # Parallel layer downloads start together: one of them fetches, the others reuse it.
+            with self._fetch_lock:
+                cached = self._cached(key)
+                if cached is not None:
+                    return f"Bearer {cached.reveal()}"
+                return f"Bearer {self._fetch_token(key).value.reveal()}"
+        return None
+
+    def _cached(self, key: tuple[str, ...]) -> Secret | None:
+        with self._lock:
+            token = self._tokens.get(key)
+            if token is not None and token.expires > self.clock.now():
+                return token.value
         return None
 
     def answer(self, challenge_header: str | None, scopes: Iterable[str], *, what: str) -> str:

@@ -244,3 +244,17 @@ def test_token_catalog_scope(registry_token, small_image, client_for) -> None:
     bob = client_for(registry_token, user="bob", password=registry_token.token_service.users["bob"])
     with pytest.raises(RegistryAuthError):
         bob.catalog()
+
+
+def test_parallel_pull_from_token_registry_fetches_one_token_per_scope(
+    registry_token, small_image, client_for, tmp_path
+) -> None:
+    from wharfinger.oci.pull import pull_to_layout
+
+    alice = client_for(registry_token)
+    push_layout_with_client(alice, small_image, "shared/parallel", "v1")
+    service = registry_token.token_service
+    puller = client_for(registry_token, parallel_downloads=4)
+    before = len(service.issued)
+    pull_to_layout(puller, "shared/parallel", "v1", tmp_path / "out")
+    assert len(service.issued) - before == 1  # the manifest's token serves the parallel blob downloads
