@@ -574,9 +574,23 @@ class HostAuth:
     ) -> httpx.Response:
         assert self.realm is not None  # noqa: S101 -- checked by the caller
         try:
-            response = self.http.request(
-                method, url or self.realm, data=data, params=params, headers=headers, follow_redirects=False
-            )
+            request = self.http.build_request(method, url or self.realm, data=data, params=params, headers=headers)
+            response = self.http.send(request, stream=True)
+            try:
+                body = bytearray()
+                # Capped: a hostile token service cannot flood memory. (In-memory test transports
+                # hand over a body that is already read.)
+                chunks = [response.content] if response.is_stream_consumed else response.iter_raw()
+                for chunk in chunks:
+                    body += chunk
+                    if len(body) > MAX_TOKEN_RESPONSE_BYTES:
+                        raise RegistryUnavailableError(
+                            f"the token service of {self.host} sent an oversized reply (over {len(body)} bytes)",
+                            hint="the token service is broken or hostile; report it",
+                        )
+            finally:
+                response.close()
+            response = httpx.Response(response.status_code, headers=response.headers, content=bytes(body))
         except httpx.HTTPError as exc:
             raise RegistryUnavailableError(
                 f"the token service of {self.host} at {_origin(self.realm)} cannot be reached: {type(exc).__name__}",

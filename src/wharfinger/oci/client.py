@@ -939,11 +939,14 @@ def _sniff_media_type(data: bytes) -> str | None:
 
 def _registry_error_detail(response: httpx.Response) -> str:
     """``: CODE message`` from a distribution error body, without echoing arbitrary content."""
+    limit = 65536  # bytes: error bodies are small; a flood is not read, let alone parsed
+    body = bytearray()
     try:
-        body = response.read()
+        for chunk in _iter_body(response):
+            body += chunk
+            if len(body) > limit:
+                return ""
     except httpx.HTTPError:
-        return ""
-    if len(body) > 65536:  # noqa: PLR2004 -- error bodies are small; do not parse a flood
         return ""
     try:
         document = json.loads(body)

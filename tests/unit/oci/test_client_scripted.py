@@ -461,3 +461,19 @@ def test_fetch_blob_is_capped_and_verified() -> None:
     altered, _, _ = make_client(lambda r, n: httpx.Response(200, content=BLOB[:-1] + b"!"))
     with pytest.raises(DigestMismatchError):
         altered.fetch_blob("app", BLOB_DIGEST, max_bytes=len(BLOB))
+
+
+def test_flooding_token_service_is_refused() -> None:
+    def flood() -> Iterator[bytes]:
+        for _ in range(100_000):
+            yield b"x" * 65536
+
+    def handler(request, n):
+        if request.url.host == "auth.test":
+            return httpx.Response(200, content=flood())
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer realm="https://auth.test/token"'})
+
+    client, _, _ = make_client(handler)
+    with pytest.raises(RegistryUnavailableError) as caught:
+        client.ping()
+    assert "oversized" in caught.value.message
