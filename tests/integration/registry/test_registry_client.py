@@ -162,11 +162,16 @@ def test_untrusted_certificate_says_ca_bundle(registry_basic) -> None:
     assert "--ca-bundle" in (caught.value.hint or "")
 
 
-def test_http2_is_negotiated_over_tls(registry_basic, client_for) -> None:
-    client = client_for(registry_basic)
-    client.ping()
+def test_http2_round_trip_over_tls(registry_basic, small_image, client_for) -> None:
+    client = client_for(registry_basic, http2=True)
+    push_layout_with_client(client, small_image, "basic/h2", "v1")
+    layer = client.get_manifest("basic/h2", "v1").parse().layers[0]
+    sink = io.BytesIO()
+    client.download_blob("basic/h2", layer.digest, sink, size=layer.size)
     response = client._http.get(client.url("/v2/"))
     assert response.http_version == "HTTP/2"
+    default = client_for(registry_basic)
+    assert default._http.get(default.url("/v2/")).http_version == "HTTP/1.1"
 
 
 # --- TLS + token auth --------------------------------------------------------------------------
