@@ -351,6 +351,7 @@ class Challenge:
 
 _RFC7230_TCHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _PARAM = re.compile(rf'\s*({_RFC7230_TCHARS})\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+_QUOTED_PAIR = re.compile(r"\\(.)")  # RFC 7230 quoted-pair: backslash escapes the next character
 _SCHEME = re.compile(rf"\s*({_RFC7230_TCHARS})(?:\s+|$)")
 
 
@@ -373,7 +374,7 @@ def parse_challenges(header: str) -> list[Challenge]:
                 break
             # A bare token followed by "=" is a parameter; a token followed by space is the next scheme.
             name, raw = param.group(1).lower(), param.group(2)
-            value = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\") if raw.startswith('"') else raw
+            value = _QUOTED_PAIR.sub(r"\1", raw[1:-1]) if raw.startswith('"') else raw
             params[name] = value
             position = param.end()
         challenges.append(Challenge(scheme=scheme, params=params))
