@@ -60,6 +60,9 @@ def main() -> None:
     # An existing PYTHONPATH goes first (e.g. a directory holding the pinned typer<0.28).
     extra = os.environ.get("PYTHONPATH")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (extra, str(ROOT / "src")) if p)}
+    # An installed wharfinger has its bytecode compiled (pip does it); without .pyc files every run
+    # would compile every module again. The warm-up run writes them.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory(prefix="wharfinger-bench-pull-") as scratch:
         work = Path(scratch)
         with start_registry(work / "registry") as registry:
