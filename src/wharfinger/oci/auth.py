@@ -409,6 +409,7 @@ class HostAuth:
     _refresh_token: Secret | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _fetch_lock: threading.Lock = field(default_factory=threading.Lock)
+    _entra_failure: RegistryAuthError | None = None  # why Entra ID sign-in failed (we fell back to anonymous)
 
     def header_for(self, scopes: Iterable[str]) -> str | None:
         """The ``Authorization`` value to send up front, or None (anonymous / not challenged yet)."""
@@ -476,6 +477,11 @@ class HostAuth:
 
     def refused(self, what: str, status: int) -> RegistryAuthError:
         """The error for a request the registry still refuses after authenticating (401/403)."""
+        if self._entra_failure is not None:
+            return RegistryAuthError(
+                f"{self.host} refused {what} (HTTP {status}) to anonymous access, and {self._entra_failure.message}",
+                hint=self._entra_failure.hint,
+            )
         if status == 403:  # noqa: PLR2004 -- HTTP status
             why = "access denied for these credentials"
         elif self.credentials is None:
@@ -490,7 +496,20 @@ class HostAuth:
         now = self.clock.now()
         entra = self.credentials.entra_token if self.credentials else None
         if self._refresh_token is None and entra is not None:
-            self._refresh_token = self._exchange_entra_token(entra)
+            try:
+                self._refresh_token = self._exchange_entra_token(entra)
+            except RegistryAuthError as entra_error:
+                # No Entra ID identity here (or no role on the registry): a public repository can
+                # still be pulled anonymously. If that fails too, the Entra ID error is the useful one.
+                self._entra_failure = entra_error
+                try:
+                    anonymous = self._password_grant(key)
+                except RegistryAuthError:
+                    raise entra_error from None
+                token = self._read_token(anonymous, now)
+                with self._lock:
+                    self._tokens[key] = token
+                return token
         learned = self._refresh_token
         refresh = learned or (self.credentials.identity_token if self.credentials else None)
         can_use_password = self.credentials is not None and self.credentials.basic_header() is not None
