@@ -3,7 +3,6 @@ helper, TLS trust from WHARFINGER_CA_BUNDLE, against the real TLS registries."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import stat
@@ -17,11 +16,8 @@ pytestmark = pytest.mark.slow
 
 def test_inspect_with_docker_config_auths_and_ca_bundle(registry_basic, small_image, run_cli, tmp_path) -> None:
     ref = skopeo_copy(small_image, registry_basic, "cli/creds", "v1")
-    auth = base64.b64encode(f"{registry_basic.username}:{registry_basic.password}".encode()).decode()
-    (tmp_path / "docker").mkdir()
-    (tmp_path / "docker" / "config.json").write_text(json.dumps({"auths": {registry_basic.host: {"auth": auth}}}))
     env = {
-        "DOCKER_CONFIG": str(tmp_path / "docker"),
+        "DOCKER_CONFIG": str(registry_basic.docker_config(tmp_path / "docker")),
         "WHARFINGER_CA_BUNDLE": str(registry_basic.ca_file),
         "WHARFINGER_CACHE_DIR": str(tmp_path / "cache"),
     }
