@@ -402,6 +402,7 @@ class HostAuth:
     credentials: Credentials | None
     http: httpx.Client
     clock: Clock = field(default_factory=SystemClock)
+    allow_plain_http: bool = False  # an --insecure host may name an http:// token realm
     scheme: str | None = None  # "basic" / "bearer" once a challenge was seen
     realm: str | None = None
     service: str | None = None
@@ -446,6 +447,12 @@ class HostAuth:
                 raise RegistryAuthError(
                     f"{self.host} asked for a bearer token without naming a token service (no realm)",
                     hint="the registry is misconfigured; report it to its operator",
+                )
+            if urlsplit(realm).scheme != "https" and not (self.allow_plain_http and urlsplit(realm).scheme == "http"):
+                # Credentials go to the realm: never in clear text unless the user listed the host insecure.
+                raise RegistryAuthError(
+                    f"{self.host} sent its token service as {_origin(realm)}, which is not HTTPS",
+                    hint=f"list {self.host} with --insecure only if you trust this network; otherwise report it",
                 )
             self.scheme, self.realm, self.service = "bearer", realm, challenge.params.get("service")
             wanted = set(scopes)

@@ -200,7 +200,9 @@ class RegistryClient:
         self._insecure = host in self.settings.insecure_hosts
         self._http = self._make_http(transport)
         self._scheme = scheme  # decided on first use when None (insecure hosts may speak plain HTTP)
-        self._auth = HostAuth(host=host, credentials=found, http=self._http, clock=self._clock)
+        self._auth = HostAuth(
+            host=host, credentials=found, http=self._http, clock=self._clock, allow_plain_http=self._insecure
+        )
 
     # -- plumbing ---------------------------------------------------------------------------------
 

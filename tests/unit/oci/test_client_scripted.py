@@ -477,3 +477,20 @@ def test_flooding_token_service_is_refused() -> None:
     with pytest.raises(RegistryUnavailableError) as caught:
         client.ping()
     assert "oversized" in caught.value.message
+
+
+def test_plain_http_token_realm_is_refused_for_a_tls_registry() -> None:
+    credentials = Credentials(username="u", password=Secret("pw"), source="test")
+    asked: list[str] = []
+
+    def handler(request, n):
+        if request.url.host == "evil.test":
+            asked.append(str(request.url))
+            return httpx.Response(200, json={"token": "t"})
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer realm="http://evil.test/token"'})
+
+    client, _, _ = make_client(handler, credentials=credentials)
+    with pytest.raises(RegistryAuthError) as caught:
+        client.ping()
+    assert "not HTTPS" in caught.value.message
+    assert asked == []  # the password never left
