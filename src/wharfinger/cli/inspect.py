@@ -97,6 +97,10 @@ def inspect_report(source: ImageSource, image: ResolvedImage) -> dict[str, Any]:
         "reference": str(image.ref) if image.ref is not None else None,
         "top": _descriptor(image.top),
         "platforms": [str(p) for p in image.index.platforms()] if image.index is not None else [],
+        "platform_manifests": [
+            {"platform": str(d.platform), "digest": d.digest, "size": d.size, "mediaType": d.media_type}
+            for d in (image.index.runnable() if image.index is not None else ())
+        ],
         "platform": str(image.platform or config.platform),
         "manifest": {**_descriptor(image.manifest_descriptor), "annotations": dict(image.manifest.annotations)},
         "config": {

@@ -44,6 +44,10 @@ def test_inspect_index_with_platform(run_cli, images) -> None:
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["platforms"] == ["linux/amd64", "linux/arm64/v8"]
+    assert [(m["platform"], m["digest"]) for m in report["platform_manifests"]] == [
+        ("linux/amd64", images.tag_digest("v1")),
+        ("linux/arm64/v8", images.tag_digest("v1-arm64")),
+    ]
     assert report["platform"] == "linux/arm64/v8"
     assert report["manifest"]["digest"] == images.tag_digest("v1-arm64")
     assert report["top"]["digest"] == images.tag_digest("multi")
