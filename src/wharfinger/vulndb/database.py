@@ -120,6 +120,11 @@ def _unpack(blob: bytes) -> Any:
     return json.loads(zlib.decompress(blob))
 
 
+def _dump(document: Mapping[str, Any]) -> str:
+    """Per-source records are stored as plain JSON: compressing 80k small documents cost a third of a build."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -215,7 +220,7 @@ def _fill(  # noqa: PLR0917 -- one private step of write_database, called once
     connection.executemany("INSERT INTO meta VALUES (?, ?)", sorted(base_meta.items()))
     connection.executemany(
         "INSERT INTO records VALUES (?, ?, ?, ?)",
-        ((s, k, _time(r.modified), _pack(advisory_to_dict(r))) for (s, k), r in records.items()),
+        ((s, k, _time(r.modified), _dump(advisory_to_dict(r))) for (s, k), r in records.items()),
     )
     skipped = list(dict.fromkeys([*(previous.skipped_records() if previous else ()), *result.skipped]))
     skipped_by_source: dict[str, int] = defaultdict(int)
@@ -492,7 +497,7 @@ class VulnDatabase:
     def iter_records(self) -> Iterator[tuple[tuple[str, str], Advisory]]:
         with self._query() as db:
             for source, key, body in db.execute("SELECT source, key, body FROM records"):
-                yield (source, key), advisory_from_dict(_unpack(body))
+                yield (source, key), advisory_from_dict(json.loads(body))
 
     def record_versions(self, source_prefix: str) -> dict[tuple[str, str], str | None]:
         with self._query() as db:
