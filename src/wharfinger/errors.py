@@ -13,7 +13,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
     │     ScanExceptionsError (an exceptions file; every problem with its line) · VexError
     ├── VerificationError       the artifact is not trustworthy             → exit 1
-    │     DigestMismatchError
+    │     DigestMismatchError · SignatureEnvelopeError (malformed or hostile signature envelope)
     └── BackendError            a dependency failed; a retry may help       → exit 4
           RegistryError > RegistryAuthError · RegistryNotFoundError · RegistryUnavailableError
           KeyProviderError · StoreError · FeedError (a vulnerability feed could not be downloaded)
@@ -45,6 +45,7 @@ __all__ = [
     "RegistryUnavailableError",
     "SbomFormatError",
     "ScanExceptionsError",
+    "SignatureEnvelopeError",
     "StoreError",
     "TrustPolicyError",
     "UnsafeArchiveError",
@@ -139,6 +140,10 @@ class VerificationError(WharfingerError):
 
 class DigestMismatchError(VerificationError):
     """Content does not hash to the digest it was addressed by."""
+
+
+class SignatureEnvelopeError(VerificationError):
+    """A signature envelope is malformed, oversized, or breaks a rule (alg confusion, unknown critical header)."""
 
 
 class BackendError(WharfingerError):

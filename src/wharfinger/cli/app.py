@@ -28,6 +28,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.sbom",
     "wharfinger.cli.scan",
     "wharfinger.cli.db",
+    "wharfinger.cli.admission",
+    "wharfinger.cli.policy",
+    "wharfinger.cli.audit",
+    "wharfinger.cli.sign",
+    "wharfinger.cli.verify",
+    "wharfinger.cli.keys",
 )
 
 app = typer.Typer(

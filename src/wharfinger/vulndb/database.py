@@ -31,7 +31,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from wharfinger import __version__
 from wharfinger.errors import DatabaseError
@@ -39,9 +39,10 @@ from wharfinger.vulndb.codec import advisory_from_dict, advisory_to_dict, affect
 from wharfinger.vulndb.ecosystems import ecosystem_key, is_distro, name_key
 from wharfinger.vulndb.feeds.epss import EpssScore
 from wharfinger.vulndb.feeds.kev import KevEntry
-from wharfinger.vulndb.ingest import IngestResult, Skipped
-from wharfinger.vulndb.merge import merge_advisories
 from wharfinger.vulndb.model import Advisory, Affected
+
+if TYPE_CHECKING:  # reading a database (every scan) must not load the feed parsers: imported where written
+    from wharfinger.vulndb.ingest import IngestResult, Skipped
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -170,6 +171,8 @@ def write_database(
     kev.update({entry.cve: entry for entry in result.kev})
     epss = {score.cve: score for score in (previous.epss_scores() if previous else ())}
     epss.update({score.cve: score for score in result.epss})
+    from wharfinger.vulndb.merge import merge_advisories  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
     advisories = merge_advisories(merged_records.values(), kev=kev, epss=epss)
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -525,6 +528,8 @@ class VulnDatabase:
             return [EpssScore(cve=c, epss=e, percentile=p) for c, e, p in db.execute("SELECT * FROM epss")]
 
     def skipped_records(self) -> Iterable[Skipped]:
+        from wharfinger.vulndb.ingest import Skipped  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
         with self._query() as db:
             return [Skipped(source=s, path=p, reason=r) for s, p, r in db.execute("SELECT * FROM skipped")]
 
@@ -537,6 +542,8 @@ class VulnDatabase:
             return list(db.execute("SELECT ecosystem, entries FROM unknown_ecosystems ORDER BY ecosystem"))
 
     def info(self) -> DatabaseInfo:
+        from wharfinger.vulndb.ingest import Skipped  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
         with self._query() as db:
             sources = tuple(
                 SourceInfo(
