@@ -159,11 +159,11 @@ def scan(
     now = SystemClock().now()
     with VulnDatabase.open(db_path) as database:
         built_at = database.built_at
-        if now - built_at > _MAX_DB_AGE:
+        if now - database.updated_at > _MAX_DB_AGE:  # a `db update` that found nothing new also counts
             log.warning(
-                "the vulnerability database %s was built %d days ago; run `wharfinger db update`",
+                "the vulnerability database %s was last updated %d days ago; run `wharfinger db update`",
                 db_path,
-                (now - built_at).days,
+                (now - database.updated_at).days,
                 extra={"event": "scan.db.stale"},
             )
         inventory, subject = _inventory(source, platform, use_cache=not no_cache, offline=offline)

@@ -434,6 +434,11 @@ class VulnDatabase:
     def built_at(self) -> datetime:
         return datetime.fromisoformat(self._meta["built_at"])
 
+    @property
+    def updated_at(self) -> datetime:
+        """When the content was last known current: built, or checked by a `db update` that found nothing new."""
+        return max(self.built_at, datetime.fromisoformat(str(self._meta.get("checked_at") or self._meta["built_at"])))
+
     def advisories_for(self, ecosystem: str, name: str) -> Sequence[Advisory]:
         """Advisories naming this package; each carries only *this package's* ``affected`` entries.
 
