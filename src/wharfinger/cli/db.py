@@ -290,6 +290,7 @@ def _info_json(info: DatabaseInfo, now_ts: float) -> dict[str, object]:
             for s in info.sources
         ],
         "skipped": info.skipped,
+        "ignored_files": info.ignored_files,
         "skipped_examples": [{"source": s.source, "path": s.path, "reason": s.reason} for s in info.skipped_examples],
         "excluded": [{"reason": r, "count": c} for r, c in info.excluded],
         "unknown_ecosystems": [{"ecosystem": e, "entries": c} for e, c in info.unknown_ecosystems],
@@ -309,7 +310,7 @@ def _print_info(info: DatabaseInfo, now_ts: float) -> None:
     )
     console.print(
         f"{info.advisories} vulnerabilities · {info.kev_entries} KEV entries · {info.epss_scores} EPSS scores · "
-        f"{info.skipped} malformed records skipped",
+        f"{info.skipped} malformed records skipped · {info.ignored_files} files that belong to no feed ignored",
         highlight=False,
     )
     table = Table("source", "records", "newest modified", "skipped")

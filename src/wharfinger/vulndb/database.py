@@ -102,6 +102,7 @@ class DatabaseInfo:
     skipped_examples: tuple[Skipped, ...]
     excluded: tuple[tuple[str, int], ...]
     unknown_ecosystems: tuple[tuple[str, int], ...]
+    ignored_files: int  # files that belonged to no feed (licences, READMEs, schemas)
     kev_entries: int
     epss_scores: int
     size_bytes: int
@@ -569,6 +570,7 @@ class VulnDatabase:
                 for s, p, r in db.execute("SELECT source, path, reason FROM skipped LIMIT 10")
             )
             (skipped,) = db.execute("SELECT count(*) FROM skipped").fetchone()
+            (ignored,) = db.execute("SELECT count(*) FROM ignored_files").fetchone()
         return DatabaseInfo(
             path=self.path,
             schema_version=int(self._meta["schema_version"]),
@@ -581,6 +583,7 @@ class VulnDatabase:
             skipped_examples=examples,
             excluded=tuple(self.excluded()),
             unknown_ecosystems=tuple(self.unknown_ecosystems()),
+            ignored_files=ignored,
             kev_entries=kev,
             epss_scores=epss,
             size_bytes=self.path.stat().st_size,
