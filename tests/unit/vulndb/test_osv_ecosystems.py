@@ -114,3 +114,20 @@ def test_names_compare_as_the_package_manager_does(ecosystem: str, a: str, b: st
 def test_case_matters_where_the_ecosystem_says_so() -> None:
     assert name_key("npm", "Foo") != name_key("npm", "foo")
     assert name_key("Go", "github.com/A/b") != name_key("Go", "github.com/a/b")
+
+
+def test_a_distro_records_own_rating_in_database_specific() -> None:
+    (record,) = ingest_files(
+        [
+            osv(
+                "RHSA-2024:0001",
+                "Red Hat:enterprise_linux:9::appstream",
+                "openssl",
+                database_specific={"severity": "Important"},
+            )
+        ]
+    ).records
+    assert record.affected[0].severity is Severity.HIGH
+    assert record.severity_source == ""  # not GitHub's rating
+    (language,) = ingest_files([osv("PYSEC-2", "PyPI", "x", database_specific={"severity": "HIGH"})]).records
+    assert language.affected[0].severity is None
