@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -73,8 +75,11 @@ def register(app: typer.Typer) -> None:
             if not source.exists():
                 raise InputError(f"feed input {source} does not exist", hint="pass a directory, .zip or .tar.gz")
         started = time.perf_counter()
-        result = ingest_files(itertools.chain.from_iterable(iter_feed_files(s) for s in sources))
-        write_database(output, result, now=SystemClock().now())
+        with _progress() as progress:
+            progress(f"reading feeds from {', '.join(str(s) for s in sources)}")
+            result = ingest_files(itertools.chain.from_iterable(iter_feed_files(s) for s in sources))
+            progress(f"merging {len(result.records)} records and writing {output}")
+            write_database(output, result, now=SystemClock().now())
         elapsed = time.perf_counter() - started
         from wharfinger.vulndb.database import VulnDatabase
 
@@ -144,15 +149,18 @@ def register(app: typer.Typer) -> None:
                 "`db update` needs the network, and --offline forbids it",
                 hint="drop --offline, or bring a database in with `wharfinger db pull` / `db build --from`",
             )
-        with OsvExportClient(
-            url or settings.osv_url, timeout_s=settings.timeout_s, max_bytes=settings.max_download_bytes
-        ) as client:
+        with (
+            OsvExportClient(
+                url or settings.osv_url, timeout_s=settings.timeout_s, max_bytes=settings.max_download_bytes
+            ) as client,
+            _progress() as progress,
+        ):
             report = update_database(
                 settings.path,
                 client,
                 ecosystems or settings.ecosystems,
                 now=SystemClock().now(),
-                progress=log.info,
+                progress=progress,
             )
         for item in report.ecosystems:
             if item.downloaded:
@@ -212,6 +220,25 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"pulled {ref.name}@{digest} to {settings.path}")
 
 
+@contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    """A spinner with the current step on a terminal's stderr; the steps go to the log (-v) otherwise."""
+    import sys
+
+    if not sys.stderr.isatty() or logging.getLogger().getEffectiveLevel() > logging.WARNING:
+        yield log.info
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("starting") as status:
+
+        def step(message: str) -> None:
+            log.info(message)
+            status.update(message)
+
+        yield step
+
+
 def _registry_client(host: str, insecure: list[str]) -> RegistryClient:
     from dataclasses import replace
 
@@ -263,6 +290,7 @@ def _info_json(info: DatabaseInfo, now_ts: float) -> dict[str, object]:
             for s in info.sources
         ],
         "skipped": info.skipped,
+        "ignored_files": info.ignored_files,
         "skipped_examples": [{"source": s.source, "path": s.path, "reason": s.reason} for s in info.skipped_examples],
         "excluded": [{"reason": r, "count": c} for r, c in info.excluded],
         "unknown_ecosystems": [{"ecosystem": e, "entries": c} for e, c in info.unknown_ecosystems],
@@ -282,7 +310,7 @@ def _print_info(info: DatabaseInfo, now_ts: float) -> None:
     )
     console.print(
         f"{info.advisories} vulnerabilities · {info.kev_entries} KEV entries · {info.epss_scores} EPSS scores · "
-        f"{info.skipped} malformed records skipped",
+        f"{info.skipped} malformed records skipped · {info.ignored_files} files that belong to no feed ignored",
         highlight=False,
     )
     table = Table("source", "records", "newest modified", "skipped")

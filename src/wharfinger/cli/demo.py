@@ -1,6 +1,8 @@
 """``wharfinger demo``: the quick start's main job on the demo image bundled with the package.
 
-For now that job is ``inspect``; it becomes ``scan`` once scanning lands.
+The job is ``scan``: the bundled demo image against the bundled demo database (real advisories for
+its Debian 12 packages, built into the cache directory on first use), offline. No gate is set
+unless ``--fail-on`` is given, so the quick start ends with exit 0 and a table of findings.
 """
 
 from __future__ import annotations
@@ -36,9 +38,23 @@ def demo_layout() -> str:
 def demo_command(
     platform: Annotated[str | None, typer.Option("--platform", help="linux/amd64 or linux/arm64.")] = None,
     output: Annotated[
-        list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE], repeatable: table (default), json.")
+        list[str] | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="FORMAT[=FILE], repeatable: table (default), json, sarif, cyclonedx-vex, openvex, html.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        str | None, typer.Option("--fail-on", help="Exit 1 at or above this severity: critical, high, medium, low.")
     ] = None,
 ) -> None:
-    from wharfinger.cli.inspect import run_inspect
+    import os
+    from pathlib import Path
 
-    run_inspect(demo_layout(), platform=platform, outputs=output)
+    from wharfinger.cli.scan import scan
+    from wharfinger.clock import SystemClock
+    from wharfinger.vulndb.demo import demo_cache_dir, demo_database
+
+    database = demo_database(demo_cache_dir(os.environ, Path.home()), now=SystemClock().now())
+    scan(demo_layout(), output=output, fail_on=fail_on, db=database, offline=True, platform=platform)

@@ -34,6 +34,15 @@ _SOURCE_HELP = (
 )
 
 
+def _max_db_age() -> timedelta:
+    """``$WHARFINGER_DB_MAX_AGE`` (``5d``, ``12h``) as ``db info`` reads it, else ``_MAX_DB_AGE``."""
+    if text := os.environ.get("WHARFINGER_DB_MAX_AGE"):
+        from wharfinger.vulndb.settings import parse_age
+
+        return parse_age(text)
+    return _MAX_DB_AGE
+
+
 def default_database_path() -> Path:
     """``$WHARFINGER_DB``, else ``$XDG_CACHE_HOME/wharfinger/vulndb.sqlite`` (``~/.cache`` by default)."""
     if env := os.environ.get("WHARFINGER_DB"):
@@ -159,11 +168,12 @@ def scan(
     now = SystemClock().now()
     with VulnDatabase.open(db_path) as database:
         built_at = database.built_at
-        if now - built_at > _MAX_DB_AGE:
+        max_age = _max_db_age()
+        if now - database.updated_at > max_age:  # a `db update` that found nothing new also counts
             log.warning(
-                "the vulnerability database %s was built %d days ago; run `wharfinger db update`",
+                "the vulnerability database %s was last updated %d days ago; run `wharfinger db update`",
                 db_path,
-                (now - built_at).days,
+                (now - database.updated_at).days,
                 extra={"event": "scan.db.stale"},
             )
         inventory, subject = _inventory(source, platform, use_cache=not no_cache, offline=offline)

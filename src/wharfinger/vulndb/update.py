@@ -40,6 +40,11 @@ class UpdateReport:
     rewritten: bool  # a new database file was written
 
 
+def _instant(stored: str) -> datetime:
+    """Stored ``modified`` values keep their feed's UTC offset: compare instants, never strings."""
+    return datetime.fromisoformat(stored)
+
+
 def update_database(
     path: Path,
     client: OsvExportClient,
@@ -74,7 +79,7 @@ def update_database(
                 stored = known.get((record.sources[0], record.id), "missing")
                 if stored == "missing":
                     new += 1
-                elif record.modified is not None and (stored is None or record.modified.isoformat() > stored):
+                elif record.modified is not None and (stored is None or record.modified > _instant(stored)):
                     updated += 1
                 else:
                     continue

@@ -121,12 +121,22 @@ def test_cache_info_and_prune(run_cli, tmp_path: Path) -> None:
     assert "blobs      0" in run_cli("cache", "info", env=env).stdout
 
 
-def test_demo(run_cli) -> None:
-    done = run_cli("demo")
+def test_demo(run_cli, tmp_path: Path) -> None:
+    """The quick start's job: scan the demo image against the demo database (built in the cache dir)."""
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    done = run_cli("demo", env=env)
     assert done.returncode == 0, done.stderr
-    assert "Platforms  linux/amd64, linux/arm64/v8" in done.stdout
-    arm = json.loads(run_cli("demo", "--platform", "linux/arm64", "-o", "json").stdout)
-    assert arm["config"]["architecture"] == "arm64"
+    assert "CVE-2024-5535" in done.stdout
+    assert "libssl3" in done.stdout
+    arm = json.loads(run_cli("demo", "--platform", "linux/arm64", "-o", "json", env=env).stdout)
+    assert arm["findings"]
+    gated = run_cli("demo", "--fail-on", "critical", env=env)
+    assert gated.returncode == 1
+    layout = f"oci:{Path(__file__).resolve().parents[3] / 'src' / 'wharfinger' / 'demo' / 'image'}:1.0"
+    listing = run_cli("inspect", layout)
+    assert "Platforms  linux/amd64, linux/arm64/v8" in listing.stdout
+    arm_config = json.loads(run_cli("inspect", layout, "--platform", "linux/arm64", "-o", "json").stdout)
+    assert arm_config["config"]["architecture"] == "arm64"
 
 
 def test_demo_layer_is_a_real_dpkg_database(tmp_path: Path) -> None:

@@ -94,3 +94,19 @@ def test_offline_update_never_touches_the_network(run_cli, tmp_path: Path) -> No
     assert done.returncode == 3
     assert "--offline" in done.stderr
     assert not (tmp_path / "x.sqlite").exists()
+
+
+def test_scan_warns_on_a_stale_database_with_the_configured_age(run_cli, small_db: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    old.write_bytes(small_db.read_bytes())
+    connection = sqlite3.connect(old)
+    connection.execute("UPDATE meta SET value = '2026-01-01T00:00:00+00:00' WHERE key IN ('built_at', 'checked_at')")
+    connection.commit()
+    connection.close()
+    layout = Path(__file__).resolve().parents[3] / "src" / "wharfinger" / "demo" / "image"
+    args = ("scan", f"oci:{layout}:1.0", "--db", str(old), "--offline", "-o", "json")
+    stale = run_cli(*args, env={"WHARFINGER_DB_MAX_AGE": "2d"})
+    assert stale.returncode == 0, stale.stderr
+    assert "db update" in stale.stderr
+    relaxed = run_cli(*args, env={"WHARFINGER_DB_MAX_AGE": "5000d"})
+    assert "db update" not in relaxed.stderr

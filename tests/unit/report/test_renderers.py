@@ -176,3 +176,18 @@ def test_cli_offers_every_report_format() -> None:
     from wharfinger.cli.scan import SCAN_FORMATS
 
     assert tuple(SCAN_FORMATS) == REPORT_FORMATS
+
+
+def test_json_validates_against_the_shipped_schema(scan_result, subject) -> None:
+    schema = json.loads(
+        importlib.resources.files("wharfinger.report").joinpath("schemas/scan-v1.schema.json").read_text()
+    )
+    jsonschema.Draft202012Validator.check_schema(schema)
+    document = json.loads(render_report("json", scan_result, subject, database={"path": "x", "built_at": "y"}))
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(document)
+    assert len(document["findings"]) == len(scan_result.findings)
+    assert {s["suppressed_by"] for s in document["suppressed"]} == {"vex", "exception"}
+    broken = json.loads(json.dumps(document))
+    del broken["findings"][0]["explanation"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(broken)

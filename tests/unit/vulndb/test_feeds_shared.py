@@ -6,7 +6,6 @@ Expectations come from reading the raw files independently (json/yaml/tarfile he
 from __future__ import annotations
 
 import json
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -163,22 +162,24 @@ def test_debian_tracker_json(vulndata: Path) -> None:
 
 def test_wolfi_latest_event_decides(vulndata: Path) -> None:
     tarball = vulndata / "wolfi" / "wolfi-advisories.tar.gz"
-    result = ingest_files(iter_feed_files(tarball))
+    members = list(iter_feed_files(tarball))
+    # Every 8th advisory file plus go-fips-1.21 keeps this fast; the full tarball is ingested by the benchmark.
+    sample = [m for i, m in enumerate(members) if i % 8 == 0 or m[0].endswith("/go-fips-1.21.advisories.yaml")]
+    result = ingest_files(sample)
     assert not result.skipped
     (record,) = [r for r in by_id(result.records, "CVE-2024-24791") if r.affected[0].name == "go-fips-1.21"]
     assert events(record, "Wolfi", "go-fips-1.21") == [("introduced", "0"), ("fixed", "1.21.12-r0")]
     assert "CGA-38cx-2w3x-fj66" in record.aliases
     # Independent count: advisories whose newest event is not a false-positive determination.
     expected = 0
-    with tarfile.open(tarball) as archive:
-        for member in archive.getmembers():
-            if not member.name.endswith(".advisories.yaml"):
-                continue
-            document = yaml.load(archive.extractfile(member).read(), Loader=yaml.CSafeLoader)
-            for adv in document.get("advisories") or []:
-                newest = max(enumerate(adv["events"]), key=lambda pair: (str(pair[1].get("timestamp")), pair[0]))[1]
-                expected += newest["type"] != "false-positive-determination"
-    assert len(result.records) == expected
+    for name, data in sample:
+        if not name.endswith(".advisories.yaml"):
+            continue
+        document = yaml.load(data, Loader=yaml.CSafeLoader)
+        for adv in document.get("advisories") or []:
+            newest = max(enumerate(adv["events"]), key=lambda pair: (str(pair[1].get("timestamp")), pair[0]))[1]
+            expected += newest["type"] != "false-positive-determination"
+    assert len(result.records) == expected > 1000
 
 
 def test_azure_linux_oval(vulndata: Path) -> None:

@@ -77,12 +77,17 @@ def parse_osv(document: Any) -> Advisory:
             distro_rating = Severity.parse(score)
 
     database_specific = record.get("database_specific")
-    ghsa_rating: Severity | None = None
+    database_rating: Severity | None = None
     if isinstance(database_specific, dict) and isinstance(database_specific.get("severity"), str):
-        ghsa_rating = Severity.parse(database_specific["severity"])
-        if ghsa_rating is Severity.UNKNOWN:
-            ghsa_rating = None
+        database_rating = Severity.parse(database_specific["severity"])
+        if database_rating is Severity.UNKNOWN:
+            database_rating = None
 
+    is_ghsa = vuln_id.startswith("GHSA-")  # only the GitHub database rates in database_specific.severity
+    if not is_ghsa and distro_rating is None:
+        # A distribution's own record (Red Hat's "Important", SUSE's, Alma's …) rates its packages there;
+        # `_affected` applies it to distro packages only.
+        distro_rating = database_rating
     affected = tuple(
         _affected(item, what, distro_rating, vectors) for item in as_list(record.get("affected"), f"{what} affected")
     )
@@ -91,7 +96,6 @@ def parse_osv(document: Any) -> Advisory:
         for ref in as_list(record.get("references"), f"{what} references")
         if isinstance(ref, dict) and isinstance(url := ref.get("url"), str)
     )
-    is_ghsa = vuln_id.startswith("GHSA-")  # only the GitHub database rates in database_specific.severity
     advisory = Advisory(
         id=vuln_id,
         aliases=as_str_list(record.get("aliases"), f"{what} aliases"),
@@ -101,8 +105,8 @@ def parse_osv(document: Any) -> Advisory:
         published=parse_time(record.get("published"), f"{what} published"),
         modified=parse_time(record.get("modified"), f"{what} modified"),
         withdrawn=parse_time(record.get("withdrawn"), f"{what} withdrawn"),
-        severity=ghsa_rating if (ghsa_rating is not None and is_ghsa) else Severity.UNKNOWN,
-        severity_source="ghsa" if (ghsa_rating is not None and is_ghsa) else "",
+        severity=database_rating if (database_rating is not None and is_ghsa) else Severity.UNKNOWN,
+        severity_source="ghsa" if (database_rating is not None and is_ghsa) else "",
         cvss_vectors=tuple(dict.fromkeys(vectors)),
         affected=affected,
         references=references,
