@@ -54,10 +54,14 @@ def report(name: str, samples: list[float], target: str) -> None:
 
 
 def pki(key_type: KeyType):
-    root = generate_identity(subject="CN=Bench Root,O=Acme,ST=WA,C=US", now=NOW - timedelta(days=1), ca=True, key_type=key_type)
+    root = generate_identity(
+        subject="CN=Bench Root,O=Acme,ST=WA,C=US", now=NOW - timedelta(days=1), ca=True, key_type=key_type
+    )
     ca = generate_identity(subject="CN=Bench CA,O=Acme,ST=WA,C=US", now=NOW - timedelta(days=1), ca=True, issuer=root,
                            key_type=key_type)  # fmt: skip
-    leaf = generate_identity(subject="CN=bench,O=Acme,ST=WA,C=US", now=NOW - timedelta(days=1), issuer=ca, key_type=key_type)
+    leaf = generate_identity(
+        subject="CN=bench,O=Acme,ST=WA,C=US", now=NOW - timedelta(days=1), issuer=ca, key_type=key_type
+    )
     return root, leaf
 
 
@@ -76,7 +80,9 @@ def file_signer(leaf, directory: Path):
 
 
 def in_memory() -> None:
-    target = TargetDescriptor(media_type="application/vnd.oci.image.manifest.v1+json", digest="sha256:" + "a" * 64, size=1)
+    target = TargetDescriptor(
+        media_type="application/vnd.oci.image.manifest.v1+json", digest="sha256:" + "a" * 64, size=1
+    )
     for key_type in (KeyType.EC_P256, KeyType.RSA_3072):
         root, leaf = pki(key_type)
         with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +92,7 @@ def in_memory() -> None:
                                 ("COSE", build_cose_envelope, "application/cose")):  # fmt: skip
             envelope = build(target, signer, NOW)
 
-            def run(envelope=envelope, mt=mt) -> None:
+            def run(envelope=envelope, mt=mt, material=material) -> None:
                 result = verify_notary_signature(envelope, mt, target, material, NOW, repository="registry.example/app",
                                                  revocation=NoRevocationSource())  # fmt: skip
                 assert result.verified, result.message
