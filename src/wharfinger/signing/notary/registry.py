@@ -20,7 +20,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from wharfinger.errors import ManifestError, RegistryError, WharfingerError
+from wharfinger.errors import ManifestError, RegistryError, RegistryNotFoundError, WharfingerError
 from wharfinger.oci.client import RegistryClient
 from wharfinger.oci.manifest import Descriptor, ImageManifest
 from wharfinger.oci.referrers import attach_artifact, list_referrers
@@ -35,7 +35,11 @@ from wharfinger.signing.notary.revocation import RevocationChecker
 from wharfinger.signing.notary.trustpolicy import select_policy
 from wharfinger.signing.notary.verifier import TrustMaterial, verify_notary_signature
 
-__all__ = ["ImageVerification", "SignatureOutcome", "push_signature", "verify_image"]
+__all__ = ["MAX_SIGNATURE_ATTEMPTS", "ImageVerification", "SignatureOutcome", "push_signature", "verify_image"]
+
+# Signatures fetched and evaluated per image before giving up (Notation's default is 100 too): a
+# subject with thousands of referrers costs bounded time, and the report says the limit was hit.
+MAX_SIGNATURE_ATTEMPTS = 100
 
 
 def push_signature(
@@ -100,8 +104,9 @@ def verify_image(
     now: datetime,
     *,
     revocation: RevocationChecker | None = None,
+    max_signatures: int = MAX_SIGNATURE_ATTEMPTS,
 ) -> ImageVerification:
-    """Verify every Notary signature of ``subject`` in ``repository`` (``repository`` without the host)."""
+    """Verify the Notary signatures of ``subject`` in ``repository`` (without the host), at most ``max_signatures``."""
     scope = f"{client.host}/{repository}"
     reference = f"{scope}@{subject.digest}"
     policy = select_policy(trust.policy, scope)
@@ -117,11 +122,15 @@ def verify_image(
         )  # fmt: skip
     referrers = list_referrers(client, repository, subject.digest, artifact_type=SIGNATURE_ARTIFACT_TYPE)
     outcomes: list[SignatureOutcome] = []
-    for descriptor in referrers.descriptors:
+    limited = len(referrers.descriptors) > max_signatures
+    for descriptor in referrers.descriptors[:max_signatures]:
         try:
             envelope, media_type = _fetch_envelope(client, repository, descriptor)
         except (ValueError, ManifestError) as exc:
             outcomes.append(_broken(descriptor, policy.name, policy.level, str(exc)))
+            continue
+        except RegistryNotFoundError as exc:  # a referrer entry pointing at nothing
+            outcomes.append(_broken(descriptor, policy.name, policy.level, exc.message))
             continue
         except RegistryError:
             raise
@@ -141,9 +150,13 @@ def verify_image(
         good = next(o for o in outcomes if o.result.verified)
         message = f"{reference} verified: signature {good.manifest_digest} by {good.result.signer_subject}"
     else:
-        message = f"none of the {len(outcomes)} signature(s) of {reference} verified: " + "; ".join(
-            f"{o.manifest_digest[:19]}: {o.result.message}" for o in outcomes
-        )
+        shown = "; ".join(f"{o.manifest_digest[:19]}: {o.result.message}" for o in outcomes[:3])
+        message = f"none of the {len(outcomes)} signature(s) of {reference} verified: {shown}"
+        if limited:
+            message += (
+                f" (stopped after the limit of {max_signatures} signatures; the image has "
+                f"{len(referrers.descriptors)}{'+' if referrers.truncated else ''} signature referrers)"
+            )
     return ImageVerification(
         reference=reference,
         digest=subject.digest,
@@ -153,7 +166,7 @@ def verify_image(
         level=policy.level,
         signatures=tuple(outcomes),
         referrers_source=referrers.source,
-        truncated=referrers.truncated,
+        truncated=referrers.truncated or limited,
     )
 
 
