@@ -7,10 +7,12 @@ every failure becomes the seam's own error type with the URL in the message.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 
 import httpx
+from asn1crypto import cms
 
 from wharfinger import __version__
 from wharfinger.errors import BackendError
@@ -76,10 +78,6 @@ class HttpTimestamper:
 
 
 def _check_token_answers(token: bytes, nonce: int, signature: bytes, hash_name: str, url: str) -> None:
-    import hashlib  # noqa: PLC0415 -- keeps module import light
-
-    from asn1crypto import cms  # noqa: PLC0415
-
     info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
     if info["nonce"].native != nonce:
         raise TimestampServiceError(f"timestamp authority {url} answered another request (nonce mismatch)")
