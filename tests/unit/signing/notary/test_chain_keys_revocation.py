@@ -225,3 +225,102 @@ def test_prefetched_revocation_for_the_webhook(trust_for) -> None:
     assert ok.verified, ok.message
     none = verify_notary_signature(envelope, "application/jose+json", TARGET, trust, NOW, repository=REPO)
     assert none.reason.value == "revocation-unavailable"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("certificateWithDeltaCRL.cer", 1),
+        ("certificateWith2DeltaCRL.cer", 2),
+        ("certificateWithZeroDeltaCRLURL.cer", 0),
+        ("certificateWithNonURIDeltaCRL.cer", 0),
+    ],
+)
+def test_delta_crl_locations_of_notation_fixtures(shared_dir, name, expected) -> None:
+    from wharfinger.signing.notary.revocation import crl_urls, delta_crl_urls
+
+    data = (shared_dir / "vectors/notation/notation-core-go/revocation/crl/testdata" / name).read_bytes()
+    cert = x509.load_pem_x509_certificate(data) if data.startswith(b"-----") else x509.load_der_x509_certificate(data)
+    urls = delta_crl_urls(cert)
+    assert urls is not None  # the extension is there
+    assert len(urls) == expected
+    assert all("cmd=deltacrl" in u for u in urls)
+    if expected:
+        assert crl_urls(cert)[0].endswith("O%3DEJBCA+Container+Quickstart")
+
+
+def test_notation_delta_crl_fixture_is_refused_as_a_base_crl(shared_dir) -> None:
+    data = (shared_dir / "vectors/notation/notation-core-go/revocation/crl/testdata/delta.crl").read_bytes()
+    delta = x509.load_der_x509_crl(data)
+    assert delta.extensions.get_extension_for_class(x509.DeltaCRLIndicator).value.crl_number == 4
+
+
+def test_delta_crls_update_the_base(pki) -> None:
+    leaf, issuer = pki.leaf.chain[0], pki.intermediate
+    ca = issuer.private_key
+
+    def crl(number: int, *, delta_of: int | None = None, revoke: x509.ReasonFlags | None = None) -> bytes:
+        builder = (
+            x509.CertificateRevocationListBuilder().issuer_name(issuer.chain[0].subject)
+            .last_update(NOW - timedelta(hours=1)).next_update(NOW + timedelta(days=1))
+            .add_extension(x509.CRLNumber(number), critical=False)
+        )  # fmt: skip
+        if delta_of is not None:
+            builder = builder.add_extension(x509.DeltaCRLIndicator(delta_of), critical=True)
+        if revoke is not None:
+            entry = (
+                x509.RevokedCertificateBuilder().serial_number(leaf.serial_number).revocation_date(NOW)
+                .add_extension(x509.CRLReason(revoke), critical=False).build()
+            )  # fmt: skip
+            builder = builder.add_revoked_certificate(entry)
+        return builder.sign(ca, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    def judge(base: bytes, delta: bytes | None):
+        return evaluate_crl(leaf, issuer.chain[0], base, now=NOW, signing_time=None, delta_der=delta)
+
+    assert judge(crl(4), crl(5, delta_of=4)).status is RevocationStatus.GOOD
+    assert judge(crl(4), crl(5, delta_of=4, revoke=x509.ReasonFlags.key_compromise)).status is RevocationStatus.REVOKED
+    held = crl(4, revoke=x509.ReasonFlags.certificate_hold)
+    assert judge(held, None).status is RevocationStatus.REVOKED
+    assert judge(held, crl(5, delta_of=4, revoke=x509.ReasonFlags.remove_from_crl)).status is RevocationStatus.GOOD
+    stale_base = judge(crl(3), crl(5, delta_of=4))
+    assert stale_base.status is RevocationStatus.UNAVAILABLE
+    assert "needs base CRL number 4" in stale_base.message
+    assert judge(crl(5, delta_of=4), None).status is RevocationStatus.UNAVAILABLE  # a delta served as the base
+    assert judge(crl(4), crl(5)).status is RevocationStatus.UNAVAILABLE  # "delta" without indicator
+
+
+def test_checker_fetches_the_delta_named_by_the_base_crl() -> None:
+    root = generate_identity(subject="CN=R,O=Acme,ST=WA,C=US", now=SIGNED_AT, ca=True)
+    leaf = generate_identity(subject="CN=ci-signer,O=Acme,ST=WA,C=US", now=SIGNED_AT, issuer=root,
+                             crl_url="http://crl.example/base.crl")  # fmt: skip
+    cert = leaf.chain[0]
+    # add a Freshest CRL extension to the base CRL (the certificate has none)
+    point = x509.DistributionPoint(full_name=[x509.UniformResourceIdentifier("http://crl.example/delta.crl")],
+                                   relative_name=None, reasons=None, crl_issuer=None)  # fmt: skip
+
+    def make(number: int, delta_of: int | None, revoked: bool) -> bytes:
+        builder = (
+            x509.CertificateRevocationListBuilder().issuer_name(root.chain[0].subject)
+            .last_update(NOW - timedelta(hours=1)).next_update(NOW + timedelta(days=1))
+            .add_extension(x509.CRLNumber(number), critical=False)
+        )  # fmt: skip
+        if delta_of is None:
+            builder = builder.add_extension(x509.FreshestCRL([point]), critical=False)
+        else:
+            builder = builder.add_extension(x509.DeltaCRLIndicator(delta_of), critical=True)
+        if revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(cert.serial_number).revocation_date(NOW).build()
+            )
+        return builder.sign(root.private_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    chain = (cert, root.chain[0])
+    base = make(7, None, revoked=False)
+    crls = {"http://crl.example/base.crl": base, "http://crl.example/delta.crl": make(8, 7, revoked=True)}
+    checker = FetchingRevocationChecker(PrefetchedRevocation(crls=crls))
+    assert checker.check(chain, now=NOW, signing_time=None).status is RevocationStatus.REVOKED
+    no_delta = FetchingRevocationChecker(PrefetchedRevocation(crls={"http://crl.example/base.crl": base}))
+    result = no_delta.check(chain, now=NOW, signing_time=None)
+    assert result.status is RevocationStatus.UNAVAILABLE
+    assert "delta CRL" in result.message
