@@ -35,7 +35,7 @@ from wharfinger.signing.notary.model import SIGNATURE_ARTIFACT_TYPE, Verificatio
 from wharfinger.signing.notary.revocation import RevocationChecker
 from wharfinger.signing.notary.verifier import TrustMaterial
 
-__all__ = ["push_signature", "verify_image"]
+__all__ = ["ImageVerification", "push_signature", "verify_image"]  # ImageVerification lives in image.py
 
 
 def push_signature(
