@@ -168,7 +168,15 @@ def test_timestamped_signature_through_the_cli(registry_plain, run_cli, keys, tm
     push_tiny_image(plain_client(registry_plain), "team/stamped", "v1", content=b"stamped")
     image = f"{registry_plain.host}/team/stamped:v1"
     with running_tsa(tmp_path, now=datetime.now(UTC)) as tsa:
-        signed = _sign(run_cli, keys, image, "notation-cose", "--timestamp-url", tsa.url, "--expiry", "30d")
+        stranger = tmp_path / "stranger.pem"
+        stranger.write_bytes((keys / "ca.crt").read_bytes())  # a CA that did not issue the TSA certificate
+        refused = _sign(
+            run_cli, keys, image, "notation-cose", "--timestamp-url", tsa.url, "--timestamp-root-cert", str(stranger)
+        )
+        assert refused.returncode == 4
+        assert "does not verify" in refused.stderr
+        signed = _sign(run_cli, keys, image, "notation-cose", "--timestamp-url", tsa.url, "--expiry", "30d",
+                       "--timestamp-root-cert", str(tsa.root_pem))  # fmt: skip
         assert signed.returncode == 0, signed.stderr
         store = tmp_path / "truststore"
         (store / "x509/ca/acme").mkdir(parents=True)
