@@ -59,8 +59,8 @@ def parse_certificate(der: bytes) -> x509.Certificate:
             cert = x509.load_der_x509_certificate(der)
             cert.public_key()
             _ = cert.extensions, cert.subject, cert.issuer, cert.not_valid_after_utc
-    except UnsupportedAlgorithm as exc:
-        raise ValueError(f"unsupported key or algorithm: {exc}") from exc
+    except (UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+        raise ValueError(f"unsupported key, algorithm or version: {exc}") from exc
     except CryptographyDeprecationWarning as exc:
         raise ValueError(str(exc)) from exc
     return cert
