@@ -289,3 +289,21 @@ def test_referrers_by_tag_schema_and_cosign_tags(images, tmp_path: Path) -> None
     ]
     only = source.referrers(image.digest, "application/vnd.cncf.notary.signature")
     assert [r.digest for r in only] == [signature["digest"]]
+
+
+def test_index_without_this_host_and_several_others(images, tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    shutil.copytree(images.layout, layout)
+    multi = images.tag_digest("multi")
+    doc = json.loads((layout / "blobs" / "sha256" / multi.split(":")[1]).read_text())
+    for entry, arch in zip(doc["manifests"], ("s390x", "ppc64le"), strict=True):
+        entry["platform"] = {"os": "linux", "architecture": arch}
+    other = _put(layout, doc)
+    index = json.loads((layout / "index.json").read_text())
+    index["manifests"].append({**other, "annotations": {"org.opencontainers.image.ref.name": "others"}})
+    (layout / "index.json").write_text(json.dumps(index))
+    with pytest.raises(PlatformNotFoundError, match="no image for this machine") as info:
+        resolve(f"oci:{layout}:others")
+    assert "linux/s390x, linux/ppc64le" in (info.value.hint or "")
+    _, image = resolve(f"oci:{layout}:others", "linux/ppc64le")
+    assert image.digest == images.tag_digest("v1-arm64")
