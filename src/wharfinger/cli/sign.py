@@ -113,7 +113,7 @@ def _parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(number) * units[unit])
 
 
-def sign_command(
+def sign_command(  # noqa: PLR0917 -- typer: one parameter per option
     image: Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")],
     key: Annotated[str, typer.Option("--key", help="Key URI: file:PATH (or a path); other providers by scheme.")],
     signature_format: Annotated[

@@ -123,7 +123,7 @@ def register(app: typer.Typer) -> None:
     )
 
 
-def verify_command(
+def verify_command(  # noqa: PLR0917 -- typer: one parameter per option
     image: Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")],
     trust_policy: Annotated[
         Path | None, typer.Option("--trust-policy", help="Notary Project trustpolicy.json (version 1.0).")
