@@ -130,14 +130,19 @@ def sign_command(  # noqa: PLR0917 -- typer: one parameter per option
         str | None, typer.Option("--expiry", help="Signature expiry after signing time, e.g. 90d, 12h.")
     ] = None,
     insecure: Annotated[
-        bool, typer.Option("--insecure", help="Allow plain HTTP / unverified TLS for this image's registry.")
-    ] = False,
+        list[str] | None,
+        typer.Option(
+            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
+        ),
+    ] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
     output: Annotated[
         list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE]: text (default, the digest), json.")
     ] = None,
 ) -> None:
     run_sign(image, key=key, signature_format=signature_format, timestamp_url=timestamp_url, expiry=expiry,
-             insecure=insecure, outputs=output, timestamp_root_cert=timestamp_root_cert)  # fmt: skip
+             insecure=tuple(insecure or ()), outputs=output, timestamp_root_cert=timestamp_root_cert,
+             ca_bundle=ca_bundle)  # fmt: skip
 
 
 def run_sign(
@@ -147,9 +152,10 @@ def run_sign(
     signature_format: str,
     timestamp_url: str | None,
     expiry: str | None,
-    insecure: bool,
+    insecure: bool | tuple[str, ...],
     outputs: list[str] | None,
     timestamp_root_cert: Path | None = None,
+    ca_bundle: Path | None = None,
 ) -> None:
     from wharfinger.cli.output import parse_outputs, write_outputs
     from wharfinger.cli.registry_access import client_for, resolve_descriptor
@@ -172,7 +178,7 @@ def run_sign(
     roots = (timestamp_root_cert.read_bytes(),) if timestamp_root_cert is not None else ()
     ref = parse_ref(image)
     signer = open_signer(key, os.environ)
-    with client_for(ref, insecure=insecure) as client:
+    with client_for(ref, insecure=insecure, ca_bundle=ca_bundle) as client:
         subject = resolve_descriptor(client, ref)
         pinned = ref.with_digest(subject.digest)
         request = SignRequest(

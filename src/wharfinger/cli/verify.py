@@ -30,7 +30,8 @@ class VerifyOptions:
     image: str
     trust_policy: Path | None = None
     trust_store: Path | None = None
-    insecure: bool = False
+    insecure: bool | tuple[str, ...] = ()  # hosts reached without TLS (True: the image's own host)
+    ca_bundle: Path | None = None
     revocation: bool = True  # check OCSP/CRL online when certificates name endpoints
     extra: dict[str, object] = field(default_factory=dict)  # options other methods add
 
@@ -65,7 +66,7 @@ def _verify_notary(options: VerifyOptions) -> tuple[bool, dict[str, Any]]:
     )
     ref = parse_ref(options.image)
     revocation = FetchingRevocationChecker(HttpRevocationFetcher()) if options.revocation else NoRevocationSource()
-    with client_for(ref, insecure=options.insecure) as client:
+    with client_for(ref, insecure=options.insecure, ca_bundle=options.ca_bundle) as client:
         subject = resolve_descriptor(client, ref)
         result = verify_image(client, ref.repository, subject, trust, SystemClock().now(), revocation=revocation)
     return result.verified, notary_report(result)
@@ -132,8 +133,12 @@ def verify_command(  # noqa: PLR0917 -- typer: one parameter per option
         Path | None, typer.Option("--trust-store", help="Notary trust store folder (holds x509/ca/NAME/*.pem).")
     ] = None,
     insecure: Annotated[
-        bool, typer.Option("--insecure", help="Allow plain HTTP / unverified TLS for this image's registry.")
-    ] = False,
+        list[str] | None,
+        typer.Option(
+            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
+        ),
+    ] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="No OCSP/CRL downloads: revocation is 'unavailable' where required.")
     ] = False,
@@ -142,7 +147,12 @@ def verify_command(  # noqa: PLR0917 -- typer: one parameter per option
     ] = None,
 ) -> None:
     options = VerifyOptions(
-        image=image, trust_policy=trust_policy, trust_store=trust_store, insecure=insecure, revocation=not offline
+        image=image,
+        trust_policy=trust_policy,
+        trust_store=trust_store,
+        insecure=tuple(insecure or ()),
+        ca_bundle=ca_bundle,
+        revocation=not offline,
     )
     run_verify(options, outputs=output)
 

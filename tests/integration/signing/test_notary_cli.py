@@ -42,7 +42,8 @@ def keys(tmp_path_factory, run_cli) -> Path:
 
 
 def _sign(run_cli, keys: Path, image: str, fmt: str, *extra: str):
-    return run_cli("sign", image, "--key", f"file:{keys / 'signer.pem'}", "--format", fmt, "--insecure", *extra,
+    host = image.split("/", 1)[0]
+    return run_cli("sign", image, "--key", f"file:{keys / 'signer.pem'}", "--format", fmt, "--insecure", host, *extra,
                    env={"WHARFINGER_KEY_PASSPHRASE": "correct horse"})  # fmt: skip
 
 
@@ -58,7 +59,7 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     assert cose_report["subject"] == f"{image}@{digest}"  # the tag was resolved: the digest is what got signed
     policy = write_trust_policy(tmp_path / "trustpolicy.json", f"{registry_plain.host}/team/app")
     verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"),
-                       "--insecure", "-o", "json")  # fmt: skip
+                       "--insecure", registry_plain.host, "-o", "json")  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
     report = json.loads(verified.stdout)
     assert report["digest"] == digest
@@ -88,7 +89,14 @@ def test_wrong_identity_and_table_output(registry_plain, run_cli, keys, tmp_path
         tmp_path / "tp.json", f"{registry_plain.host}/team/other", identity="x509.subject: C=US, ST=WA, O=Evil"
     )
     result = run_cli(
-        "verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"), "--insecure"
+        "verify",
+        image,
+        "--trust-policy",
+        str(policy),
+        "--trust-store",
+        str(keys / "truststore"),
+        "--insecure",
+        registry_plain.host,
     )
     assert result.returncode == 1
     assert "NOT VERIFIED" in result.stdout
@@ -99,7 +107,8 @@ def test_unsigned_image_has_no_signature(registry_plain, run_cli, keys, tmp_path
     push_tiny_image(plain_client(registry_plain), "team/unsigned", "v1", content=b"unsigned")
     policy = write_trust_policy(tmp_path / "tp.json", "*")
     result = run_cli("verify", f"{registry_plain.host}/team/unsigned:v1", "--trust-policy", str(policy),
-                     "--trust-store", str(keys / "truststore"), "--insecure", "-o", "json")  # fmt: skip
+                     "--trust-store", str(keys / "truststore"), "--insecure", registry_plain.host,
+                     "-o", "json")  # fmt: skip
     assert result.returncode == 1
     assert "no signature is associated" in json.loads(result.stdout)["message"]
 
@@ -107,7 +116,13 @@ def test_unsigned_image_has_no_signature(registry_plain, run_cli, keys, tmp_path
 def test_bad_inputs_exit_with_hints(registry_plain, run_cli, keys, tmp_path) -> None:
     image = f"{registry_plain.host}/team/app:v1"
     no_pass = run_cli(
-        "sign", image, "--key", str(keys / "signer.pem"), "--insecure", env={"WHARFINGER_KEY_PASSPHRASE": ""}
+        "sign",
+        image,
+        "--key",
+        str(keys / "signer.pem"),
+        "--insecure",
+        registry_plain.host,
+        env={"WHARFINGER_KEY_PASSPHRASE": ""},
     )
     assert no_pass.returncode == 4
     assert "encrypted" in no_pass.stderr
@@ -120,11 +135,18 @@ def test_bad_inputs_exit_with_hints(registry_plain, run_cli, keys, tmp_path) -> 
     )
     store = str(keys / "truststore")
     bad_policy = run_cli(
-        "verify", image, "--trust-policy", str(tmp_path / "tp.json"), "--trust-store", store, "--insecure"
+        "verify",
+        image,
+        "--trust-policy",
+        str(tmp_path / "tp.json"),
+        "--trust-store",
+        store,
+        "--insecure",
+        registry_plain.host,
     )
     assert bad_policy.returncode == 3
     assert "wildcard scope cannot be used in conjunction" in bad_policy.stderr
-    missing = run_cli("verify", image, "--insecure")
+    missing = run_cli("verify", image, "--insecure", registry_plain.host)
     assert missing.returncode == 3
     assert "--trust-policy" in missing.stderr
     assert "Traceback" not in missing.stderr + bad_policy.stderr + no_pass.stderr
@@ -150,7 +172,8 @@ def test_thousands_of_referrers_cost_bounded_time(registry_plain, run_cli, keys,
     policy = write_trust_policy(tmp_path / "tp.json", "*")
     started = time.monotonic()
     result = run_cli("verify", f"{registry_plain.host}/team/flood:v1", "--trust-policy", str(policy),
-                     "--trust-store", str(keys / "truststore"), "--insecure", "-o", "json")  # fmt: skip
+                     "--trust-store", str(keys / "truststore"), "--insecure", registry_plain.host,
+                     "-o", "json")  # fmt: skip
     assert time.monotonic() - started < 60
     assert result.returncode == 1
     report = json.loads(result.stdout)
@@ -190,7 +213,16 @@ def test_timestamped_signature_through_the_cli(registry_plain, run_cli, keys, tm
         tmp_path / "tp.json", f"{registry_plain.host}/team/stamped", stores=("ca:acme", "tsa:tsa")
     )
     result = run_cli(
-        "verify", image, "--trust-policy", str(policy), "--trust-store", str(store), "--insecure", "-o", "json"
+        "verify",
+        image,
+        "--trust-policy",
+        str(policy),
+        "--trust-store",
+        str(store),
+        "--insecure",
+        registry_plain.host,
+        "-o",
+        "json",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     (signature,) = json.loads(result.stdout)["signatures"]
