@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from wharfinger.oci.reference import ImageRef
     from wharfinger.signing.keys.signer import Signer
 
-__all__ = ["SIGNATURE_FORMATS", "SignRequest", "register", "run_sign"]
+__all__ = ["SIGNATURE_FORMATS", "SignRequest", "parse_metadata", "register", "run_sign"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +36,7 @@ class SignRequest:
     expiry: timedelta | None = None
     timestamp_url: str | None = None
     timestamp_roots: tuple[bytes, ...] = ()  # PEM/DER TSA root certificates (--timestamp-root-cert)
+    user_metadata: tuple[tuple[str, str], ...] = ()  # --user-metadata KEY=VALUE, signed into the payload
 
 
 def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
@@ -46,7 +47,10 @@ def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
         from wharfinger.signing.notary.sign import build_envelope
 
         target = TargetDescriptor(
-            media_type=request.subject.media_type, digest=request.subject.digest, size=request.subject.size
+            media_type=request.subject.media_type,
+            digest=request.subject.digest,
+            size=request.subject.size,
+            annotations=tuple(sorted(request.user_metadata)),
         )
         envelope = build_envelope(
             EnvelopeMediaType(media_type),
@@ -103,6 +107,23 @@ def register(app: typer.Typer) -> None:
     )
 
 
+def parse_metadata(values: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """``--user-metadata KEY=VALUE`` pairs (Notation's flag); the ``io.cncf.notary`` prefix is reserved."""
+    from wharfinger.errors import InputError
+
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise InputError(f"--user-metadata {value!r} is not KEY=VALUE", hint="e.g. --user-metadata buildId=123")
+        if key.startswith("io.cncf.notary"):
+            raise InputError(f"--user-metadata key {key!r} uses the reserved io.cncf.notary prefix", hint="rename it")
+        if key in pairs:
+            raise InputError(f"--user-metadata key {key!r} is given twice", hint="give each key once")
+        pairs[key] = text
+    return tuple(sorted(pairs.items()))
+
+
 def _parse_duration(text: str) -> timedelta:
     from wharfinger.errors import InputError
 
@@ -136,13 +157,17 @@ def sign_command(  # noqa: PLR0917 -- typer: one parameter per option
         ),
     ] = None,
     ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+    user_metadata: Annotated[
+        list[str] | None,
+        typer.Option("--user-metadata", "-m", help="KEY=VALUE signed into the payload's annotations (repeatable)."),
+    ] = None,
     output: Annotated[
         list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE]: text (default, the digest), json.")
     ] = None,
 ) -> None:
     run_sign(image, key=key, signature_format=signature_format, timestamp_url=timestamp_url, expiry=expiry,
              insecure=tuple(insecure or ()), outputs=output, timestamp_root_cert=timestamp_root_cert,
-             ca_bundle=ca_bundle)  # fmt: skip
+             ca_bundle=ca_bundle, user_metadata=parse_metadata(user_metadata))  # fmt: skip
 
 
 def run_sign(
@@ -156,6 +181,7 @@ def run_sign(
     outputs: list[str] | None,
     timestamp_root_cert: Path | None = None,
     ca_bundle: Path | None = None,
+    user_metadata: tuple[tuple[str, str], ...] = (),
 ) -> None:
     from wharfinger.cli.output import parse_outputs, write_outputs
     from wharfinger.cli.registry_access import client_for, resolve_descriptor
@@ -183,7 +209,7 @@ def run_sign(
         pinned = ref.with_digest(subject.digest)
         request = SignRequest(
             client=client, ref=pinned, subject=subject, signer=signer, now=SystemClock().now(), expiry=lifetime,
-            timestamp_url=timestamp_url, timestamp_roots=roots,
+            timestamp_url=timestamp_url, timestamp_roots=roots, user_metadata=user_metadata,
         )  # fmt: skip
         pushed = sign(request)
     report = {

@@ -32,6 +32,7 @@ class VerifyOptions:
     trust_store: Path | None = None
     insecure: bool | tuple[str, ...] = ()  # hosts reached without TLS (True: the image's own host)
     ca_bundle: Path | None = None
+    user_metadata: tuple[tuple[str, str], ...] = ()  # --user-metadata KEY=VALUE the signature must carry
     revocation: bool = True  # check OCSP/CRL online when certificates name endpoints
     extra: dict[str, object] = field(default_factory=dict)  # options other methods add
 
@@ -68,7 +69,10 @@ def _verify_notary(options: VerifyOptions) -> tuple[bool, dict[str, Any]]:
     revocation = FetchingRevocationChecker(HttpRevocationFetcher()) if options.revocation else NoRevocationSource()
     with client_for(ref, insecure=options.insecure, ca_bundle=options.ca_bundle) as client:
         subject = resolve_descriptor(client, ref)
-        result = verify_image(client, ref.repository, subject, trust, SystemClock().now(), revocation=revocation)
+        result = verify_image(
+            client, ref.repository, subject, trust, SystemClock().now(), revocation=revocation,
+            user_metadata=dict(options.user_metadata),
+        )  # fmt: skip
     return result.verified, notary_report(result)
 
 
@@ -139,6 +143,10 @@ def verify_command(  # noqa: PLR0917 -- typer: one parameter per option
         ),
     ] = None,
     ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+    user_metadata: Annotated[
+        list[str] | None,
+        typer.Option("--user-metadata", "-m", help="KEY=VALUE the signature's payload must carry (repeatable)."),
+    ] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="No OCSP/CRL downloads: revocation is 'unavailable' where required.")
     ] = False,
@@ -152,9 +160,16 @@ def verify_command(  # noqa: PLR0917 -- typer: one parameter per option
         trust_store=trust_store,
         insecure=tuple(insecure or ()),
         ca_bundle=ca_bundle,
+        user_metadata=parse_metadata(user_metadata),
         revocation=not offline,
     )
     run_verify(options, outputs=output)
+
+
+def parse_metadata(values: list[str] | None) -> tuple[tuple[str, str], ...]:
+    from wharfinger.cli.sign import parse_metadata as parse
+
+    return parse(values)
 
 
 def run_verify(options: VerifyOptions, *, outputs: list[str] | None) -> None:

@@ -51,7 +51,7 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     client = plain_client(registry_plain)
     digest = push_tiny_image(client, "team/app", "v1")
     image = f"{registry_plain.host}/team/app:v1"
-    jws = _sign(run_cli, keys, image, "notation-jws")
+    jws = _sign(run_cli, keys, image, "notation-jws", "-m", "buildId=42")
     assert jws.returncode == 0, jws.stderr
     cose = _sign(run_cli, keys, image, "notation-cose", "-o", "json")
     assert cose.returncode == 0, cose.stderr
@@ -79,6 +79,13 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     assert [layer["mediaType"] for layer in manifest["layers"]] == ["application/jose+json"]
     thumbprints = json.loads(manifest["annotations"]["io.cncf.notary.x509chain.thumbprint#S256"])
     assert len(thumbprints) == 2
+    # --user-metadata: only the JWS signature carries buildId=42, so only it verifies under that demand
+    demanded = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"),
+                       "--insecure", registry_plain.host, "-o", "json", "-m", "buildId=42")  # fmt: skip
+    assert demanded.returncode == 0, demanded.stdout + demanded.stderr
+    outcome = {s["digest"]: s for s in json.loads(demanded.stdout)["signatures"]}
+    assert outcome[jws.stdout.strip()]["verified"] is True
+    assert outcome[cose_report["signature"]]["reason"] == "metadata-mismatch"
 
 
 def test_wrong_identity_and_table_output(registry_plain, run_cli, keys, tmp_path) -> None:
@@ -127,6 +134,10 @@ def test_bad_inputs_exit_with_hints(registry_plain, run_cli, keys, tmp_path) -> 
     assert no_pass.returncode == 4
     assert "encrypted" in no_pass.stderr
     assert "hint:" in no_pass.stderr
+    for bad, words in (("novalue", "is not KEY=VALUE"), ("io.cncf.notary.x=1", "reserved io.cncf.notary prefix")):
+        refused = _sign(run_cli, keys, image, "notation-jws", "-m", bad)
+        assert refused.returncode == 3
+        assert words in refused.stderr
     bad_format = _sign(run_cli, keys, image, "gpg")
     assert bad_format.returncode == 3
     assert "unknown signature format 'gpg'" in bad_format.stderr
