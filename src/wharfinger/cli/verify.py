@@ -71,7 +71,7 @@ def _verify_notary(options: VerifyOptions) -> tuple[bool, dict[str, Any]]:
         subject = resolve_descriptor(client, ref)
         result = verify_image(
             client, ref.repository, subject, trust, SystemClock().now(), revocation=revocation,
-            user_metadata=dict(options.user_metadata),
+            user_metadata=dict(options.user_metadata), registry=ref.registry,
         )  # fmt: skip
     return result.verified, notary_report(result)
 

@@ -272,3 +272,26 @@ def test_keys_generate_bad_input(run_cli, tmp_path) -> None:
     )
     assert missing_issuer.returncode == 3
     assert "does not exist" in missing_issuer.stderr
+
+
+def test_policy_scope_uses_the_reference_registry_name(registry_plain, run_cli, keys, tmp_path) -> None:
+    """Scopes name the registry as references do (docker.io/…), even where the API host differs."""
+    from datetime import UTC, datetime
+
+    from wharfinger.signing.notary.registry import verify_image
+    from wharfinger.signing.notary.trustpolicy import parse_trust_policy
+    from wharfinger.signing.notary.truststore import load_trust_store
+    from wharfinger.signing.notary.verifier import TrustMaterial
+
+    client = plain_client(registry_plain)
+    digest = push_tiny_image(client, "team/alias", "v1", content=b"alias")
+    assert _sign(run_cli, keys, f"{registry_plain.host}/team/alias:v1", "notation-jws").returncode == 0
+    policy = write_trust_policy(tmp_path / "tp.json", "docker.io/team/alias")
+    trust = TrustMaterial(policy=parse_trust_policy(policy.read_bytes()), store=load_trust_store(keys / "truststore"))
+    subject = client.get_manifest("team/alias", digest).descriptor()
+    now = datetime.now(UTC)
+    by_alias = verify_image(client, "team/alias", subject, trust, now, registry="docker.io")
+    assert by_alias.verified, by_alias.message
+    by_host = verify_image(client, "team/alias", subject, trust, now)
+    assert not by_host.verified
+    assert "no trust policy statement applies" in by_host.message

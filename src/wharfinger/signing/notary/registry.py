@@ -83,9 +83,14 @@ def verify_image(
     revocation: RevocationChecker | None = None,
     max_signatures: int = MAX_SIGNATURE_ATTEMPTS,
     user_metadata: Mapping[str, str] | None = None,
+    registry: str | None = None,
 ) -> ImageVerification:
-    """Fetch and verify the Notary signatures of ``subject`` in ``repository`` (without the host)."""
-    scope = f"{client.host}/{repository}"
+    """Fetch and verify the Notary signatures of ``subject`` in ``repository`` (without the host).
+
+    ``registry`` is the name in the image reference (``docker.io``), which trust policy scopes use;
+    it defaults to the client's host, which differs only where the API lives elsewhere (Docker Hub).
+    """
+    scope = f"{registry or client.host}/{repository}"
     policy = applicable_policy(trust, scope)
     if policy is None or policy.level is VerificationLevel.SKIP:  # decided without a registry call
         return verify_image_signatures((), subject, trust, now, repository=scope)
