@@ -459,3 +459,81 @@ def test_timestamp_chain_fixture_meets_the_timestamping_rules(vectors) -> None:
         for n in ("leaf", "intermediate", "root")
     ]
     validate_chain(chain, CertificatePurpose.TIMESTAMPING)
+
+
+def _connaisseur_image(vectors: Path, tag: str) -> tuple[TargetDescriptor, list[object]]:
+    """connaisseur's fixture registry files: tagged manifest, referrers index, signature manifests, blobs."""
+    import hashlib
+
+    from wharfinger.oci.manifest import parse_manifest
+    from wharfinger.signing.notary.artifact import signature_layer
+    from wharfinger.signing.notary.image import FetchedSignature
+
+    base = vectors / CONNAISSEUR / "sse-secure-systems/testimage"
+    manifest = (base / f"manifests/{tag}.json").read_bytes()
+    digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    target = TargetDescriptor(media_type=json.loads(manifest)["mediaType"], digest=digest, size=len(manifest))
+    referrers = base / f"manifests/sha256-{digest.removeprefix('sha256:')}.json"
+    fetched: list[object] = []
+    if referrers.exists():
+        for entry in json.loads(referrers.read_text())["manifests"]:
+            raw = (base / f"manifests/{entry['digest']}.json").read_bytes()
+            layer = signature_layer(parse_manifest(raw, entry["mediaType"]))
+            envelope = (base / f"blobs/{layer.descriptor.digest}.json").read_bytes()
+            assert hashlib.sha256(envelope).hexdigest() == layer.descriptor.digest.removeprefix("sha256:")
+            fetched.append(FetchedSignature(manifest_digest=entry["digest"], envelope=envelope,
+                                            envelope_media_type=layer.media_type.value))  # fmt: skip
+    return target, fetched
+
+
+def test_connaisseur_registry_fixture_signed_and_unsigned(vectors, expected) -> None:
+    from wharfinger.signing.notary.image import verify_image_signatures
+
+    _expect(expected, f"{CONNAISSEUR}/sse-secure-systems/testimage/manifests/notation-unsign.json", "invalid")
+    roots = _connaisseur_roots(vectors)
+    trust = TrustMaterial(
+        policy=parse_trust_policy(policy("strict", ["ca:default"], ["*"])),
+        store=TrustStore.from_certificates({(StoreType.CA, "default"): [roots["default"]]}),
+    )
+    repository = "ghcr.io/sse-secure-systems/testimage"
+    target, fetched = _connaisseur_image(vectors, "notation-sign")
+    signed = verify_image_signatures(fetched, target, trust, NOW, repository=repository)  # type: ignore[arg-type]
+    assert signed.verified, signed.message
+    assert len(signed.signatures) == 1
+    target, fetched = _connaisseur_image(vectors, "notation-unsign")
+    assert fetched == []
+    unsigned = verify_image_signatures(fetched, target, trust, NOW, repository=repository)  # type: ignore[arg-type]
+    assert not unsigned.verified
+    assert "no signature is associated" in unsigned.message
+
+
+@pytest.mark.parametrize(
+    ("wanted", "verified"),
+    [
+        ({}, True),
+        ({"io.wabbit-networks.buildId": "123"}, True),
+        ({"io.wabbit-networks.buildId": "123", "io.wabbit-networks.buildTime": "1672944615"}, True),
+        ({"io.wabbit-networks.buildId": "321"}, False),
+        ({"io.wabbit-networks.unknown": "x"}, False),
+    ],
+)
+def test_user_metadata_of_notation_signature(vectors, wanted, verified) -> None:
+    """sig_env_with_metadata.json (notation_test.go --user-metadata cases): match and mismatch.
+
+    The source test uses a dummy verifier, so authenticity comes from trusting the envelope's own
+    self-signed leaf here; the metadata check is what is under test.
+    """
+    data = (vectors / MOCK / "sig_env_with_metadata.json").read_bytes()
+    parsed = parse_envelope(data, JWS)
+    target = parsed.target
+    leaf = x509.load_der_x509_certificate(parsed.certificate_chain[0])
+    trust = TrustMaterial(
+        policy=parse_trust_policy(policy("strict", ["ca:wabbit"], ["*"])),
+        store=TrustStore.from_certificates({(StoreType.CA, "wabbit"): [leaf]}),
+    )
+    at = datetime(2023, 1, 11, 19, 0, tzinfo=UTC)  # signed at 18:02Z; the short-lived leaf expired the next day
+    result = verify_notary_signature(data, JWS, target, trust, at, repository=NET_MONITOR, user_metadata=wanted)
+    assert result.verified is verified, result.message
+    if not verified:
+        assert result.reason is FailureReason.METADATA_MISMATCH
+        assert "unable to find specified metadata in the signature" in result.message

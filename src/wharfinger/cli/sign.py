@@ -12,7 +12,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from wharfinger.oci.reference import ImageRef
     from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm, Signer
 
-__all__ = ["SIGNATURE_FORMATS", "SignRequest", "register", "run_sign"]
+__all__ = ["SIGNATURE_FORMATS", "SignRequest", "parse_metadata", "register", "run_sign"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +35,8 @@ class SignRequest:
     now: datetime
     expiry: timedelta | None = None
     timestamp_url: str | None = None
+    timestamp_roots: tuple[bytes, ...] = ()  # PEM/DER TSA root certificates (--timestamp-root-cert)
+    user_metadata: tuple[tuple[str, str], ...] = ()  # --user-metadata KEY=VALUE, signed into the payload
 
 
 def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
@@ -44,7 +47,10 @@ def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
         from wharfinger.signing.notary.sign import build_envelope
 
         target = TargetDescriptor(
-            media_type=request.subject.media_type, digest=request.subject.digest, size=request.subject.size
+            media_type=request.subject.media_type,
+            digest=request.subject.digest,
+            size=request.subject.size,
+            annotations=tuple(sorted(request.user_metadata)),
         )
         envelope = build_envelope(
             EnvelopeMediaType(media_type),
@@ -52,7 +58,9 @@ def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
             request.signer,
             request.now,
             expiry=request.now + request.expiry if request.expiry else None,
-            timestamp=HttpTimestamper(request.timestamp_url) if request.timestamp_url else None,
+            timestamp=HttpTimestamper(request.timestamp_url, roots=_load_roots(request.timestamp_roots))
+            if request.timestamp_url
+            else None,
         )
         return push_signature(
             request.client,
@@ -64,6 +72,26 @@ def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
         )
 
     return sign
+
+
+def _load_roots(blobs: tuple[bytes, ...]) -> tuple[Any, ...]:
+    from cryptography import x509
+
+    from wharfinger.errors import InputError
+
+    roots: list[Any] = []
+    for data in blobs:
+        try:
+            roots += (
+                x509.load_pem_x509_certificates(data)
+                if b"-----BEGIN" in data
+                else [x509.load_der_x509_certificate(data)]
+            )
+        except ValueError as exc:
+            raise InputError(
+                "--timestamp-root-cert is not a PEM or DER certificate", hint="pass the TSA's root CA"
+            ) from exc
+    return tuple(roots)
 
 
 def _sign_cosign(request: SignRequest) -> Descriptor:
@@ -98,6 +126,23 @@ def register(app: typer.Typer) -> None:
     )
 
 
+def parse_metadata(values: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """``--user-metadata KEY=VALUE`` pairs (Notation's flag); the ``io.cncf.notary`` prefix is reserved."""
+    from wharfinger.errors import InputError
+
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise InputError(f"--user-metadata {value!r} is not KEY=VALUE", hint="e.g. --user-metadata buildId=123")
+        if key.startswith("io.cncf.notary"):
+            raise InputError(f"--user-metadata key {key!r} uses the reserved io.cncf.notary prefix", hint="rename it")
+        if key in pairs:
+            raise InputError(f"--user-metadata key {key!r} is given twice", hint="give each key once")
+        pairs[key] = text
+    return tuple(sorted(pairs.items()))
+
+
 def _parse_duration(text: str) -> timedelta:
     from wharfinger.errors import InputError
 
@@ -117,18 +162,31 @@ def sign_command(
     timestamp_url: Annotated[
         str | None, typer.Option("--timestamp-url", help="RFC 3161 timestamp authority to countersign with.")
     ] = None,
+    timestamp_root_cert: Annotated[
+        Path | None,
+        typer.Option("--timestamp-root-cert", help="TSA root certificate: the timestamp is verified before pushing."),
+    ] = None,
     expiry: Annotated[
         str | None, typer.Option("--expiry", help="Signature expiry after signing time, e.g. 90d, 12h.")
     ] = None,
     insecure: Annotated[
-        bool, typer.Option("--insecure", help="Allow plain HTTP / unverified TLS for this image's registry.")
-    ] = False,
+        list[str] | None,
+        typer.Option(
+            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
+        ),
+    ] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+    user_metadata: Annotated[
+        list[str] | None,
+        typer.Option("--user-metadata", "-m", help="KEY=VALUE signed into the payload's annotations (repeatable)."),
+    ] = None,
     output: Annotated[
         list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE]: text (default, the digest), json.")
     ] = None,
 ) -> None:
     run_sign(image, key=key, signature_format=signature_format, timestamp_url=timestamp_url, expiry=expiry,
-             insecure=insecure, outputs=output)  # fmt: skip
+             insecure=tuple(insecure or ()), outputs=output, timestamp_root_cert=timestamp_root_cert,
+             ca_bundle=ca_bundle, user_metadata=parse_metadata(user_metadata))  # fmt: skip
 
 
 def run_sign(
@@ -138,8 +196,11 @@ def run_sign(
     signature_format: str,
     timestamp_url: str | None,
     expiry: str | None,
-    insecure: bool,
+    insecure: bool | tuple[str, ...],
     outputs: list[str] | None,
+    timestamp_root_cert: Path | None = None,
+    ca_bundle: Path | None = None,
+    user_metadata: tuple[tuple[str, str], ...] = (),
 ) -> None:
     from wharfinger.cli.output import parse_outputs, write_outputs
     from wharfinger.cli.registry_access import client_for, resolve_descriptor
@@ -155,17 +216,22 @@ def run_sign(
             f"unknown signature format {signature_format!r}", hint="choose one of: " + ", ".join(SIGNATURE_FORMATS)
         )
     lifetime = _parse_duration(expiry) if expiry else None
+    if timestamp_root_cert is not None and not timestamp_root_cert.is_file():
+        raise InputError(
+            f"--timestamp-root-cert {timestamp_root_cert} does not exist", hint="pass the TSA root CA file"
+        )
+    roots = (timestamp_root_cert.read_bytes(),) if timestamp_root_cert is not None else ()
     ref = parse_ref(image)
     signer = open_signer(key, os.environ)
     algorithm_for = FORMAT_ALGORITHMS.get(signature_format)
     if algorithm_for is not None and (wanted := algorithm_for(signer.key())) is not signer.key().algorithm:
         signer = open_signer(key, os.environ, algorithm=wanted)
-    with client_for(ref, insecure=insecure) as client:
+    with client_for(ref, insecure=insecure, ca_bundle=ca_bundle) as client:
         subject = resolve_descriptor(client, ref)
         pinned = ref.with_digest(subject.digest)
         request = SignRequest(
             client=client, ref=pinned, subject=subject, signer=signer, now=SystemClock().now(), expiry=lifetime,
-            timestamp_url=timestamp_url,
+            timestamp_url=timestamp_url, timestamp_roots=roots, user_metadata=user_metadata,
         )  # fmt: skip
         pushed = sign(request)
     report = {

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from notary_fixtures import plain_client, push_tiny_image, write_trust_policy
+
+from .notary_fixtures import plain_client, push_tiny_image, write_trust_policy
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +42,8 @@ def keys(tmp_path_factory, run_cli) -> Path:
 
 
 def _sign(run_cli, keys: Path, image: str, fmt: str, *extra: str):
-    return run_cli("sign", image, "--key", f"file:{keys / 'signer.pem'}", "--format", fmt, "--insecure", *extra,
+    host = image.split("/", 1)[0]
+    return run_cli("sign", image, "--key", f"file:{keys / 'signer.pem'}", "--format", fmt, "--insecure", host, *extra,
                    env={"WHARFINGER_KEY_PASSPHRASE": "correct horse"})  # fmt: skip
 
 
@@ -49,7 +51,7 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     client = plain_client(registry_plain)
     digest = push_tiny_image(client, "team/app", "v1")
     image = f"{registry_plain.host}/team/app:v1"
-    jws = _sign(run_cli, keys, image, "notation-jws")
+    jws = _sign(run_cli, keys, image, "notation-jws", "-m", "buildId=42")
     assert jws.returncode == 0, jws.stderr
     cose = _sign(run_cli, keys, image, "notation-cose", "-o", "json")
     assert cose.returncode == 0, cose.stderr
@@ -57,7 +59,7 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     assert cose_report["subject"] == f"{image}@{digest}"  # the tag was resolved: the digest is what got signed
     policy = write_trust_policy(tmp_path / "trustpolicy.json", f"{registry_plain.host}/team/app")
     verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"),
-                       "--insecure", "-o", "json")  # fmt: skip
+                       "--insecure", registry_plain.host, "-o", "json")  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
     report = json.loads(verified.stdout)
     assert report["digest"] == digest
@@ -77,6 +79,13 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     assert [layer["mediaType"] for layer in manifest["layers"]] == ["application/jose+json"]
     thumbprints = json.loads(manifest["annotations"]["io.cncf.notary.x509chain.thumbprint#S256"])
     assert len(thumbprints) == 2
+    # --user-metadata: only the JWS signature carries buildId=42, so only it verifies under that demand
+    demanded = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"),
+                       "--insecure", registry_plain.host, "-o", "json", "-m", "buildId=42")  # fmt: skip
+    assert demanded.returncode == 0, demanded.stdout + demanded.stderr
+    outcome = {s["digest"]: s for s in json.loads(demanded.stdout)["signatures"]}
+    assert outcome[jws.stdout.strip()]["verified"] is True
+    assert outcome[cose_report["signature"]]["reason"] == "metadata-mismatch"
 
 
 def test_wrong_identity_and_table_output(registry_plain, run_cli, keys, tmp_path) -> None:
@@ -87,7 +96,14 @@ def test_wrong_identity_and_table_output(registry_plain, run_cli, keys, tmp_path
         tmp_path / "tp.json", f"{registry_plain.host}/team/other", identity="x509.subject: C=US, ST=WA, O=Evil"
     )
     result = run_cli(
-        "verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"), "--insecure"
+        "verify",
+        image,
+        "--trust-policy",
+        str(policy),
+        "--trust-store",
+        str(keys / "truststore"),
+        "--insecure",
+        registry_plain.host,
     )
     assert result.returncode == 1
     assert "NOT VERIFIED" in result.stdout
@@ -98,7 +114,8 @@ def test_unsigned_image_has_no_signature(registry_plain, run_cli, keys, tmp_path
     push_tiny_image(plain_client(registry_plain), "team/unsigned", "v1", content=b"unsigned")
     policy = write_trust_policy(tmp_path / "tp.json", "*")
     result = run_cli("verify", f"{registry_plain.host}/team/unsigned:v1", "--trust-policy", str(policy),
-                     "--trust-store", str(keys / "truststore"), "--insecure", "-o", "json")  # fmt: skip
+                     "--trust-store", str(keys / "truststore"), "--insecure", registry_plain.host,
+                     "-o", "json")  # fmt: skip
     assert result.returncode == 1
     assert "no signature is associated" in json.loads(result.stdout)["message"]
 
@@ -106,11 +123,21 @@ def test_unsigned_image_has_no_signature(registry_plain, run_cli, keys, tmp_path
 def test_bad_inputs_exit_with_hints(registry_plain, run_cli, keys, tmp_path) -> None:
     image = f"{registry_plain.host}/team/app:v1"
     no_pass = run_cli(
-        "sign", image, "--key", str(keys / "signer.pem"), "--insecure", env={"WHARFINGER_KEY_PASSPHRASE": ""}
+        "sign",
+        image,
+        "--key",
+        str(keys / "signer.pem"),
+        "--insecure",
+        registry_plain.host,
+        env={"WHARFINGER_KEY_PASSPHRASE": ""},
     )
     assert no_pass.returncode == 4
     assert "encrypted" in no_pass.stderr
     assert "hint:" in no_pass.stderr
+    for bad, words in (("novalue", "is not KEY=VALUE"), ("io.cncf.notary.x=1", "reserved io.cncf.notary prefix")):
+        refused = _sign(run_cli, keys, image, "notation-jws", "-m", bad)
+        assert refused.returncode == 3
+        assert words in refused.stderr
     bad_format = _sign(run_cli, keys, image, "gpg")
     assert bad_format.returncode == 3
     assert "unknown signature format 'gpg'" in bad_format.stderr
@@ -119,11 +146,152 @@ def test_bad_inputs_exit_with_hints(registry_plain, run_cli, keys, tmp_path) -> 
     )
     store = str(keys / "truststore")
     bad_policy = run_cli(
-        "verify", image, "--trust-policy", str(tmp_path / "tp.json"), "--trust-store", store, "--insecure"
+        "verify",
+        image,
+        "--trust-policy",
+        str(tmp_path / "tp.json"),
+        "--trust-store",
+        store,
+        "--insecure",
+        registry_plain.host,
     )
     assert bad_policy.returncode == 3
     assert "wildcard scope cannot be used in conjunction" in bad_policy.stderr
-    missing = run_cli("verify", image, "--insecure")
+    missing = run_cli("verify", image, "--insecure", registry_plain.host)
     assert missing.returncode == 3
     assert "--trust-policy" in missing.stderr
     assert "Traceback" not in missing.stderr + bad_policy.stderr + no_pass.stderr
+
+
+def test_thousands_of_referrers_cost_bounded_time(registry_plain, run_cli, keys, tmp_path) -> None:
+    """A hostile tag-schema index with 3000 junk signature entries: verification stops at the limit."""
+    import time
+
+    from wharfinger.oci.manifest import Descriptor
+    from wharfinger.oci.referrers import attach_artifact
+
+    client = plain_client(registry_plain)
+    digest = push_tiny_image(client, "team/flood", "v1", content=b"flood")
+    subject = client.get_manifest("team/flood", digest).descriptor()
+    junk = attach_artifact(client, "team/flood", subject, "application/vnd.cncf.notary.signature",
+                           [("application/jose+json", b"not a signature")])  # fmt: skip
+    entry = Descriptor(media_type=junk.media_type, digest=junk.digest, size=junk.size, artifact_type=junk.artifact_type)
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+             "manifests": [entry.to_json()] * 3000}  # fmt: skip
+    client.push_manifest("team/flood", json.dumps(index).encode(), "application/vnd.oci.image.index.v1+json",
+                         tag="sha256-" + digest.removeprefix("sha256:"))  # fmt: skip
+    policy = write_trust_policy(tmp_path / "tp.json", "*")
+    started = time.monotonic()
+    result = run_cli("verify", f"{registry_plain.host}/team/flood:v1", "--trust-policy", str(policy),
+                     "--trust-store", str(keys / "truststore"), "--insecure", registry_plain.host,
+                     "-o", "json")  # fmt: skip
+    assert time.monotonic() - started < 60
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert len(report["signatures"]) == 100
+    assert report["truncated"] is True
+    assert "stopped after the limit of 100 signatures" in report["message"]
+    assert all(s["reason"] == "malformed-envelope" for s in report["signatures"])
+
+
+def test_timestamped_signature_through_the_cli(registry_plain, run_cli, keys, tmp_path) -> None:
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives import serialization
+
+    from .tsa_server import running_tsa
+
+    push_tiny_image(plain_client(registry_plain), "team/stamped", "v1", content=b"stamped")
+    image = f"{registry_plain.host}/team/stamped:v1"
+    with running_tsa(tmp_path, now=datetime.now(UTC)) as tsa:
+        stranger = tmp_path / "stranger.pem"
+        stranger.write_bytes((keys / "ca.crt").read_bytes())  # a CA that did not issue the TSA certificate
+        refused = _sign(
+            run_cli, keys, image, "notation-cose", "--timestamp-url", tsa.url, "--timestamp-root-cert", str(stranger)
+        )
+        assert refused.returncode == 4
+        assert "does not verify" in refused.stderr
+        signed = _sign(run_cli, keys, image, "notation-cose", "--timestamp-url", tsa.url, "--expiry", "30d",
+                       "--timestamp-root-cert", str(tsa.root_pem))  # fmt: skip
+        assert signed.returncode == 0, signed.stderr
+        store = tmp_path / "truststore"
+        (store / "x509/ca/acme").mkdir(parents=True)
+        for pem in (keys / "truststore/x509/ca/acme").iterdir():
+            (store / "x509/ca/acme" / pem.name).write_bytes(pem.read_bytes())
+        (store / "x509/tsa/tsa").mkdir(parents=True)
+        (store / "x509/tsa/tsa/root.pem").write_bytes(tsa.root.public_bytes(serialization.Encoding.PEM))
+    policy = write_trust_policy(
+        tmp_path / "tp.json", f"{registry_plain.host}/team/stamped", stores=("ca:acme", "tsa:tsa")
+    )
+    result = run_cli(
+        "verify",
+        image,
+        "--trust-policy",
+        str(policy),
+        "--trust-store",
+        str(store),
+        "--insecure",
+        registry_plain.host,
+        "-o",
+        "json",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (signature,) = json.loads(result.stdout)["signatures"]
+    assert signature["timestamp"] is not None
+    assert {c["check"]: c["outcome"] for c in signature["checks"]}["authenticTimestamp"] == "passed"
+
+
+def test_signature_manifest_matches_the_spec_example(registry_plain, run_cli, keys, shared_dir) -> None:
+    push_tiny_image(plain_client(registry_plain), "team/spec", "v1", content=b"spec")
+    signed = _sign(run_cli, keys, f"{registry_plain.host}/team/spec:v1", "notation-cose")
+    assert signed.returncode == 0, signed.stderr
+    ours = json.loads(plain_client(registry_plain).get_manifest("team/spec", signed.stdout.strip()).data)
+    text = (shared_dir / "vectors/notation/specifications/examples/signature-envelope-cose.01.json").read_text()
+    spec = json.loads(text)
+    assert set(ours) == set(spec)
+    assert ours["artifactType"] == spec["artifactType"]
+    assert {k: v for k, v in ours["config"].items() if k != "data"} == {
+        k: v for k, v in spec["config"].items() if k != "data"
+    }
+    assert [layer["mediaType"] for layer in ours["layers"]] == [layer["mediaType"] for layer in spec["layers"]]
+    assert set(ours["annotations"]) == set(spec["annotations"])
+    assert set(ours["subject"]) == set(spec["subject"])
+
+
+def test_keys_generate_bad_input(run_cli, tmp_path) -> None:
+    bad_type = run_cli(
+        "keys", "generate", "k", "--subject", "CN=x,O=y,ST=z,C=US", "--key-type", "dsa-1024", "--out", str(tmp_path)
+    )
+    assert bad_type.returncode == 3
+    assert "unknown key type 'dsa-1024'" in bad_type.stderr
+    bad_subject = run_cli("keys", "generate", "k", "--subject", "CN=a=b", "--out", str(tmp_path))
+    assert bad_subject.returncode == 3
+    assert "not a distinguished name" in bad_subject.stderr
+    missing_issuer = run_cli(
+        "keys", "generate", "k", "--subject", "CN=x,O=y,ST=z,C=US", "--issuer", str(tmp_path / "nope.pem")
+    )
+    assert missing_issuer.returncode == 3
+    assert "does not exist" in missing_issuer.stderr
+
+
+def test_policy_scope_uses_the_reference_registry_name(registry_plain, run_cli, keys, tmp_path) -> None:
+    """Scopes name the registry as references do (docker.io/…), even where the API host differs."""
+    from datetime import UTC, datetime
+
+    from wharfinger.signing.notary.registry import verify_image
+    from wharfinger.signing.notary.trustpolicy import parse_trust_policy
+    from wharfinger.signing.notary.truststore import load_trust_store
+    from wharfinger.signing.notary.verifier import TrustMaterial
+
+    client = plain_client(registry_plain)
+    digest = push_tiny_image(client, "team/alias", "v1", content=b"alias")
+    assert _sign(run_cli, keys, f"{registry_plain.host}/team/alias:v1", "notation-jws").returncode == 0
+    policy = write_trust_policy(tmp_path / "tp.json", "docker.io/team/alias")
+    trust = TrustMaterial(policy=parse_trust_policy(policy.read_bytes()), store=load_trust_store(keys / "truststore"))
+    subject = client.get_manifest("team/alias", digest).descriptor()
+    now = datetime.now(UTC)
+    by_alias = verify_image(client, "team/alias", subject, trust, now, registry="docker.io")
+    assert by_alias.verified, by_alias.message
+    by_host = verify_image(client, "team/alias", subject, trust, now)
+    assert not by_host.verified
+    assert "no trust policy statement applies" in by_host.message

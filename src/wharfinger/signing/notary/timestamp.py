@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from asn1crypto import algos, cms, tsp
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -28,6 +28,7 @@ from wharfinger.signing.notary.chain import (
     ChainError,
     check_validity_range,
     describe,
+    parse_certificate,
     validate_chain,
 )
 
@@ -79,10 +80,13 @@ def token_from_response(response_der: bytes) -> bytes:
     if status not in {"granted", "granted_with_mods"}:
         text = response["status"]["status_string"].native
         raise TimestampError(f"the TSA refused the request: {status} {text or ''}".strip())
-    token = response["time_stamp_token"]
-    if not token or token.native is None:
-        raise TimestampError("the TSA granted the request but sent no TimeStampToken")
-    return bytes(token.dump())
+    try:
+        token = response["time_stamp_token"]
+        if not token or token.native is None:
+            raise TimestampError("the TSA granted the request but sent no TimeStampToken")
+        return bytes(token.dump())
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TimestampError(f"the TSA answer is malformed: {exc}") from exc
 
 
 def _load_token(token_der: bytes) -> tuple[cms.SignedData, tsp.TSTInfo, bytes]:
@@ -151,11 +155,14 @@ def _verify_cms_signature(cert: x509.Certificate, signer: cms.SignerInfo, data: 
 def _signer_certificate(
     signed: cms.SignedData, signer: cms.SignerInfo
 ) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    certs = [
-        x509.load_der_x509_certificate(choice.chosen.dump())
-        for choice in signed["certificates"] or []
-        if choice.name == "certificate"
-    ]
+    try:
+        certs = [
+            parse_certificate(choice.chosen.dump())
+            for choice in signed["certificates"] or []
+            if choice.name == "certificate"
+        ]
+    except ValueError as exc:
+        raise TimestampError(f"the timestamp token carries an unusable certificate: {exc}") from exc
     sid = signer["sid"]
     for cert in certs:
         if sid.name == "issuer_and_serial_number":
@@ -193,7 +200,7 @@ def _build_chain(
                 continue
             try:
                 current.verify_directly_issued_by(candidate)
-            except (ValueError, TypeError, InvalidSignature):
+            except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
                 continue
             found = extend([*path, candidate])
             if found:
@@ -213,6 +220,16 @@ def verify_timestamp_token(
     token_der: bytes, message: bytes, tsa_roots: Sequence[x509.Certificate]
 ) -> VerifiedTimestamp:
     """Verify that ``token_der`` countersigns ``message`` and chains to one of ``tsa_roots``."""
+    try:
+        return _verify_timestamp_token(token_der, message, tsa_roots)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        # asn1crypto decodes lazily: a structure error can surface at any field access
+        raise TimestampError(f"the timestamp token is malformed: {exc}") from exc
+
+
+def _verify_timestamp_token(
+    token_der: bytes, message: bytes, tsa_roots: Sequence[x509.Certificate]
+) -> VerifiedTimestamp:
     signed, tst, content_bytes = _load_token(token_der)
     signer_infos = signed["signer_infos"]
     if len(signer_infos) != 1:
