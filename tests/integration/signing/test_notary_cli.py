@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from .notary_fixtures import plain_client, push_tiny_image, write_trust_policy
+from notary_fixtures import plain_client, push_tiny_image, write_trust_policy
 
 pytestmark = pytest.mark.slow
 
@@ -198,8 +197,7 @@ def test_timestamped_signature_through_the_cli(registry_plain, run_cli, keys, tm
     from datetime import UTC, datetime
 
     from cryptography.hazmat.primitives import serialization
-
-    from .tsa_server import running_tsa
+    from tsa_server import running_tsa
 
     push_tiny_image(plain_client(registry_plain), "team/stamped", "v1", content=b"stamped")
     image = f"{registry_plain.host}/team/stamped:v1"

@@ -17,14 +17,13 @@ import cbor2
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from tsa_server import running_tsa
 
 from wharfinger.signing.keys.file import FileSigner
 from wharfinger.signing.keys.generate import KeyType, generate_identity
 from wharfinger.signing.notary.http import HttpTimestamper
 from wharfinger.signing.notary.model import TargetDescriptor
 from wharfinger.signing.notary.sign import build_cose_envelope, build_jws_envelope
-
-from .tsa_server import running_tsa
 
 TARGET = TargetDescriptor(media_type="application/vnd.oci.image.manifest.v1+json", digest="sha256:" + "cd" * 32, size=7)
 NOW = datetime.now(UTC)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
+from revocation_server import revoking_ca
+from tsa_server import running_tsa
 
 from wharfinger.signing.keys.file import FileSigner
 from wharfinger.signing.keys.generate import GeneratedIdentity, generate_identity
@@ -21,9 +23,6 @@ from wharfinger.signing.notary.sign import build_jws_envelope
 from wharfinger.signing.notary.trustpolicy import parse_trust_policy
 from wharfinger.signing.notary.truststore import StoreType, TrustStore
 from wharfinger.signing.notary.verifier import TrustMaterial, verify_notary_signature
-
-from .revocation_server import revoking_ca
-from .tsa_server import running_tsa
 
 pytestmark = pytest.mark.slow
 

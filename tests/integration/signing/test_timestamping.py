@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tsa_server import running_tsa
 
 from wharfinger.signing.keys.file import FileSigner
 from wharfinger.signing.keys.generate import generate_identity
@@ -15,8 +16,6 @@ from wharfinger.signing.notary.sign import build_cose_envelope, build_jws_envelo
 from wharfinger.signing.notary.trustpolicy import parse_trust_policy
 from wharfinger.signing.notary.truststore import StoreType, TrustStore
 from wharfinger.signing.notary.verifier import TrustMaterial, verify_notary_signature
-
-from .tsa_server import running_tsa
 
 TARGET = TargetDescriptor(
     media_type="application/vnd.oci.image.manifest.v1+json", digest="sha256:" + "ab" * 32, size=10
