@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -49,8 +50,9 @@ class CacheStats:
     coalesced: int = 0  # misses that joined an in-flight gathering (single-flight)
 
 
-def cache_key(reference: str, needs: FactNeeds, *, policy_fingerprint: str, trust_generation: str) -> str:
-    needs_text = json.dumps(
+@functools.lru_cache(maxsize=4096)
+def _needs_text(needs: FactNeeds) -> str:
+    return json.dumps(
         {
             "a": sorted(
                 (a.name, a.kind.value, a.trust_policy, a.public_key, a.issuer, a.subject, a.subject_regexp)
@@ -61,6 +63,10 @@ def cache_key(reference: str, needs: FactNeeds, *, policy_fingerprint: str, trus
         },
         sort_keys=True,
     )
+
+
+def cache_key(reference: str, needs: FactNeeds, *, policy_fingerprint: str, trust_generation: str) -> str:
+    needs_text = _needs_text(needs)
     material = f"{policy_fingerprint}\n{trust_generation}\n{needs_text}\n{reference}"
     return hashlib.sha256(material.encode()).hexdigest()
 
@@ -154,6 +160,13 @@ class FactsCache:
                 )
         except Exception as exc:  # noqa: BLE001 -- see _get_shared
             self._redis_error(exc)
+
+    def peek(self, key: str) -> ImageFacts | None:
+        """A local hit without touching the event loop (the common, cached case); counts as a hit."""
+        found = self._get_local(key)
+        if found is not None:
+            self.stats.hits += 1
+        return found
 
     async def get_or_gather(self, key: str, gather: Callable[[], Awaitable[ImageFacts]]) -> tuple[ImageFacts, str]:
         """The facts for ``key`` and where they came from: "local", "shared", "coalesced" or "gathered"."""
