@@ -20,10 +20,9 @@ from pathlib import Path
 import pytest
 
 # Shared real-part fixtures (registries, token service, images): see tests/testkit/.
-pytest_plugins = ["testkit.registry", "testkit.images"]
+from testkit.shared import ROOT, SHARED
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("WHARFINGER_SHARED", ROOT.parent / "shared")).resolve()
+pytest_plugins = ["testkit.registry", "testkit.images"]
 
 _skipped: list[str] = []
 

@@ -9,8 +9,10 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     ManifestError · PlatformNotFoundError · LayoutError
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
+    │     PackageMetadataError (a malformed lock file or package manifest; catalogers skip it)
+    │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
     ├── VerificationError       the artifact is not trustworthy             → exit 1
-    │     DigestMismatchError
+    │     DigestMismatchError · SignatureEnvelopeError (malformed or hostile signature envelope)
     └── BackendError            a dependency failed; a retry may help       → exit 4
           RegistryError > RegistryAuthError · RegistryNotFoundError · RegistryUnavailableError
           KeyProviderError · StoreError
@@ -22,6 +24,7 @@ result, and the CLI turns it into exit 1 itself.
 from __future__ import annotations
 
 __all__ = [
+    "AdvisoryFormatError",
     "BackendError",
     "DatabaseError",
     "DigestMismatchError",
@@ -31,6 +34,7 @@ __all__ = [
     "KeyProviderError",
     "LayoutError",
     "ManifestError",
+    "PackageMetadataError",
     "PlatformNotFoundError",
     "PolicyError",
     "RegistryAuthError",
@@ -38,6 +42,7 @@ __all__ = [
     "RegistryNotFoundError",
     "RegistryUnavailableError",
     "SbomFormatError",
+    "SignatureEnvelopeError",
     "StoreError",
     "TrustPolicyError",
     "UnsafeArchiveError",
@@ -111,6 +116,10 @@ class DatabaseError(InputError):
     """A vulnerability database file is corrupt, truncated or of an unknown schema."""
 
 
+class AdvisoryFormatError(InputError):
+    """One advisory record (OSV, distro feed, KEV, EPSS) is malformed; ingestion skips and counts it."""
+
+
 class VerificationError(WharfingerError):
     """The artifact is not trustworthy: a signature or digest check failed."""
 
@@ -119,6 +128,10 @@ class VerificationError(WharfingerError):
 
 class DigestMismatchError(VerificationError):
     """Content does not hash to the digest it was addressed by."""
+
+
+class SignatureEnvelopeError(VerificationError):
+    """A signature envelope is malformed, oversized, or breaks a rule (alg confusion, unknown critical header)."""
 
 
 class BackendError(WharfingerError):
@@ -149,3 +162,10 @@ class KeyProviderError(BackendError):
 
 class StoreError(BackendError):
     """The store (SQLite/PostgreSQL) failed."""
+
+
+class PackageMetadataError(InputError):
+    """A package database, manifest or lock file inside an image is malformed or too large.
+
+    Catalogers skip the file with a warning; the error never ends a scan.
+    """

@@ -20,7 +20,17 @@ from wharfinger.errors import WharfingerError
 __all__ = ["app", "main"]
 
 # Each module has `register(app: typer.Typer) -> None`. Order is the order in --help.
-COMMAND_MODULES: tuple[str, ...] = ("wharfinger.cli.admission", "wharfinger.cli.policy", "wharfinger.cli.audit")
+COMMAND_MODULES: tuple[str, ...] = (
+    "wharfinger.cli.demo",
+    "wharfinger.cli.inspect",
+    "wharfinger.cli.cache",
+    "wharfinger.cli.sign",
+    "wharfinger.cli.verify",
+    "wharfinger.cli.keys",
+    "wharfinger.cli.policy",
+    "wharfinger.cli.admission",
+    "wharfinger.cli.audit",
+)
 
 app = typer.Typer(
     name="wharfinger",

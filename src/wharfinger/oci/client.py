@@ -56,6 +56,7 @@ from wharfinger.oci.manifest import DEFAULT_MAX_MANIFEST_BYTES, Descriptor, Mani
 
 __all__ = [
     "FetchedManifest",
+    "PushedManifest",
     "RegistryClient",
     "RegistrySettings",
     "pull_scope",
@@ -107,6 +108,17 @@ class FetchedManifest:
 
     def descriptor(self) -> Descriptor:
         return Descriptor(media_type=self.media_type, digest=self.digest, size=len(self.data))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushedManifest:
+    digest: str
+    size: int
+    media_type: str
+    subject: str | None  # the registry's OCI-Subject header: it indexed the manifest as a referrer
+
+    def descriptor(self) -> Descriptor:
+        return Descriptor(media_type=self.media_type, digest=self.digest, size=self.size)
 
 
 def pull_scope(repository: str) -> str:
@@ -431,6 +443,10 @@ class RegistryClient:
 
     def push_manifest(self, repository: str, data: bytes, media_type: str, *, tag: str | None = None) -> str:
         """PUT a manifest by tag (or by its digest when ``tag`` is None); return its digest."""
+        return self.put_manifest(repository, data, media_type, tag=tag).digest
+
+    def put_manifest(self, repository: str, data: bytes, media_type: str, *, tag: str | None = None) -> PushedManifest:
+        """PUT a manifest; the result also says whether the registry took note of a ``subject``."""
         if len(data) > self.settings.max_manifest_bytes:
             raise ManifestError(
                 f"refusing to push a {len(data)}-byte manifest (limit {self.settings.max_manifest_bytes})",
@@ -453,7 +469,38 @@ class RegistryClient:
                 f"{self.host} stored the manifest for {repository}:{reference} as {answered}, we sent {digest}",
                 hint="the registry rewrote the manifest; do not rely on the pushed digest",
             )
-        return digest
+        return PushedManifest(
+            digest=digest, size=len(data), media_type=media_type, subject=response.headers.get("oci-subject")
+        )
+
+    def referrers_page(self, url_or_path: str, repository: str) -> tuple[FetchedManifest, str | None, bool] | None:
+        """One page of ``GET /v2/<name>/referrers/<digest>``: (index, next page URL, filter applied).
+
+        None when the registry has no referrers API (404), so the caller falls back to the tag schema.
+        """
+        url = url_or_path if "://" in url_or_path else f"{self.base_url}{url_or_path}"
+        what = f"referrers in {repository}"
+        try:
+            response = self._request(
+                "GET",
+                url,
+                scopes=(pull_scope(repository),),
+                what=what,
+                headers={"Accept": mt.OCI_INDEX},
+                stream=True,
+            )
+        except RegistryNotFoundError:
+            return None
+        with closing(response):
+            data = _read_capped(response, self.settings.max_json_bytes, what, self.host)
+        media_type = (response.headers.get("content-type") or "").split(";")[0].strip()
+        if media_type != mt.OCI_INDEX:
+            # A registry without the API may answer some other page (HTML, JSON error) with 200.
+            return None
+        next_link = response.links.get("next", {}).get("url")
+        applied = "artifacttype" in response.headers.get("oci-filters-applied", "").lower()
+        fetched = FetchedManifest(media_type=media_type, digest=str(compute_digest(data)), data=data)
+        return fetched, (urljoin(url, next_link) if next_link else None), applied
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         """DELETE a manifest by digest (registries delete content, not tags)."""

@@ -161,9 +161,13 @@ class ImageIndex:
     def effective_artifact_type(self) -> str:
         return self.artifact_type or self.media_type
 
+    def runnable(self) -> tuple[Descriptor, ...]:
+        """Entries with a platform, in index order, BuildKit's attestation entries left out."""
+        return tuple(d for d in self.manifests if d.platform is not None and not _is_attestation(d))
+
     def platforms(self) -> tuple[Platform, ...]:
-        """Platforms of the runnable entries, in index order (attestation entries left out)."""
-        return tuple(d.platform for d in self.manifests if d.platform is not None and not _is_attestation(d))
+        """Platforms of the runnable entries, in index order."""
+        return tuple(d.platform for d in self.runnable() if d.platform is not None)
 
 
 Manifest = ImageManifest | ImageIndex | ArtifactManifest

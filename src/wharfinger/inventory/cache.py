@@ -1,0 +1,70 @@
+"""The inventory cache on disk: one SQLite file, finished inventories keyed by ``catalog.layers_key``.
+
+Images that share their layers (and the same image scanned again) are answered without opening a
+layer. Values are zlib-compressed JSON (``inventory.codec``). A corrupt or unreadable cache is a
+miss, never an error: the inventory is computed again and the entry rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from pathlib import Path
+
+from wharfinger.errors import WharfingerError
+from wharfinger.inventory.catalog import Inventory
+from wharfinger.inventory.codec import distro_from_json, distro_to_json, package_from_json, package_to_json
+
+__all__ = ["InventoryCache"]
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS inventories (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
+
+
+class InventoryCache:
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / "inventory-v1.sqlite"
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self.path, timeout=10)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(_SCHEMA)
+            self._connection = connection
+        return self._connection
+
+    def get(self, key: str) -> Inventory | None:
+        try:
+            row = self._connect().execute("SELECT value FROM inventories WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            value = json.loads(zlib.decompress(row[0]))
+            return Inventory(
+                distro=distro_from_json(value["distro"]),
+                packages=tuple(package_from_json(p) for p in value["packages"]),
+                layer_digests=tuple(value["layers"]),
+                warnings=tuple(value["warnings"]),
+            )
+        except (sqlite3.Error, zlib.error, ValueError, KeyError, TypeError, WharfingerError):
+            return None  # a damaged entry is recomputed and overwritten
+
+    def put(self, key: str, inventory: Inventory) -> None:
+        value = {
+            "distro": distro_to_json(inventory.distro),
+            "packages": [package_to_json(p) for p in inventory.packages],
+            "layers": list(inventory.layer_digests),
+            "warnings": list(inventory.warnings),
+        }
+        blob = zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6)
+        try:
+            with self._connect() as connection:
+                connection.execute("INSERT OR REPLACE INTO inventories (key, value) VALUES (?, ?)", (key, blob))
+        except sqlite3.Error:
+            return  # a read-only or full cache directory costs speed, not correctness
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -1,0 +1,199 @@
+"""From a filesystem or a list of layers to an ``Inventory``: distro, packages, the layer of each.
+
+Steps, in order:
+
+1. (layers) ``read_layers`` streams every layer once, keeping only the files the catalogers and
+   distro detection ask for;
+2. the distro is detected, the OS catalogers run, and the files they own are collected;
+3. the language catalogers run with those owned files in their context, so they skip what the
+   OS package manager installed;
+4. (layers) attribution: a package's layer is where its own evidence was written (a dpkg
+   ``.list`` file, a ``package.json``); for package databases kept in one file (rpm, apk, dpkg
+   ``status`` without file lists) the database is re-read as it was after each layer that changed it,
+   and a package belongs to the first layer from which it is present to the end.
+
+With a ``InventoryCache``, the whole result is stored under the image's chain of layer digests and
+the catalogers' versions: a warm run opens no layer at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from wharfinger.inventory.cataloger import CatalogContext, Cataloger, OwnsFiles, load_catalogers
+from wharfinger.inventory.distro import DISTRO_PATTERNS, detect_distro
+from wharfinger.inventory.filesystem import ImageFS, PathPatterns
+from wharfinger.inventory.layers import LayeredFS, LayerInput, LayerLimits, Selection, read_layers
+from wharfinger.inventory.package import Distro, Package
+
+__all__ = ["Inventory", "InventoryStore", "catalog_fs", "catalog_layers", "catalogers_fingerprint", "layers_key"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inventory:
+    """What is inside one image (or directory, or SBOM)."""
+
+    distro: Distro | None
+    packages: tuple[Package, ...]
+    layer_digests: tuple[str, ...] = ()  # in application order; empty for dir: and sbom: sources
+    warnings: tuple[str, ...] = ()  # skipped files and entries, for the user to see
+
+
+class InventoryStore(Protocol):
+    """Where finished inventories are kept (``inventory.cache.InventoryCache`` on disk)."""
+
+    def get(self, key: str) -> Inventory | None: ...
+
+    def put(self, key: str, inventory: Inventory) -> None: ...
+
+
+def catalogers_fingerprint(catalogers: Sequence[Cataloger]) -> str:
+    return ",".join(f"{c.name}@{c.version}" for c in catalogers)
+
+
+def layers_key(digests: Sequence[str], catalogers: Sequence[Cataloger]) -> str:
+    """The cache key of an image's inventory: its layers in order (a chain id) and the catalogers."""
+    chain = hashlib.sha256()
+    for digest in digests:
+        chain.update(digest.encode() + b"\n")
+    chain.update(catalogers_fingerprint(catalogers).encode())
+    return "inv1:" + chain.hexdigest()
+
+
+def _merge(packages: Sequence[Package]) -> list[Package]:
+    """One entry per (type, name, version, purl); locations of repeated sightings are merged."""
+    merged: dict[tuple[str, str, str, str], Package] = {}
+    for package in packages:
+        key = (*package.key, package.purl)
+        if key in merged:
+            first = merged[key]
+            locations = tuple(dict.fromkeys((*first.locations, *package.locations)))
+            merged[key] = replace(first, locations=locations)
+        else:
+            merged[key] = package
+    return sorted(merged.values(), key=lambda p: (p.type.value, p.name, p.version, p.purl))
+
+
+def catalog_fs(
+    fs: ImageFS,
+    catalogers: Sequence[Cataloger] | None = None,
+    *,
+    warn: Callable[[str], None] | None = None,
+    distro: Distro | None = None,
+) -> Inventory:
+    """Run every cataloger on ``fs`` (OS catalogers first) and merge their packages."""
+    catalogers = list(catalogers) if catalogers is not None else load_catalogers()
+    warnings: list[str] = []
+
+    def note(message: str) -> None:
+        warnings.append(message)
+        if warn is not None:
+            warn(message)
+
+    distro = distro if distro is not None else detect_distro(fs)
+    os_context = CatalogContext(distro=distro, warn=note)
+    packages: list[Package] = []
+    owned: set[str] = set()
+    language = [c for c in catalogers if c.kind != "os"]
+    for cataloger in catalogers:
+        if cataloger.kind != "os":
+            continue
+        packages += cataloger.catalog(fs, os_context)
+        if language and isinstance(cataloger, OwnsFiles):
+            owned |= cataloger.owned_files(fs)
+    language_context = CatalogContext(distro=distro, os_owned_files=frozenset(owned), warn=note)
+    for cataloger in language:
+        found = cataloger.catalog(fs, language_context)
+        packages += [_with_layer(p) for p in found]
+    return Inventory(distro=distro, packages=tuple(_merge(packages)), warnings=tuple(warnings))
+
+
+def _with_layer(package: Package) -> Package:
+    if package.layer_digest is not None or not package.locations:
+        return package
+    return replace(package, layer_digest=package.locations[0].layer_digest)
+
+
+def _selection(catalogers: Sequence[Cataloger]) -> Selection:
+    patterns = list(DISTRO_PATTERNS)
+    for cataloger in catalogers:
+        patterns += cataloger.patterns
+    return Selection(
+        patterns=tuple(dict.fromkeys(patterns)),
+        native_executables=any(c.selects_executables for c in catalogers),
+    )
+
+
+def _attribute_database_packages(
+    fs: LayeredFS, cataloger: Cataloger, packages: list[Package], distro: Distro | None
+) -> list[Package]:
+    """Give packages kept in a single database file the first layer from which they are present."""
+    wanted = PathPatterns(cataloger.patterns)
+    changed = sorted(i for i, paths in fs.changed.items() if any(wanted.matches(p) for p in paths))
+    if len(changed) <= 1:
+        return packages
+    context = CatalogContext(distro=distro)
+    present_since: dict[tuple[str, str, str], int] = {p.key: changed[-1] for p in packages}
+    still_present = set(present_since)
+    for index in reversed(changed[:-1]):
+        keys = {p.key for p in cataloger.catalog(fs.at_layer(index), context)}
+        still_present &= keys
+        for key in still_present:
+            present_since[key] = index
+        if not still_present:
+            break
+    result = []
+    for package in packages:
+        # a dpkg package with its own .list file already names its layer precisely
+        has_own_evidence = len(package.locations) > 1 and package.locations[1].path.endswith((".list", ".md5sums"))
+        if has_own_evidence:
+            result.append(package)
+            continue
+        result.append(replace(package, layer_digest=fs.digests[present_since[package.key]]))
+    return result
+
+
+def catalog_layers(
+    layers: Sequence[LayerInput],
+    catalogers: Sequence[Cataloger] | None = None,
+    *,
+    store: InventoryStore | None = None,
+    limits: LayerLimits | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Inventory:
+    """The inventory of an image given as its layers, bottom first."""
+    catalogers = list(catalogers) if catalogers is not None else load_catalogers()
+    digests = tuple(layer.digest for layer in layers)
+    key = layers_key(digests, catalogers)
+    if store is not None and (cached := store.get(key)) is not None:
+        log.debug("inventory cache hit", extra={"event": "inventory.cache.hit", "key": key})
+        return cached
+    with read_layers(layers, selection=_selection(catalogers), limits=limits, warn=warn) as fs:
+        inventory = catalog_fs(fs, catalogers, warn=warn)
+        by_cataloger: list[Package] = []
+        for cataloger in catalogers:
+            if cataloger.kind != "os":
+                continue
+            mine = [
+                p
+                for p in inventory.packages
+                if p.locations and PathPatterns(cataloger.patterns).matches(p.locations[0].path)
+            ]
+            by_cataloger += _attribute_database_packages(fs, cataloger, mine, inventory.distro)
+        attributed = {(*p.key, p.purl): p for p in by_cataloger}
+        packages = tuple(attributed.get((*p.key, p.purl), p) for p in inventory.packages)
+        inventory = Inventory(
+            distro=inventory.distro,
+            packages=packages,
+            layer_digests=digests,
+            warnings=tuple(dict.fromkeys((*fs.warnings, *inventory.warnings))),
+        )
+    if store is not None:
+        store.put(key, inventory)
+    return inventory

@@ -1,0 +1,126 @@
+"""The ``Cataloger`` protocol and the registry of catalogers.
+
+A cataloger finds the packages of one ecosystem in an ``ImageFS``. It declares the files it
+reads as globs (``patterns``), so the layer walker keeps only those files while it streams the
+layers, and it is asked to ``catalog(fs, context)`` once the filesystem is assembled.
+
+OS catalogers (``kind="os"``) run first. Their packages' owned files (dpkg ``info/*.list``, rpm
+file lists, apk ``R:`` lines) are handed to the language catalogers in
+``CatalogContext.os_owned_files``, so a Python package installed by ``apt`` is reported once, as
+a deb, not a second time as a PyPI package (as trivy does).
+
+Registering a cataloger: add ``"module.path:ATTRIBUTE"`` to ``CATALOGER_SPECS`` (the attribute is a
+``Cataloger`` instance); modules are imported only when an inventory runs::
+
+    from wharfinger.inventory.cataloger import CatalogContext, load_catalogers
+    from wharfinger.inventory.filesystem import DirFS
+
+    fs = DirFS(Path("/srv/rootfs"))
+    context = CatalogContext(distro=None)
+    for cataloger in load_catalogers():
+        packages = cataloger.catalog(fs, context)
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from wharfinger.inventory.filesystem import ImageFS
+from wharfinger.inventory.package import Distro, Package
+
+__all__ = [
+    "CATALOGER_SPECS",
+    "LANGUAGE_CATALOGER_SPECS",
+    "OS_CATALOGER_SPECS",
+    "CatalogContext",
+    "Cataloger",
+    "CatalogerKind",
+    "OwnsFiles",
+    "load_catalogers",
+]
+
+log = logging.getLogger(__name__)
+
+CatalogerKind = Literal["os", "language"]
+
+# "module:attribute" of every Cataloger instance, one per line to ease merges.
+OS_CATALOGER_SPECS: tuple[str, ...] = ("wharfinger.inventory.catalogers.dpkg:DPKG",)
+# inventory-lang's catalogers (Python, JavaScript, Go, Java, Ruby, Rust, .NET, PHP, runtimes)
+LANGUAGE_CATALOGER_SPECS: tuple[str, ...] = ()
+CATALOGER_SPECS: tuple[str, ...] = OS_CATALOGER_SPECS + LANGUAGE_CATALOGER_SPECS
+
+
+def _no_warning(message: str) -> None:
+    log.debug("cataloger note: %s", message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatalogContext:
+    """What a cataloger knows besides the filesystem."""
+
+    distro: Distro | None
+    # absolute paths of files owned by the OS package manager (dpkg/rpm/apk), symlinks not resolved
+    os_owned_files: frozenset[str] = frozenset()
+    # how a cataloger reports a file it skipped (corrupt, too large) so the user sees why
+    warn: Callable[[str], None] = field(default=_no_warning)
+    max_file_bytes: int = 64 * 1024 * 1024  # bytes: catalogers read at most this much of one file
+
+
+@runtime_checkable
+class Cataloger(Protocol):
+    """Finds one ecosystem's packages. Implementations are stateless and safe to reuse."""
+
+    @property
+    def name(self) -> str:
+        """Stable short name: ``"dpkg"``, ``"python-installed"``… (used in cache keys and logs)."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """Bump when the output for the same input changes: invalidates the layer cache."""
+        ...
+
+    @property
+    def kind(self) -> CatalogerKind: ...
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """Globs (``filesystem.PathPatterns`` syntax) of every file ``catalog`` reads."""
+        ...
+
+    @property
+    def selects_executables(self) -> bool:
+        """True if ``catalog`` also reads regular files with an execute bit (Go/Rust binaries)."""
+        ...
+
+    def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:
+        """Packages found in ``fs``; never raises for a corrupt file (warn and skip it)."""
+        ...
+
+
+@runtime_checkable
+class OwnsFiles(Protocol):
+    """An OS cataloger that knows which files its package manager installed."""
+
+    def owned_files(self, fs: ImageFS) -> set[str]:
+        """Absolute paths installed by the package manager (not resolved through symlinks)."""
+        ...
+
+
+def load_catalogers(specs: Iterable[str] = CATALOGER_SPECS) -> list[Cataloger]:
+    """Import the registered catalogers, OS ones first (stable order within each kind)."""
+    catalogers: list[Cataloger] = []
+    for spec in specs:
+        module_name, _, attribute = spec.partition(":")
+        module = importlib.import_module(module_name)
+        cataloger = getattr(module, attribute)
+        if not isinstance(cataloger, Cataloger):
+            msg = f"{spec} is not a Cataloger"
+            raise TypeError(msg)
+        catalogers.append(cataloger)
+    catalogers.sort(key=lambda c: 0 if c.kind == "os" else 1)
+    return catalogers

@@ -1,0 +1,294 @@
+"""A read-only view of an image's root filesystem, as catalogers see it.
+
+Every source (a directory, the squashed layers of an image) is presented through ``ImageFS``.
+Paths are absolute POSIX paths inside the image root (``/var/lib/dpkg/status``). Symlinks are
+resolved *inside* the root: an absolute target is taken relative to the root and ``..`` stops at
+the root, so no path ever escapes it (as the kernel does in a ``chroot``).
+
+Catalogers find their files with ``glob(patterns)``; the patterns are the same globs they declare
+in ``Cataloger.patterns`` so the layer walker can keep only those files while streaming::
+
+    fs = DirFS(Path("/srv/rootfs"))
+    for path in fs.glob(("/var/lib/dpkg/status", "**/*.dist-info/METADATA")):
+        data = fs.read_bytes(path, max_bytes=4 << 20)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from wharfinger.errors import InputError, UnsafeArchiveError
+
+__all__ = [
+    "MAX_SYMLINK_HOPS",
+    "DirFS",
+    "FileTooLargeError",
+    "ImageFS",
+    "PathPatterns",
+    "normalize_path",
+    "resolve_inside_root",
+]
+
+MAX_SYMLINK_HOPS = 40  # as Linux's MAXSYMLINKS: more is a loop
+
+
+class FileTooLargeError(InputError):
+    """A file is larger than the caller's ``max_bytes`` cap."""
+
+
+@runtime_checkable
+class ImageFS(Protocol):
+    """What a cataloger may ask of an image's filesystem. Missing paths raise ``FileNotFoundError``."""
+
+    def exists(self, path: str) -> bool:
+        """True if ``path`` (symlinks followed inside the root) exists."""
+        ...
+
+    def is_dir(self, path: str) -> bool: ...
+
+    def is_file(self, path: str) -> bool:
+        """True for a regular file (symlinks followed)."""
+        ...
+
+    def listdir(self, path: str) -> list[str]:
+        """Names (not paths) in the directory ``path``, sorted."""
+        ...
+
+    def open(self, path: str) -> BinaryIO:
+        """The contents of a regular file; the caller closes it."""
+        ...
+
+    def read_bytes(self, path: str, max_bytes: int) -> bytes:
+        """The whole file; ``FileTooLargeError`` if it holds more than ``max_bytes``."""
+        ...
+
+    def size(self, path: str) -> int: ...
+
+    def mode(self, path: str) -> int:
+        """``st_mode`` of the file (symlinks followed): type and permission bits."""
+        ...
+
+    def realpath(self, path: str) -> str:
+        """``path`` with every symlink resolved, never leaving the root."""
+        ...
+
+    def walk(self) -> Iterator[str]:
+        """Every regular file's path (not following symlinks), in sorted order."""
+        ...
+
+    def glob(self, patterns: Iterable[str]) -> Iterator[str]:
+        """Regular files whose path matches any of ``patterns`` (see ``PathPatterns``), sorted."""
+        ...
+
+    def layer_of(self, path: str) -> str | None:
+        """Digest of the layer that provided the file at ``path``; None for directory sources."""
+        ...
+
+
+def normalize_path(path: str) -> str:
+    """``/a/./b//c/`` → ``/a/b/c`` lexically (``..`` is kept for the resolver), always absolute."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in {"", "."}]
+    return "/" + "/".join(parts)
+
+
+def resolve_inside_root(path: str, readlink: Callable[[str], str | None], *, follow_last: bool = True) -> str:
+    """Resolve ``path`` component by component; ``readlink(p)`` gives a symlink's target or None.
+
+    Absolute targets restart at the image root and ``..`` never climbs above it.
+    """
+    pending = [p for p in path.split("/") if p not in {"", "."}]
+    pending.reverse()
+    resolved: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.pop()
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = "/" + "/".join([*resolved, part])
+        is_last = not pending
+        target = None if (is_last and not follow_last) else readlink(candidate)
+        if target is None:
+            resolved.append(part)
+            continue
+        hops += 1
+        if hops > MAX_SYMLINK_HOPS:
+            raise UnsafeArchiveError(
+                f"too many levels of symbolic links resolving {path}",
+                hint="the image contains a symlink loop; the path is skipped",
+            )
+        if target.startswith("/"):
+            resolved = []
+        more = [p for p in target.split("/") if p not in {"", "."}]
+        pending.extend(reversed(more))
+    return "/" + "/".join(resolved)
+
+
+def _translate_glob(pattern: str) -> str:
+    """Glob to regex: ``**/`` any depth (also none), ``*`` and ``?`` within one path segment."""
+    out: list[str] = []
+    i = 0
+    n = len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(c))
+                i += 1
+            else:
+                body = pattern[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return "".join(out)
+
+
+class PathPatterns:
+    """A compiled set of globs over absolute image paths.
+
+    ``**/`` matches any number of directories (``**/*.jar`` matches ``/a.jar`` and ``/x/y/a.jar``);
+    a pattern without a leading ``/`` is anchored anywhere, as if prefixed with ``**/``.
+    """
+
+    __slots__ = ("_regex", "patterns")
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = tuple(patterns)
+        self._regex = _compile(self.patterns)
+
+    def matches(self, path: str) -> bool:
+        return self._regex is not None and self._regex.fullmatch(path) is not None
+
+
+@lru_cache(maxsize=256)
+def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    parts = []
+    for pattern in patterns:
+        anchored = pattern if pattern.startswith("/") else "/**/" + pattern
+        parts.append(_translate_glob(anchored))  # "/**/x" matches "/x": "**/" allows zero directories
+    return re.compile("|".join(f"(?:{p})" for p in parts))
+
+
+class DirFS:
+    """``dir:PATH``: a root filesystem unpacked in a directory, read in place."""
+
+    def __init__(self, root: Path) -> None:
+        if not root.is_dir():
+            raise InputError(f"{root} is not a directory", hint="dir: sources take a root filesystem folder")
+        self.root = root.resolve()
+        self._files: list[str] | None = None  # walk() computed once: catalogers glob many times
+
+    def _host(self, path: str) -> Path:
+        return self.root / normalize_path(path).lstrip("/")
+
+    def _readlink(self, path: str) -> str | None:
+        host = self._host(path)
+        try:
+            if not stat.S_ISLNK(host.lstat().st_mode):
+                return None
+            return str(host.readlink())
+        except OSError:
+            return None
+
+    def realpath(self, path: str) -> str:
+        return resolve_inside_root(path, self._readlink)
+
+    def _resolved_host(self, path: str) -> Path:
+        return self._host(self.realpath(path))
+
+    def _stat(self, path: str) -> os.stat_result | None:
+        try:
+            return self._resolved_host(path).lstat()
+        except (OSError, UnsafeArchiveError):
+            return None
+
+    def exists(self, path: str) -> bool:
+        return self._stat(path) is not None
+
+    def is_dir(self, path: str) -> bool:
+        st = self._stat(path)
+        return st is not None and stat.S_ISDIR(st.st_mode)
+
+    def is_file(self, path: str) -> bool:
+        st = self._stat(path)
+        return st is not None and stat.S_ISREG(st.st_mode)
+
+    def listdir(self, path: str) -> list[str]:
+        if not self.is_dir(path):
+            raise FileNotFoundError(path)
+        return sorted(p.name for p in self._resolved_host(path).iterdir())
+
+    def size(self, path: str) -> int:
+        st = self._stat(path)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(path)
+        return st.st_size
+
+    def mode(self, path: str) -> int:
+        st = self._stat(path)
+        if st is None:
+            raise FileNotFoundError(path)
+        return st.st_mode
+
+    def open(self, path: str) -> BinaryIO:
+        if not self.is_file(path):
+            raise FileNotFoundError(path)
+        return self._resolved_host(path).open("rb")
+
+    def read_bytes(self, path: str, max_bytes: int) -> bytes:
+        with self.open(path) as f:
+            data = f.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise FileTooLargeError(f"{path} is larger than {max_bytes} bytes", hint="the file is skipped")
+        return data
+
+    def walk(self) -> Iterator[str]:
+        if self._files is None:
+            self._files = list(self._walk_host())
+        return iter(self._files)
+
+    def _walk_host(self) -> Iterator[str]:
+        root_len = len(str(self.root))
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames.sort()
+            rel = dirpath[root_len:] or "/"
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)  # noqa: PTH118 -- os.walk hands out str paths
+                try:
+                    if stat.S_ISREG(os.lstat(full).st_mode):
+                        yield normalize_path(f"{rel}/{name}")
+                except OSError:
+                    continue
+
+    def glob(self, patterns: Iterable[str]) -> Iterator[str]:
+        compiled = PathPatterns(patterns)
+        yield from (p for p in self.walk() if compiled.matches(p))
+
+    def layer_of(self, path: str) -> str | None:  # noqa: ARG002 -- directories have no layers
+        return None

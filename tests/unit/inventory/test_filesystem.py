@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wharfinger.errors import UnsafeArchiveError
+from wharfinger.inventory.filesystem import DirFS, FileTooLargeError, ImageFS, PathPatterns, resolve_inside_root
+
+
+@pytest.fixture
+def rootfs(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/os-release").write_text('ID=debian\nVERSION_ID="12"\n')
+    (root / "usr/lib").mkdir(parents=True)
+    (root / "usr/lib/os-release").write_text("ID=alpine\n")
+    (root / "lib").symlink_to("usr/lib")
+    (root / "escape").symlink_to("../../../../etc")
+    (root / "abs").symlink_to("/usr/lib/os-release")
+    (root / "loop").symlink_to("loop")
+    (tmp_path / "outside.txt").write_text("secret")
+    (root / "up").symlink_to("../outside.txt")
+    return root
+
+
+def test_dirfs_implements_protocol(rootfs: Path) -> None:
+    assert isinstance(DirFS(rootfs), ImageFS)
+
+
+def test_symlinks_resolve_inside_root(rootfs: Path) -> None:
+    fs = DirFS(rootfs)
+    assert fs.realpath("/lib/os-release") == "/usr/lib/os-release"
+    assert fs.read_bytes("/lib/os-release", 100) == b"ID=alpine\n"
+    assert fs.realpath("/escape") == "/etc"  # ".." stops at the root
+    assert fs.is_dir("/escape")
+    assert fs.read_bytes("/abs", 100) == b"ID=alpine\n"  # absolute target is inside the root
+    assert not fs.exists("/up")  # /outside.txt inside the root does not exist: never the host file
+
+
+def test_symlink_loop_is_refused() -> None:
+    links = {"/a": "/b", "/b": "/a"}
+    with pytest.raises(UnsafeArchiveError, match="symbolic links"):
+        resolve_inside_root("/a/x", links.get)
+
+
+def test_loop_is_not_a_file(rootfs: Path) -> None:
+    assert not DirFS(rootfs).exists("/loop")
+
+
+def test_read_bytes_cap(rootfs: Path) -> None:
+    with pytest.raises(FileTooLargeError):
+        DirFS(rootfs).read_bytes("/etc/os-release", 3)
+
+
+def test_glob_and_walk(rootfs: Path) -> None:
+    fs = DirFS(rootfs)
+    assert list(fs.walk()) == ["/etc/os-release", "/usr/lib/os-release"]
+    assert list(fs.glob(["**/os-release"])) == ["/etc/os-release", "/usr/lib/os-release"]
+    assert list(fs.glob(["/etc/*"])) == ["/etc/os-release"]
+    assert fs.listdir("/usr") == ["lib"]
+    assert fs.layer_of("/etc/os-release") is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("**/*.jar", "/a.jar", True),
+        ("**/*.jar", "/x/y/a.jar", True),
+        ("*.jar", "/x/a.jar", True),
+        ("/opt/*.jar", "/opt/x/a.jar", False),
+        ("/var/lib/dpkg/status.d/*", "/var/lib/dpkg/status.d/base", True),
+        ("**/site-packages/*.dist-info/METADATA", "/usr/lib/python3/site-packages/a-1.dist-info/METADATA", True),
+        ("/var/lib/dpkg/info/*.list", "/var/lib/dpkg/info/libc6:amd64.list", True),
+        ("/etc/[ab]*", "/etc/alpine-release", True),
+    ],
+)
+def test_patterns(pattern: str, path: str, matches: bool) -> None:
+    assert PathPatterns([pattern]).matches(path) is matches

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import tarfile
+import zlib
+
+import pytest
+import zstandard
+from inventory_layer_builder import Entry, build_tar, gz, layer
+
+from wharfinger.errors import UnsafeArchiveError
+from wharfinger.inventory.filesystem import ImageFS
+from wharfinger.inventory.layers import LayerLimits, Selection, read_layers
+
+ALL = Selection(patterns=("**",))
+DIR = tarfile.DIRTYPE
+SYM = tarfile.SYMTYPE
+LNK = tarfile.LNKTYPE
+
+
+def test_layers_apply_in_order_with_whiteouts() -> None:
+    base = build_tar(
+        [
+            Entry("etc/", kind=DIR),
+            Entry("etc/os-release", b"ID=debian\n"),
+            Entry("opt/app/a.txt", b"a"),
+            Entry("opt/app/sub/b.txt", b"b"),
+            Entry("var/x", b"x"),
+            Entry("var/y", b"y"),
+        ]
+    )
+    top = build_tar(
+        [
+            Entry("etc/os-release", b"ID=alpine\n"),
+            Entry("opt/app/.wh..wh..opq"),
+            Entry("opt/app/new.txt", b"new"),
+            Entry("var/.wh.x"),
+        ]
+    )
+    with read_layers([layer(gz(base)), layer(top, "application/vnd.oci.image.layer.v1.tar")], selection=ALL) as fs:
+        assert isinstance(fs, ImageFS)
+        assert list(fs.walk()) == ["/etc/os-release", "/opt/app/new.txt", "/var/y"]
+        assert fs.read_bytes("/etc/os-release", 100) == b"ID=alpine\n"
+        assert fs.layer_of("/etc/os-release") == fs.digests[1]
+        assert fs.layer_of("/var/y") == fs.digests[0]
+        assert not fs.exists("/opt/app/sub/b.txt")
+        assert fs.listdir("/opt/app") == ["new.txt"]
+        before = fs.at_layer(0)
+        assert before.read_bytes("/etc/os-release", 100) == b"ID=debian\n"
+        assert before.exists("/var/x")
+        assert before.exists("/opt/app/sub/b.txt")
+
+
+def test_whiteout_of_a_directory_removes_its_subtree_but_not_same_layer_entries() -> None:
+    base = build_tar([Entry("usr/lib/python3/x.py", b"1"), Entry("usr/lib/python3/d/y.py", b"2")])
+    # the whiteout comes after the new entry in the tar: it still only hides lower layers
+    top = build_tar([Entry("usr/lib/python3/z.py", b"3"), Entry("usr/lib/.wh.python3")])
+    with read_layers([layer(base), layer(top)], selection=ALL) as fs:
+        assert list(fs.walk()) == ["/usr/lib/python3/z.py"]
+
+
+def test_symlinks_and_hardlinks_stay_inside_the_root() -> None:
+    tar = build_tar(
+        [
+            Entry("usr/lib/os-release", b"ID=wolfi\n"),
+            Entry("etc/os-release", kind=SYM, link="../usr/lib/os-release"),
+            Entry("etc/escape", kind=SYM, link="../../../../../etc/passwd"),
+            Entry("etc/passwd", b"root:x:0:0\n"),
+            Entry("bin/hard", kind=LNK, link="usr/lib/os-release"),
+        ]
+    )
+    with read_layers([layer(gz(tar))], selection=ALL) as fs:
+        assert fs.read_bytes("/etc/os-release", 100) == b"ID=wolfi\n"
+        assert fs.realpath("/etc/escape") == "/etc/passwd"  # the image's file, never the host's
+        assert fs.read_bytes("/bin/hard", 100) == b"ID=wolfi\n"
+
+
+def test_only_selected_contents_are_kept() -> None:
+    tar = build_tar([Entry("var/lib/dpkg/status", b"Package: a\n"), Entry("usr/bin/big", b"\0" * 10_000)])
+    with read_layers([layer(tar)], selection=Selection(patterns=("/var/lib/dpkg/status",))) as fs:
+        assert fs.read_bytes("/var/lib/dpkg/status", 100) == b"Package: a\n"
+        assert fs.size("/usr/bin/big") == 10_000
+        with pytest.raises(FileNotFoundError, match="not selected"):
+            fs.read_bytes("/usr/bin/big", 100_000)
+
+
+def test_large_selected_files_are_spooled_and_removed_on_close() -> None:
+    payload = bytes(range(256)) * 8192  # 2 MiB, over the in-memory cap
+    tar = build_tar([Entry("app/lib.jar", payload)])
+    fs = read_layers([layer(gz(tar))], selection=Selection(patterns=("**/*.jar",)))
+    with fs.open("/app/lib.jar") as f:
+        assert f.read() == payload
+    spool = fs._spool_dir
+    assert spool is not None
+    assert any(spool.iterdir())
+    fs.close()
+    assert not spool.exists()
+
+
+def test_zstd_layers_are_detected_by_magic_not_media_type() -> None:
+    tar = build_tar([Entry("etc/alpine-release", b"3.19.1\n")])
+    blob = zstandard.ZstdCompressor().compress(tar)
+    with read_layers([layer(blob, "application/vnd.oci.image.layer.v1.tar+gzip")], selection=ALL) as fs:
+        assert fs.read_bytes("/etc/alpine-release", 100) == b"3.19.1\n"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (Entry("../../etc/shadow", b"x"), "path traversal"),
+        (Entry("a/../../b", b"x"), "path traversal"),
+        (Entry("/etc/passwd", b"x"), "absolute paths"),
+        (Entry("dev/sda", kind=tarfile.BLKTYPE), "device files"),
+        (Entry("dev/null", kind=tarfile.CHRTYPE), "device files"),
+        (Entry("run/fifo", kind=tarfile.FIFOTYPE), "device files"),
+    ],
+    ids=["dotdot", "inner-dotdot", "absolute", "block", "char", "fifo"],
+)
+def test_hostile_entries_are_skipped_with_a_warning(entry: Entry, message: str) -> None:
+    tar = build_tar([entry, Entry("ok.txt", b"fine")])
+    warnings: list[str] = []
+    with read_layers([layer(tar)], selection=ALL, warn=warnings.append) as fs:
+        assert list(fs.walk()) == ["/ok.txt"]
+    assert any(message in w for w in warnings), warnings
+
+
+def test_decompression_bomb_ratio_is_refused() -> None:
+    tar = build_tar([Entry("zeros", b"\0" * (8 * 1024 * 1024))])
+    blob = gz(tar)
+    limits = LayerLimits(ratio_check_after_bytes=1024 * 1024, max_compression_ratio=50)
+    with pytest.raises(UnsafeArchiveError, match="expands more than 50x"):
+        read_layers([layer(blob)], selection=ALL, limits=limits)
+
+
+def test_total_size_limit_is_refused() -> None:
+    tar = build_tar([Entry("big", b"\1" * (3 * 1024 * 1024))])
+    with pytest.raises(UnsafeArchiveError, match="expands past"):
+        read_layers([layer(gz(tar))], selection=ALL, limits=LayerLimits(max_layer_bytes=2 * 1024 * 1024))
+
+
+def test_entry_flood_is_refused() -> None:
+    tar = build_tar([Entry(f"f{i}", b"") for i in range(120)])
+    with pytest.raises(UnsafeArchiveError, match="more than 100 entries"):
+        read_layers([layer(tar)], selection=ALL, limits=LayerLimits(max_entries_per_layer=100))
+
+
+def test_corrupt_gzip_is_a_clear_error() -> None:
+    blob = gz(build_tar([Entry("a", b"a" * 10000)]))
+    truncated = blob[: len(blob) // 2]
+    with pytest.raises(UnsafeArchiveError, match=r"cannot be decompressed|not a valid tar"):
+        read_layers([layer(truncated)], selection=ALL)
+
+
+def test_not_a_tar_is_a_clear_error() -> None:
+    with pytest.raises(UnsafeArchiveError, match="not a valid tar"):
+        read_layers([layer(zlib.compress(b"hello") * 100)], selection=ALL)
