@@ -160,7 +160,10 @@ def _provider(options: ServeOptions, metrics: WebhookMetrics) -> ReadyProvider:
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"cannot read facts file {options.facts_path}: {exc}", hint="see docs/policy.md") from exc
         return StaticFactsProvider(parse_facts_document(document, source=str(options.facts_path)))
-    from wharfinger.admission.verifiers import load_verifiers  # noqa: PLC0415 -- pulls in the signing package
+    from wharfinger.admission.verifiers import (  # noqa: PLC0415 -- pulls in the signing package
+        attestation_keys,
+        load_verifiers,
+    )
     from wharfinger.oci.auth import default_credentials  # noqa: PLC0415 -- registry stack only when used
     from wharfinger.oci.client import RegistrySettings  # noqa: PLC0415
 
@@ -176,6 +179,7 @@ def _provider(options: ServeOptions, metrics: WebhookMetrics) -> ReadyProvider:
         ),
         credentials=default_credentials(os.environ, Path.home()),
         on_registry_error=lambda registry: metrics.registry_errors.labels(registry).inc(),
+        attestation_keys=attestation_keys(options.trust_dir),
     )
 
 
