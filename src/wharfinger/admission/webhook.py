@@ -228,8 +228,8 @@ class Webhook:
             response["auditAnnotations"] = _audit_annotations(decision, head)
         if log.isEnabledFor(logging.INFO):
             self._log_decision(request, decision, cache=cache, mutate=mutate, started=started)
-        if decision.outcome is Outcome.BREAK_GLASS and not mutate:
-            # the event the alerting will consume; the audit log entry above is the durable record
+        if decision.outcome is Outcome.BREAK_GLASS and not mutate and not request.is_dry_run:
+            # the event the alerting will consume (a dry run has no side effects); the audit entry is the record
             log.warning(
                 "break-glass admission",
                 extra={
