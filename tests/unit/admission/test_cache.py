@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from wharfinger.admission.cache import CacheSettings, FactsCache, cache_key
 from wharfinger.policy.facts import Authority, FactNeeds, ImageFacts, SignatureKind, Unverifiable
@@ -73,10 +74,8 @@ def test_a_waiter_that_gives_up_does_not_cancel_the_gathering() -> None:
         return GOOD
 
     async def run() -> str:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(cache.get_or_gather("k", slow), timeout=0.01)
-        except TimeoutError:
-            pass
         await asyncio.sleep(0.1)
         return (await cache.get_or_gather("k", slow))[1]
 
