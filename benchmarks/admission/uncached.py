@@ -35,7 +35,6 @@ ROOT = HERE.parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from testkit.registry import start_registry  # noqa: E402
-
 from wharfinger.admission.manifests import self_signed_pair  # noqa: E402
 from wharfinger.oci.client import RegistryClient, RegistrySettings  # noqa: E402
 from wharfinger.signing.cosign.registry import append_signature  # noqa: E402
