@@ -3,7 +3,7 @@
     python benchmarks/admission/run.py [--seconds 10] [--rate 500]
 
 1. Starts ``wharfinger admission serve`` over TLS (policy/facts in this folder, audit log on).
-2. Paced: ``wrk`` (a second process) offers ``--rate`` requests/s for ``--seconds`` (each of 10
+2. Paced: ``wrk`` (a second process) offers ``--rate`` requests/s for ``--seconds`` (each of 25
    connections waits between requests); the server-side p50/p99 come from the webhook's own
    histogram (delta over the phase; bucket bounds 0.5, 1, 2.5, 5 ms …).
 3. Throughput: ``wrk`` at full speed; decisions/s as wrk counts them, and non-2xx replies.
@@ -137,8 +137,8 @@ def main() -> None:
                 time.sleep(0.1)
         httpx.post(f"{url}/validate", content=body, verify=ctx, headers={"Content-Type": "application/json"})
         # fixed rate: connections x (1000 / delay) requests/s, each connection paced by wrk's delay()
-        connections = 10
-        delay_ms = max(1, int(connections * 1000 / args.rate))
+        connections = 25  # enough that wrk's per-connection pause, not the latency, sets the rate
+        delay_ms = max(1, int(connections * 1000 / args.rate) - 8)  # wrk pauses after each reply (~8 ms here)
         before = histogram(httpx.get(f"{url}/metrics", verify=ctx).text)
         rps, non2xx, report = run_wrk(url, connections=connections, seconds=args.seconds, delay_ms=delay_ms)
         after = histogram(httpx.get(f"{url}/metrics", verify=ctx).text)
