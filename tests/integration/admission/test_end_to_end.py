@@ -187,3 +187,26 @@ def test_break_glass_admits_once_with_an_audit_entry(world: World) -> None:
     assert glass[0]["breakGlass"] == "INC-4711 checkout down"
     assert "admission.break_glass" in world.server.logs()
     assert verify_chain(read_entries(world.server.folder.parent / "audit.jsonl"))[1] == []
+
+
+def test_zz_trust_store_swapped_while_serving(world: World, tmp_path: Path) -> None:
+    """Runs last in this module: replaces the trusted key, then puts it back."""
+    import time
+
+    assert _admit(world, world.images["good"], "shop")["allowed"] is True  # verified and cached (TTL 300 s)
+    trusted = world.server.folder.parent / "trust" / "cosign" / "ci.pub"
+    original = trusted.read_bytes()
+    other = ec.generate_private_key(ec.SECP256R1()).public_key()
+    trusted.write_bytes(other.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    try:
+        deadline = time.monotonic() + 15
+        while (response := _admit(world, world.images["good"], "shop"))["allowed"]:
+            assert time.monotonic() < deadline, "the swapped trust store was not used"
+            time.sleep(0.2)
+        assert "threshold not reached" in response["status"]["message"]
+    finally:
+        trusted.write_bytes(original)
+    deadline = time.monotonic() + 15
+    while not _admit(world, world.images["good"], "shop")["allowed"]:
+        assert time.monotonic() < deadline, "the restored trust store was not used"
+        time.sleep(0.2)
