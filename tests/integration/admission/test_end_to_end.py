@@ -189,7 +189,7 @@ def test_break_glass_admits_once_with_an_audit_entry(world: World) -> None:
     assert verify_chain(read_entries(world.server.folder.parent / "audit.jsonl"))[1] == []
 
 
-def test_zz_trust_store_swapped_while_serving(world: World, tmp_path: Path) -> None:
+def test_zz_trust_store_swapped_while_serving(world: World) -> None:
     """Runs last in this module: replaces the trusted key, then puts it back."""
     import time
 
