@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wharfinger.policy.facts import FactNeeds, ImageFacts, Unverifiable
+from wharfinger.policy.facts import FactNeeds, ImageFacts, Unscannable, Unverifiable
 from wharfinger.policy.factsfile import facts_to_document, parse_image_facts
 
 __all__ = ["CacheSettings", "CacheStats", "FactsCache", "cache_key", "is_success"]
@@ -71,8 +71,22 @@ def cache_key(reference: str, needs: FactNeeds, *, policy_fingerprint: str, trus
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def is_success(facts: ImageFacts) -> bool:
-    return not any(isinstance(x, Unverifiable) for x in (facts.digest, facts.signatures, facts.attestations))
+def is_success(facts: ImageFacts, needs: FactNeeds | None = None) -> bool:
+    """Everything asked for was established *and positive*: only then the long TTL.
+
+    A missing signature or scan is kept for the short TTL too, so an image signed or scanned a
+    minute after a denial is admitted on the next try, not five minutes later.
+    """
+    if any(isinstance(x, Unverifiable) for x in (facts.digest, facts.signatures, facts.attestations)):
+        return False
+    if not all(s.verified for s in facts.signatures):  # type: ignore[union-attr]  # Unverifiable excluded above
+        return False
+    if needs is None:
+        return True
+    if needs.vulnerabilities and isinstance(facts.vulnerabilities, Unscannable):
+        return False
+    found_types = {a.predicate_type for a in facts.attestations}  # type: ignore[union-attr]  # as above
+    return set(needs.attestation_types) <= found_types
 
 
 class FactsCache:
@@ -168,7 +182,9 @@ class FactsCache:
             self.stats.hits += 1
         return found
 
-    async def get_or_gather(self, key: str, gather: Callable[[], Awaitable[ImageFacts]]) -> tuple[ImageFacts, str]:
+    async def get_or_gather(
+        self, key: str, gather: Callable[[], Awaitable[ImageFacts]], needs: FactNeeds | None = None
+    ) -> tuple[ImageFacts, str]:
         """The facts for ``key`` and where they came from: "local", "shared", "coalesced" or "gathered"."""
         found = self._get_local(key)
         if found is not None:
@@ -184,13 +200,17 @@ class FactsCache:
         future: asyncio.Future[tuple[ImageFacts, str]] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         # the gathering outlives a caller whose time budget ran out: the next request finds the result cached
-        task = asyncio.ensure_future(self._fill(key, gather, future))
+        task = asyncio.ensure_future(self._fill(key, gather, future, needs))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return await asyncio.shield(future)
 
     async def _fill(
-        self, key: str, gather: Callable[[], Awaitable[ImageFacts]], future: asyncio.Future[tuple[ImageFacts, str]]
+        self,
+        key: str,
+        gather: Callable[[], Awaitable[ImageFacts]],
+        future: asyncio.Future[tuple[ImageFacts, str]],
+        needs: FactNeeds | None,
     ) -> None:
         try:
             shared = await self._get_shared(key)
@@ -200,7 +220,7 @@ class FactsCache:
                 future.set_result((shared, "shared"))
                 return
             facts = await gather()
-            ttl = self.settings.success_ttl_s if is_success(facts) else self.settings.failure_ttl_s
+            ttl = self.settings.success_ttl_s if is_success(facts, needs) else self.settings.failure_ttl_s
             self._put_local(key, facts, ttl)
             future.set_result((facts, "gathered"))
             await self._put_shared(key, facts, ttl)

@@ -111,7 +111,9 @@ class Webhook:
                 origins.append("local")
                 self.metrics.cache_lookups.labels("local").inc()
                 return known
-            facts, origin = await self.cache.get_or_gather(keys[reference], lambda: provider.gather(reference, need))
+            facts, origin = await self.cache.get_or_gather(
+                keys[reference], lambda: provider.gather(reference, need), need
+            )
             origins.append(origin)
             self.metrics.cache_lookups.labels(origin).inc()
             return facts

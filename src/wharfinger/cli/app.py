@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.cache",
     "wharfinger.cli.sign",
     "wharfinger.cli.verify",
+    "wharfinger.cli.attest",
     "wharfinger.cli.keys",
     "wharfinger.cli.policy",
     "wharfinger.cli.admission",

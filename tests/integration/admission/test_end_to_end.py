@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -210,3 +211,25 @@ def test_zz_trust_store_swapped_while_serving(world: World) -> None:
     while not _admit(world, world.images["good"], "shop")["allowed"]:
         assert time.monotonic() < deadline, "the restored trust store was not used"
         time.sleep(0.2)
+
+
+def test_attest_command_feeds_the_vulnerability_rule(world: World, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    key = world.server.folder.parent / "ci.pem"
+    image = world.images["unsigned"].replace("unsigned", "attested")
+    client = RegistryClient(world.host, settings=RegistrySettings(insecure_hosts=frozenset({world.host})))
+    _push(client, "e2e/attested", "1.0", b"attested")
+    client.close()
+    assert run_cli("sign", image, "--key", f"file:{key}", "--format", "cosign", "--insecure").returncode == 0
+    missing = _admit(world, image, "shop")
+    assert "no signed vulnerability-scan attestation" in missing["status"]["message"]
+    scan = tmp_path / "scan.json"
+    scan.write_text(json.dumps(_scan([{"id": "CVE-2025-0001", "severity": "critical", "fixAvailable": True}])))
+    done = run_cli("attest", image, "--key", f"file:{key}", "--predicate", str(scan), "--type", "vuln", "--insecure")
+    assert done.returncode == 0, done.stderr
+    # "no scan" was cached for the failure TTL (15 s) only; ask by digest to read the new attestation now
+    digest = done.stdout.split("@", 1)[1].split(" ", 1)[0]
+    denied = _admit(world, f"{image.rsplit(':', 1)[0]}@{digest}", "shop")
+    assert "CVE-2025-0001" in denied["status"]["message"]
+    bad = run_cli("attest", image, "--key", f"file:{key}", "--predicate", str(tmp_path / "nope.json"), "--insecure")
+    assert bad.returncode == 3
+    assert "cannot read the predicate" in bad.stderr

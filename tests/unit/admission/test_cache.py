@@ -121,3 +121,24 @@ def test_lru_bound() -> None:
     asyncio.run(run())
     assert cache.peek("a") is None
     assert cache.peek("c") is GOOD
+
+
+def test_negative_facts_get_the_short_ttl() -> None:
+    from wharfinger.admission.cache import is_success
+    from wharfinger.policy.facts import SignatureFact, Unscannable
+
+    signed = ImageFacts(
+        reference="r",
+        digest="sha256:" + "a" * 64,
+        signatures=(SignatureFact(authority="ci", kind=SignatureKind.COSIGN, verified=True),),
+    )
+    unsigned = ImageFacts(
+        reference="r",
+        digest="sha256:" + "a" * 64,
+        signatures=(SignatureFact(authority="ci", kind=SignatureKind.COSIGN, verified=False),),
+    )
+    assert is_success(signed)
+    assert not is_success(unsigned)
+    assert not is_success(BAD)
+    assert not is_success(signed, FactNeeds(vulnerabilities=True))  # no scan yet: ask again soon
+    assert isinstance(signed.vulnerabilities, Unscannable)
