@@ -23,7 +23,14 @@ __all__ = ["app", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.demo",
     "wharfinger.cli.inspect",
+    "wharfinger.cli.pull",
     "wharfinger.cli.cache",
+    "wharfinger.cli.sbom",
+    "wharfinger.cli.scan",
+    "wharfinger.cli.db",
+    "wharfinger.cli.admission",
+    "wharfinger.cli.policy",
+    "wharfinger.cli.audit",
     "wharfinger.cli.sign",
     "wharfinger.cli.verify",
     "wharfinger.cli.attest",
@@ -83,8 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented exit code."""
     _register_commands()
     try:
-        # with standalone_mode=False, click returns (not raises) the code of `raise typer.Exit(code)`
-        returned = app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)
+        if isinstance(status, int) and status:  # a command's typer.Exit(code) (e.g. a tripped gate)
+            sys.exit(status)
     except WharfingerError as exc:
         typer.echo(f"error: {exc.diagnostics()}", err=True)
         sys.exit(exc.exit_code)
@@ -108,4 +116,4 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(ExitCode.BUG)
-    sys.exit(returned if isinstance(returned, int) else ExitCode.OK)
+    sys.exit(ExitCode.OK)

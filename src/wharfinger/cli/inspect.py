@@ -7,6 +7,8 @@ registry client only for a registry reference), and the table is plain text, not
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -34,17 +36,26 @@ def inspect_command(
         ),
     ],
     platform: Annotated[
-        str | None, typer.Option("--platform", help="os/arch[/variant] to pick from a multi-platform index.")
+        str | None,
+        typer.Option(
+            "--platform", help="os/arch or os/arch/variant to pick from a multi-platform index (default: this host)."
+        ),
     ] = None,
     output: Annotated[
         list[str] | None,
         typer.Option("-o", "--output", help="FORMAT[=FILE], repeatable: table (default), json."),
     ] = None,
+    insecure: Annotated[
+        list[str] | None,
+        typer.Option("--insecure", help="HOST[:PORT] to reach over plain HTTP (repeatable; explicit hosts only)."),
+    ] = None,
 ) -> None:
-    run_inspect(source, platform=platform, outputs=output)
+    run_inspect(source, platform=platform, outputs=output, insecure_hosts=insecure or ())
 
 
-def run_inspect(source_text: str, *, platform: str | None, outputs: list[str] | None) -> None:
+def run_inspect(
+    source_text: str, *, platform: str | None, outputs: list[str] | None, insecure_hosts: Sequence[str] = ()
+) -> None:
     from wharfinger.cli.output import parse_outputs, write_outputs
     from wharfinger.oci.platform import parse_platform
     from wharfinger.oci.settings import Settings
@@ -54,6 +65,8 @@ def run_inspect(source_text: str, *, platform: str | None, outputs: list[str] | 
     wanted = parse_platform(platform) if platform else None
     spec = parse_source(source_text)
     settings = Settings.from_env()
+    if insecure_hosts:
+        settings = replace(settings, insecure_hosts=settings.insecure_hosts | frozenset(insecure_hosts))
     cache = None
     if spec.kind == "registry":
         from wharfinger.oci.cache import BlobCache

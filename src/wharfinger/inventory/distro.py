@@ -89,7 +89,7 @@ def _from_os_release(fields: dict[str, str]) -> Distro | None:
         return None
     version_id = fields.get("VERSION_ID") or None
     codename = fields.get("VERSION_CODENAME") or fields.get("UBUNTU_CODENAME") or None
-    if codename is None and (m := re.search(r"\(([a-z]+)\)", fields.get("VERSION", ""))):
+    if codename is None and (m := re.search(r"\(([A-Za-z]+)\)", fields.get("VERSION", ""))):
         codename = m.group(1)
     return Distro(
         id=distro_id,

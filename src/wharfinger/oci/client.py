@@ -28,6 +28,7 @@ import email.utils
 import io
 import json
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,7 +36,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final
+from typing import IO, Any, BinaryIO, Final, Protocol
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -50,15 +51,17 @@ from wharfinger.errors import (
     RegistryUnavailableError,
 )
 from wharfinger.oci import mediatypes as mt
-from wharfinger.oci.auth import CredentialProvider, Credentials, HostAuth
+from wharfinger.oci.auth import CredentialProvider, Credentials, HostAuth, default_credentials
 from wharfinger.oci.digest import DigestVerifier, compute_digest, parse_digest
 from wharfinger.oci.manifest import DEFAULT_MAX_MANIFEST_BYTES, Descriptor, Manifest, parse_manifest
+from wharfinger.oci.settings import Settings
 
 __all__ = [
     "FetchedManifest",
     "PushedManifest",
     "RegistryClient",
     "RegistrySettings",
+    "connect",
     "pull_scope",
     "push_scope",
 ]
@@ -94,6 +97,38 @@ class RegistrySettings:
     parallel_downloads: int = 4  # layers fetched at once by a pull
     user_agent: str = f"wharfinger/{__version__}"
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RegistrySettings:
+        """The client's limits from the one ``oci.Settings`` the CLI or service built."""
+        return cls(
+            max_manifest_bytes=settings.max_manifest_bytes,
+            max_retries=settings.max_retries,
+            backoff_max=settings.max_backoff,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            insecure_hosts=settings.insecure_hosts,
+            parallel_downloads=settings.parallel_downloads,
+            max_referrers=settings.max_referrers,
+            ca_bundle=settings.ca_bundle,
+        )
+
+
+def connect(
+    host: str,
+    *,
+    settings: Settings,
+    credentials: CredentialProvider | None = None,
+    transport: httpx.BaseTransport | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RegistryClient:
+    """A client for ``host``; credentials default to the environment and docker's config.json."""
+    if credentials is None:
+        environ = os.environ if env is None else env
+        credentials = default_credentials(environ, Path(environ.get("HOME") or Path.home()))
+    return RegistryClient(
+        host, settings=RegistrySettings.from_settings(settings), credentials=credentials, transport=transport
+    )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FetchedManifest:
@@ -108,6 +143,10 @@ class FetchedManifest:
 
     def descriptor(self) -> Descriptor:
         return Descriptor(media_type=self.media_type, digest=self.digest, size=len(self.data))
+
+
+class _Writer(Protocol):
+    def write(self, data: bytes, /) -> object: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -560,9 +599,8 @@ class RegistryClient:
             return False
         return True
 
-    @contextmanager
-    def open_blob(self, repository: str, digest: str, *, size: int | None = None) -> Iterator[BinaryIO]:
-        """Stream a blob; reading it to the end verifies digest (and size): never all in memory."""
+    def blob_stream(self, repository: str, digest: str, *, size: int | None = None) -> BinaryIO:
+        """A blob as a stream (the caller closes it); reading to the end verifies digest and size."""
         verifier = DigestVerifier(digest, expected_size=size, what=f"blob {repository}@{digest}")
         response = self._request(
             "GET",
@@ -571,17 +609,26 @@ class RegistryClient:
             what=f"blob {repository}@{digest}",
             stream=True,
         )
-        reader = io.BufferedReader(_VerifyingResponseReader(response, verifier, self.host), buffer_size=_COPY_CHUNK)
+        return io.BufferedReader(_VerifyingResponseReader(response, verifier, self.host), buffer_size=_COPY_CHUNK)
+
+    @contextmanager
+    def open_blob(self, repository: str, digest: str, *, size: int | None = None) -> Iterator[BinaryIO]:
+        """Stream a blob; reading it to the end verifies digest (and size): never all in memory."""
+        reader = self.blob_stream(repository, digest, size=size)
         try:
             yield reader
         finally:
             reader.close()
 
-    def download_blob(self, repository: str, digest: str, sink: IO[bytes], *, size: int | None = None) -> int:
-        """Write a blob into ``sink`` (seekable), verified; resume with ``Range`` after a break.
+    def download_blob(
+        self, repository: str, digest: str, sink: _Writer, *, size: int | None = None, verify: bool = True
+    ) -> int:
+        """Write a blob into ``sink`` (anything with ``write``), verified; resume with ``Range`` after a break.
 
         Returns the number of bytes written. A blob that stays short or hashes wrong raises
         ``DigestMismatchError``; a registry that keeps breaking off raises ``RegistryUnavailableError``.
+        ``verify=False`` is for sinks that verify what they are given themselves (the blob cache's
+        writer), so the bytes are hashed once.
         """
         what = f"blob {repository}@{digest}"
         parse_digest(digest)
@@ -600,15 +647,24 @@ class RegistryClient:
                 stream=True,
             )
             with closing(response):
-                if written and not _continues_at(response, written):
-                    # The server ignored the Range (200) or answered another one: start over.
-                    sink.seek(0)
-                    sink.truncate()
-                    verifier = DigestVerifier(digest, expected_size=size, what=what)
-                    written = 0
+                # A server that ignores Range (200) sends everything again: skip what we have. The
+                # digest, checked over all bytes written, still catches content that changed meanwhile.
+                skip = written if written and not _continues_at(response, written) else 0
                 try:
-                    for chunk in _iter_body(response):
-                        verifier.update(chunk)
+                    for received in _iter_body(response):
+                        chunk = received
+                        if skip:
+                            dropped = min(skip, len(chunk))
+                            chunk, skip = chunk[dropped:], skip - dropped
+                            if not chunk:
+                                continue
+                        if size is not None and written + len(chunk) > size:
+                            raise DigestMismatchError(
+                                f"{what} is larger than its declared size {size} bytes",
+                                hint="the registry is corrupt or hostile; do not trust it",
+                            )
+                        if verify:
+                            verifier.update(chunk)
                         sink.write(chunk)
                         written += len(chunk)
                 except httpx.TransportError as exc:
@@ -627,7 +683,8 @@ class RegistryClient:
             if size is not None and written < size and breaks < self.settings.resume_attempts:
                 breaks += 1  # a clean but short body: ask for the rest
                 continue
-            verifier.verify()
+            if verify:
+                verifier.verify()
             return written
 
     def push_blob(

@@ -147,3 +147,10 @@ def test_demo_image_is_reproducible(tmp_path: Path) -> None:
     shipped = {p.relative_to(bundled): p.read_bytes() for p in bundled.rglob("*") if p.is_file()}
     assert made == shipped
     assert sum(len(b) for b in shipped.values()) < 50 * 1024
+
+
+@pytest.mark.parametrize("command", [["inspect"], ["demo"], ["cache"], ["cache", "info"], ["cache", "prune"]])
+def test_help_renders(run_cli, command: list[str]) -> None:
+    done = run_cli(*command, "--help")
+    assert done.returncode == 0, done.stderr
+    assert "Usage" in done.stdout

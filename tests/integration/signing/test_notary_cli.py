@@ -19,8 +19,9 @@ def keys(tmp_path_factory, run_cli) -> Path:
     """A CA (its root in the trust store ca:acme) and an encrypted signing key it issued, made by the CLI."""
     base = tmp_path_factory.mktemp("notary-keys")
     env = {"WHARFINGER_KEY_PASSPHRASE": "correct horse"}
+    store = str(base / "truststore")
     made = run_cli("keys", "generate", "ca", "--subject", "CN=Acme CA,O=Acme,ST=WA,C=US", "--ca", "--out", str(base),
-                   "--trust-store", str(base / "truststore"), "--store-name", "acme", "--key-type", "ec-p384", env=env)  # fmt: skip
+                   "--trust-store", store, "--store-name", "acme", "--key-type", "ec-p384", env=env)  # fmt: skip
     assert made.returncode == 0, made.stderr
     made = run_cli(
         "keys",
@@ -116,8 +117,10 @@ def test_bad_inputs_exit_with_hints(registry_plain, run_cli, keys, tmp_path) -> 
     (tmp_path / "tp.json").write_text(
         '{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["*", "x.io/y"]}]}'
     )
-    bad_policy = run_cli("verify", image, "--trust-policy", str(tmp_path / "tp.json"), "--trust-store", str(keys / "truststore"),
-                         "--insecure")  # fmt: skip
+    store = str(keys / "truststore")
+    bad_policy = run_cli(
+        "verify", image, "--trust-policy", str(tmp_path / "tp.json"), "--trust-store", store, "--insecure"
+    )
     assert bad_policy.returncode == 3
     assert "wildcard scope cannot be used in conjunction" in bad_policy.stderr
     missing = run_cli("verify", image, "--insecure")

@@ -9,6 +9,7 @@ adapters can skip it with a warning instead of crashing the scan.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,8 +86,21 @@ def load_json_object(data: bytes, location: Location) -> dict[str, Any]:
     return doc
 
 
-def load_toml(data: bytes, location: Location) -> dict[str, Any]:
+# One inline table per line inside an array: the `files`/`wheels`/`sdist` hash lists of poetry,
+# uv and pdm locks, which are most of their bytes and none of the package identities.
+_INLINE_TABLE_LINE = re.compile(r"^[ \t]+\{[^\n]*\},?[ \t]*$", re.MULTILINE)
+
+
+def load_toml(data: bytes, location: Location, *, skip_inline_table_lines: bool = False) -> dict[str, Any]:
+    """Parse TOML; ``skip_inline_table_lines`` first drops array items written one inline table per
+    line (tomllib is pure Python, and a uv.lock is mostly wheel hashes). Should that ever leave the
+    document invalid, the whole text is parsed as it is."""
     text = decode_text(data, location)
+    if skip_inline_table_lines:
+        try:
+            return tomllib.loads(_INLINE_TABLE_LINE.sub("", text))
+        except (tomllib.TOMLDecodeError, RecursionError):
+            pass  # parse the untouched text below, which reports the real error
     try:
         return tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:

@@ -11,10 +11,11 @@ purls: ``pkg:nuget/Newtonsoft.Json@13.0.1``.
 from __future__ import annotations
 
 from wharfinger.inventory.catalogers._documents import Parsed, load_json_object
+from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package
 from wharfinger.inventory.package import Location, Package, PackageType
 
-__all__ = ["parse_deps_json", "parse_packages_lock"]
+__all__ = ["DOTNET_DEPS", "DOTNET_LOCKS", "parse_deps_json", "parse_packages_lock"]
 
 
 def _nuget(name: str, version: str, location: Location) -> Package:
@@ -61,3 +62,17 @@ def parse_packages_lock(data: bytes, location: Location) -> Parsed:
             if isinstance(version, str) and version:
                 found.setdefault((name, version), _nuget(name, version, location))
     return Parsed(packages=tuple(found.values()))
+
+
+DOTNET_DEPS = FileCataloger(
+    name="dotnet-deps",
+    version="1",
+    rules=(FileRule(pattern="**/*.deps.json", parse=parse_deps_json),),
+)
+
+DOTNET_LOCKS = FileCataloger(
+    name="dotnet-packages-lock",
+    version="1",
+    evidence="declared",
+    rules=(FileRule(pattern="**/packages.lock.json", parse=parse_packages_lock),),
+)

@@ -21,11 +21,12 @@ import re
 
 from wharfinger.errors import PackageMetadataError
 from wharfinger.inventory.catalogers._documents import Parsed, decode_text
+from wharfinger.inventory.catalogers.filecataloger import BinaryData, FileCataloger, FileRule
 from wharfinger.inventory.catalogers.gobuildinfo import BuildInfo, Module, read_build_info
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, purl_for
 from wharfinger.inventory.package import Location, Package, PackageType
 
-__all__ = ["parse_go_binary", "parse_go_mod", "parse_go_sum"]
+__all__ = ["GO_MODULE_FILES", "parse_go_binary", "parse_go_mod", "parse_go_sum"]
 
 _LDFLAGS_VERSION = re.compile(r"-X[ =]?['\"]?([\w./-]+)\.(?:version|Version|VERSION)=([^\s'\"]+)")
 _VERSION_PACKAGES = ("main", "version", "cmd", "build", "buildinfo")
@@ -65,7 +66,7 @@ def _main_version(info: BuildInfo, main: Module) -> str:
     return main.version
 
 
-def parse_go_binary(data: bytes, location: Location) -> Parsed:
+def parse_go_binary(data: BinaryData, location: Location) -> Parsed:
     """The modules compiled into a Go binary; nothing for a file that is not one."""
     try:
         info = read_build_info(data)
@@ -86,7 +87,7 @@ def parse_go_binary(data: bytes, location: Location) -> Parsed:
         )
     for dep in info.deps:
         replaced = dep.replaced_by
-        if replaced is not None and replaced.version:
+        if replaced is not None and replaced.version not in ("", "(devel)") and not _is_local_path(replaced.path):
             extra = {**meta, "replaces": f"{dep.path}@{dep.version}"}
             packages.append(_go_package(replaced.path, replaced.version, location, metadata=extra))
         elif replaced is not None:
@@ -185,3 +186,13 @@ def parse_go_sum(data: bytes, location: Location) -> Parsed:
             )
         versions[fields[0]] = fields[1].removesuffix("/go.mod")
     return Parsed(packages=tuple(_go_package(path, version, location) for path, version in versions.items()))
+
+
+# go.sum is not catalogued: it keeps checksums of versions the build no longer uses, so it would
+# report modules that are not in the program; go.mod (or better, the binary) is the truth.
+GO_MODULE_FILES = FileCataloger(
+    name="go-module-file",
+    version="1",
+    evidence="declared",
+    rules=(FileRule(pattern="**/go.mod", parse=parse_go_mod, skip_inside=("/pkg/mod/", "/vendor/")),),
+)

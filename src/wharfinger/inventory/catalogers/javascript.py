@@ -32,11 +32,14 @@ from wharfinger.inventory.catalogers._documents import (
     load_json_object,
     load_yaml_documents,
 )
+from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package
 from wharfinger.inventory.catalogers.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
 __all__ = [
+    "JAVASCRIPT_INSTALLED",
+    "JAVASCRIPT_LOCKS",
     "parse_bun_lock",
     "parse_package_json",
     "parse_package_lock",
@@ -333,3 +336,30 @@ def parse_bun_lock(data: bytes, location: Location) -> Parsed:
             version = spec.removeprefix("npm:")
         collector.add(name, version, is_dev=name in dev_names)
     return collector.result()
+
+
+# --- catalogers --------------------------------------------------------------------------------
+
+JAVASCRIPT_INSTALLED = FileCataloger(
+    name="javascript-installed",
+    version="1",
+    rules=(  # a package's own manifest sits right under node_modules/<name>/ or node_modules/@scope/<name>/
+        FileRule(pattern="**/node_modules/*/package.json", parse=parse_package_json),
+        FileRule(pattern="**/node_modules/@*/*/package.json", parse=parse_package_json),
+    ),
+)
+
+_SHIPPED_INSIDE_PACKAGES = ("/node_modules/",)  # lock files published inside packages lock nothing here
+
+JAVASCRIPT_LOCKS = FileCataloger(
+    name="javascript-lock",
+    version="1",
+    evidence="declared",
+    rules=(
+        FileRule(pattern="**/package-lock.json", parse=parse_package_lock, skip_inside=_SHIPPED_INSIDE_PACKAGES),
+        FileRule(pattern="**/npm-shrinkwrap.json", parse=parse_package_lock, skip_inside=_SHIPPED_INSIDE_PACKAGES),
+        FileRule(pattern="**/yarn.lock", parse=parse_yarn_lock, skip_inside=_SHIPPED_INSIDE_PACKAGES),
+        FileRule(pattern="**/pnpm-lock.yaml", parse=parse_pnpm_lock, skip_inside=_SHIPPED_INSIDE_PACKAGES),
+        FileRule(pattern="**/bun.lock", parse=parse_bun_lock, skip_inside=_SHIPPED_INSIDE_PACKAGES),
+    ),
+)

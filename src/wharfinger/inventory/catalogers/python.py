@@ -25,6 +25,7 @@ from email.parser import HeaderParser
 from typing import Any
 
 from wharfinger.errors import PackageMetadataError, UnsafeArchiveError
+from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers._documents import (
     Parsed,
     check_size,
@@ -32,11 +33,15 @@ from wharfinger.inventory.catalogers._documents import (
     load_json_object,
     load_toml,
 )
+from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, normalise_pypi_name
 from wharfinger.inventory.catalogers.licenses import to_spdx
+from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 
 __all__ = [
+    "PYTHON_INSTALLED",
+    "PYTHON_LOCKS",
     "parse_core_metadata",
     "parse_egg",
     "parse_pdm_lock",
@@ -182,6 +187,7 @@ _REQUIREMENT = re.compile(
     \s*(?:\[[^\]]*\])?                        # extras
     \s*(?P<op>===|==)\s*
     (?P<version>[A-Za-z0-9][A-Za-z0-9.+!_-]*) # a concrete version: no wildcards, no ranges
+    \s*(?:@\s*\S+)?                           # "== 1.0 @ git+https://…": not PEP 508, found in the wild
     \s*(?:;.*)?$                              # environment markers
     """,
     re.VERBOSE,
@@ -255,6 +261,8 @@ def parse_pipfile_lock(data: bytes, location: Location) -> Parsed:
 
 
 def _toml_packages(doc: dict[str, Any], location: Location, *, kind: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Entries of ``[[package]]`` with a name and version, once per (normalised name, version):
+    pdm writes a package again for each set of extras it was resolved with."""
     entries = doc.get("package")
     if entries is None:
         return [], []
@@ -262,7 +270,7 @@ def _toml_packages(doc: dict[str, Any], location: Location, *, kind: str) -> tup
         raise PackageMetadataError(
             f"{location.path}: `package` is not an array of tables", hint=f"the file is not a {kind}; it is skipped"
         )
-    good: list[dict[str, Any]] = []
+    good: dict[tuple[str, str], dict[str, Any]] = {}
     warnings: list[str] = []
     for entry in entries:
         if (
@@ -271,16 +279,18 @@ def _toml_packages(doc: dict[str, Any], location: Location, *, kind: str) -> tup
             and isinstance(entry.get("version"), str)
             and entry["version"]
         ):
-            good.append(entry)
+            good.setdefault((normalise_pypi_name(entry["name"]), entry["version"]), entry)
         else:
             name = entry.get("name") if isinstance(entry, dict) else entry
             warnings.append(f"{location.path}: package entry {name!r} lacks a name or version; skipped")
-    return good, warnings
+    return list(good.values()), warnings
 
 
 def parse_poetry_lock(data: bytes, location: Location) -> Parsed:
     """``poetry.lock`` (lock format 1.x and 2.x); ``category = "dev"`` entries are marked dev."""
-    entries, warnings = _toml_packages(load_toml(data, location), location, kind="poetry.lock")
+    entries, warnings = _toml_packages(
+        load_toml(data, location, skip_inline_table_lines=True), location, kind="poetry.lock"
+    )
     packages = []
     for entry in entries:
         groups = entry.get("groups")
@@ -293,7 +303,9 @@ def parse_poetry_lock(data: bytes, location: Location) -> Parsed:
 
 def parse_uv_lock(data: bytes, location: Location) -> Parsed:
     """``uv.lock``: every resolved package, the project itself included (its source is virtual/editable)."""
-    entries, warnings = _toml_packages(load_toml(data, location), location, kind="uv.lock")
+    entries, warnings = _toml_packages(
+        load_toml(data, location, skip_inline_table_lines=True), location, kind="uv.lock"
+    )
     packages = []
     for entry in entries:
         source = entry.get("source")
@@ -304,7 +316,9 @@ def parse_uv_lock(data: bytes, location: Location) -> Parsed:
 
 def parse_pdm_lock(data: bytes, location: Location) -> Parsed:
     """``pdm.lock``: packages with their groups; packages only in dev groups are marked dev."""
-    entries, warnings = _toml_packages(load_toml(data, location), location, kind="pdm.lock")
+    entries, warnings = _toml_packages(
+        load_toml(data, location, skip_inline_table_lines=True), location, kind="pdm.lock"
+    )
     packages = []
     for entry in entries:
         groups = entry.get("groups")
@@ -313,3 +327,48 @@ def parse_pdm_lock(data: bytes, location: Location) -> Parsed:
             _pypi_package(entry["name"], entry["version"], location, metadata={"dev": "true"} if is_dev else None)
         )
     return Parsed(packages=tuple(packages), warnings=tuple(warnings))
+
+
+# --- catalogers --------------------------------------------------------------------------------
+
+
+def _dist_info_in_fs(fs: ImageFS, path: str, location: Location, context: CatalogContext) -> Parsed:
+    """METADATA plus its RECORD: the RECORD is evidence too, and counts the installed files."""
+    folder = path.rsplit("/", 1)[0]
+    record_path = f"{folder}/RECORD"
+    extra: tuple[Location, ...] = ()
+    installed: int | None = None
+    if fs.is_file(record_path):
+        record = fs.read_bytes(record_path, context.max_file_bytes)
+        record_location = Location(path=record_path, layer_digest=fs.layer_of(record_path))
+        installed = len(parse_record(record, record_location, site_packages=folder.rsplit("/", 1)[0]))
+        extra = (record_location,)
+    metadata = fs.read_bytes(path, context.max_file_bytes)
+    return parse_core_metadata(metadata, location, extra_locations=extra, installed_files=installed)
+
+
+PYTHON_INSTALLED = FileCataloger(
+    name="python-installed",
+    version="1",
+    rules=(  # folder names as pip, setuptools and easy_install wrote them over the years (syft's globs)
+        FileRule(pattern="**/*dist-info/METADATA", parse_in_fs=_dist_info_in_fs),
+        FileRule(pattern="**/*DIST-INFO/METADATA", parse_in_fs=_dist_info_in_fs),
+        FileRule(pattern="**/*egg-info/PKG-INFO", parse=parse_core_metadata),
+        FileRule(pattern="**/*EGG-INFO/PKG-INFO", parse=parse_core_metadata),  # also unzipped .egg folders
+        FileRule(pattern="**/*.egg-info", parse=parse_core_metadata),  # the single-file form
+        FileRule(pattern="**/*.egg", parse=parse_egg),  # a zipped egg
+    ),
+)
+
+PYTHON_LOCKS = FileCataloger(
+    name="python-lock",
+    version="1",
+    evidence="declared",
+    rules=(
+        FileRule(pattern="**/requirements*.txt", parse=parse_requirements),
+        FileRule(pattern="**/Pipfile.lock", parse=parse_pipfile_lock),
+        FileRule(pattern="**/poetry.lock", parse=parse_poetry_lock),
+        FileRule(pattern="**/uv.lock", parse=parse_uv_lock),
+        FileRule(pattern="**/pdm.lock", parse=parse_pdm_lock),
+    ),
+)

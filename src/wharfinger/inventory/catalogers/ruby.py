@@ -16,11 +16,12 @@ import re
 
 from wharfinger.errors import PackageMetadataError
 from wharfinger.inventory.catalogers._documents import Parsed, decode_text
+from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, purl_for
 from wharfinger.inventory.catalogers.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
-__all__ = ["parse_gemfile_lock", "parse_gemspec"]
+__all__ = ["RUBY_GEMFILE_LOCKS", "RUBY_INSTALLED", "parse_gemfile_lock", "parse_gemspec"]
 
 _QUOTED = r"""(?:%q<([^>]*)>|"([^"]*)"|'([^']*)')"""
 _ATTRIBUTE = re.compile(r"^\s*\w+\.(name|version|licenses?)\s*=\s*(.+?)\s*(?:#.*)?$", re.MULTILINE)
@@ -87,3 +88,17 @@ def parse_gemfile_lock(data: bytes, location: Location) -> Parsed:
     if not saw_section:
         raise PackageMetadataError(f"{location.path} has no GEM section", hint="the file is not a Gemfile.lock")
     return Parsed(packages=tuple(found.values()))
+
+
+RUBY_INSTALLED = FileCataloger(
+    name="ruby-installed",
+    version="1",
+    rules=(FileRule(pattern="**/specifications/*.gemspec", parse=parse_gemspec),),
+)
+
+RUBY_GEMFILE_LOCKS = FileCataloger(
+    name="ruby-gemfile-lock",
+    version="1",
+    evidence="declared",
+    rules=(FileRule(pattern="**/Gemfile.lock", parse=parse_gemfile_lock, skip_inside=("/gems/",)),),
+)

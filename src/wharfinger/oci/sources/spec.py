@@ -25,9 +25,6 @@ from wharfinger.errors import InputError, InvalidDigestError, InvalidReferenceEr
 from wharfinger.oci.digest import parse_digest
 from wharfinger.oci.reference import ImageRef, parse_ref
 from wharfinger.oci.settings import Settings
-from wharfinger.oci.sources.docker_archive import DockerArchiveSource
-from wharfinger.oci.sources.files import DirFiles, TarFiles
-from wharfinger.oci.sources.layout import OciLayoutSource
 
 if TYPE_CHECKING:
     from wharfinger.oci.cache import BlobCache
@@ -126,6 +123,10 @@ def _split_path(rest: str) -> tuple[str, str | None]:
 
 def open_source(spec: SourceSpec, *, settings: Settings, cache: BlobCache | None = None) -> ImageSource:
     """An ``ImageSource`` for ``spec`` (the caller closes it)."""
+    # Source modules are imported per kind, not at the top: `inspect oci:…` must not pay for
+    # tarfile/gzip, nor for the HTTP stack (the 150 ms start-up budget of issue #3).
+    from wharfinger.oci.sources.layout import OciLayoutSource  # noqa: PLC0415
+
     if spec.kind is SourceKind.REGISTRY:
         assert spec.ref is not None  # noqa: S101  # parse_source sets it for this kind
         try:
@@ -146,9 +147,13 @@ def open_source(spec: SourceSpec, *, settings: Settings, cache: BlobCache | None
         )
     assert spec.path is not None  # noqa: S101  # parse_source sets it for file kinds
     if spec.kind is SourceKind.OCI:
+        from wharfinger.oci.sources.files import DirFiles  # noqa: PLC0415
+
         return OciLayoutSource(
             DirFiles(spec.path), settings=settings, tag=spec.tag, digest=spec.digest, description=spec.text
         )
+    from wharfinger.oci.sources.archive import TarFiles  # noqa: PLC0415
+
     if spec.kind is SourceKind.OCI_ARCHIVE:
         return OciLayoutSource(
             TarFiles(spec.path, settings),
@@ -157,6 +162,8 @@ def open_source(spec: SourceSpec, *, settings: Settings, cache: BlobCache | None
             digest=spec.digest,
             description=spec.text,
         )
+    from wharfinger.oci.sources.docker_archive import DockerArchiveSource  # noqa: PLC0415
+
     return DockerArchiveSource(
         TarFiles(spec.path, settings), settings=settings, selector=spec.selector, description=spec.text
     )

@@ -107,36 +107,39 @@ def _validate_scope(policy: str, scope: object) -> str:
 
 
 def parse_distinguished_name(text: str) -> tuple[tuple[str, str], ...]:
-    """RFC 4514 DN ``C=US, ST=WA, O=x`` to (type, value) pairs; escapes ``\\,`` ``\\;`` ``\\\\`` ``\\ `` kept."""
+    """RFC 4514 DN ``C=US, ST=WA, O=x`` to (type, value) pairs; escapes (``\\,`` ``\\ `` ``\\2C``) honoured."""
     pairs: list[tuple[str, str]] = []
-    current: list[str] = []
+    current: list[tuple[str, bool]] = []  # (character, escaped)
     key: str | None = None
-    i = 0
 
     def finish() -> None:
         nonlocal key
-        value = "".join(current).strip()
+        while current and current[0] == (" ", False):
+            current.pop(0)
+        while current and current[-1] == (" ", False):
+            current.pop()
+        value = "".join(ch for ch, _ in current)
         if key is None or not key.strip() or not value:
             raise ValueError(f"distinguished name {text!r} has an empty attribute")
         pairs.append((key.strip().upper(), value))
         key = None
         current.clear()
 
+    i = 0
     while i < len(text):
         ch = text[i]
         if ch == "\\":
             if i + 1 >= len(text):
                 raise ValueError(f"distinguished name {text!r} ends with a lone backslash")
-            nxt = text[i + 1]
-            if re.match(r"[0-9a-fA-F]{2}", text[i + 1 : i + 3]):
-                current.append(chr(int(text[i + 1 : i + 3], 16)))
+            if re.fullmatch(r"[0-9a-fA-F]{2}", text[i + 1 : i + 3]):
+                current.append((chr(int(text[i + 1 : i + 3], 16)), True))
                 i += 3
                 continue
-            current.append(nxt)
+            current.append((text[i + 1], True))
             i += 2
             continue
         if ch == "=" and key is None:
-            key = "".join(current)
+            key = "".join(c for c, _ in current)
             current.clear()
         elif ch == "=":
             raise ValueError(f"distinguished name {text!r} has an unescaped '=' in a value")
@@ -148,7 +151,7 @@ def parse_distinguished_name(text: str) -> tuple[tuple[str, str], ...]:
         elif ch in ",;":
             finish()
         else:
-            current.append(ch)
+            current.append((ch, False))
         i += 1
     finish()
     seen: set[str] = set()

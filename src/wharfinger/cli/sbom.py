@@ -1,0 +1,135 @@
+"""``wharfinger sbom SOURCE``: what is inside an image, directory or SBOM, in the format asked for."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from wharfinger.inventory.catalog import Inventory
+    from wharfinger.oci.sources import SourceSpec
+    from wharfinger.sbom import SbomSubject
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+_SOURCE_HELP = (
+    "What to inventory: a registry reference, oci:DIR[:TAG|@DIGEST], oci-archive:FILE, "
+    "docker-archive:FILE, dir:PATH (a root filesystem) or sbom:FILE (CycloneDX/SPDX/Wharfinger JSON)."
+)
+
+
+def _inventory_image(spec: SourceSpec, platform_text: str | None, *, use_cache: bool) -> tuple[Inventory, SbomSubject]:
+    from wharfinger.inventory.cache import InventoryCache
+    from wharfinger.inventory.catalog import catalog_layers
+    from wharfinger.inventory.layers import LayerInput
+    from wharfinger.oci.platform import parse_platform
+    from wharfinger.oci.settings import Settings
+    from wharfinger.oci.sources import open_source
+    from wharfinger.sbom import SbomSubject
+
+    settings = Settings.from_env()
+    platform = parse_platform(platform_text) if platform_text else None
+    source = open_source(spec, settings=settings)
+    try:
+        image = source.resolve(platform)
+        layers = [
+            LayerInput(
+                digest=d.digest,
+                media_type=d.media_type,
+                open=lambda d=d: source.open_blob(d),  # type: ignore[misc]  # bind each descriptor
+                size=d.size,
+            )
+            for d in image.layers
+        ]
+        cache = (
+            InventoryCache((settings.cache_root or settings.blob_cache_dir.parent) / "inventory") if use_cache else None
+        )
+        try:
+            inventory = catalog_layers(layers, store=cache)
+        finally:
+            if cache is not None:
+                cache.close()
+    finally:
+        source.close()
+    config_platform = image.config.platform
+    subject = SbomSubject(
+        name=spec.text,
+        kind="image",
+        digest=image.digest,
+        platform=str(image.platform or config_platform) if (image.platform or config_platform) else None,
+    )
+    return inventory, subject
+
+
+def _inventory(source_text: str, platform_text: str | None, *, use_cache: bool) -> tuple[Inventory, SbomSubject]:
+    from wharfinger.oci.sources import SourceKind, parse_source
+    from wharfinger.sbom import SbomSubject
+
+    spec = parse_source(source_text)
+    if spec.kind is SourceKind.DIR:
+        from wharfinger.inventory.catalog import catalog_fs
+        from wharfinger.inventory.filesystem import DirFS
+
+        assert spec.path is not None  # noqa: S101  # parse_source sets it for dir:
+        return catalog_fs(DirFS(spec.path)), SbomSubject(name=spec.text, kind="directory")
+    if spec.kind is SourceKind.SBOM:
+        from wharfinger.errors import InputError
+        from wharfinger.sbom import parse_sbom
+        from wharfinger.sbom.reader import MAX_SBOM_BYTES
+
+        assert spec.path is not None  # noqa: S101  # parse_source sets it for sbom:
+        try:
+            with spec.path.open("rb") as f:
+                data = f.read(MAX_SBOM_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read {spec.path}: {exc.strerror}", hint="check the path") from exc
+        return parse_sbom(data, name=str(spec.path)), SbomSubject(name=spec.text, kind="sbom")
+    return _inventory_image(spec, platform_text, use_cache=use_cache)
+
+
+def sbom(
+    source: Annotated[str, typer.Argument(help=_SOURCE_HELP, show_default=False)],
+    output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="FORMAT[=FILE], repeatable: table, json, cyclonedx-json, spdx-json.",
+            show_default=False,
+        ),
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="os/arch[/variant] to pick from a multi-platform image.")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the inventory cache.")] = False,
+    attach: Annotated[
+        bool, typer.Option("--attach", help="Push the SBOM to the registry as an OCI referrer of the image.")
+    ] = False,
+) -> None:
+    """List every OS and language package in SOURCE, with the layer that brought it."""
+    from wharfinger.cli.output import parse_outputs, write_outputs
+    from wharfinger.clock import SystemClock
+    from wharfinger.errors import InputError
+    from wharfinger.sbom import SBOM_FORMATS, render_sbom
+
+    targets = parse_outputs(output, allowed=SBOM_FORMATS, default="table")
+    if attach:
+        raise InputError(
+            "--attach is not available in this build: pushing referrers needs the registry client",
+            hint="write the SBOM with -o cyclonedx-json=FILE and attach it with `oras attach`",
+        )
+    inventory, subject = _inventory(source, platform, use_cache=not no_cache)
+    for warning in inventory.warnings[:20]:
+        log.warning("%s", warning, extra={"event": "sbom.warning"})
+    if len(inventory.warnings) > 20:  # noqa: PLR2004 -- a flood of warnings helps nobody
+        log.warning("%d more warnings", len(inventory.warnings) - 20, extra={"event": "sbom.warning"})
+    now = SystemClock().now()
+    write_outputs(targets, lambda fmt: render_sbom(inventory, fmt, subject, now=now))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sbom")(sbom)

@@ -1,0 +1,220 @@
+"""CycloneDX 1.6 JSON: written with ``cyclonedx-python-lib``, read from any producer (syft, trivy, us).
+
+Writing: the subject is ``metadata.component`` (a ``container`` for images), the distro an
+``operating-system`` component, every package a ``library`` with its purl, CPE, licenses (one SPDX
+expression when all are valid, named licenses otherwise) and ``wharfinger:*`` properties for the
+layer, locations and source package. The serial number is derived from the content, so the same
+inventory at the same time gives the same bytes.
+
+Reading: components (nested ones too) with a purl whose type Wharfinger knows; the layer and file
+locations are taken from syft's (``syft:location:N:layerID``) and trivy's
+(``aquasecurity:trivy:LayerDigest``) properties as well as ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from wharfinger import __version__
+from wharfinger.errors import SbomFormatError
+from wharfinger.inventory.catalog import Inventory
+from wharfinger.inventory.package import Distro, Location, Package
+from wharfinger.sbom.licenses import spdx_expression
+from wharfinger.sbom.purls import package_from_purl
+from wharfinger.sbom.subject import SbomSubject
+
+__all__ = ["parse_cyclonedx_json", "render_cyclonedx_json"]
+
+_NAMESPACE = uuid.UUID("9a0f5a0e-5d1c-4b43-9d7e-2f3a6c2b8e11")  # Wharfinger's uuid5 namespace for serial numbers
+
+
+def render_cyclonedx_json(inventory: Inventory, subject: SbomSubject, *, now: datetime) -> str:
+    # cyclonedx-python-lib costs ~80 ms to import: only this output format pays for it
+    from cyclonedx.model import Property  # noqa: PLC0415
+    from cyclonedx.model.bom import Bom  # noqa: PLC0415
+    from cyclonedx.model.component import Component, ComponentType  # noqa: PLC0415
+    from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression  # noqa: PLC0415
+    from cyclonedx.model.tool import ToolRepository  # noqa: PLC0415
+    from cyclonedx.output.json import JsonV1Dot6  # noqa: PLC0415
+    from packageurl import PackageURL  # noqa: PLC0415
+
+    bom = Bom()
+    bom.metadata.timestamp = now
+    tools = ToolRepository()
+    tools.components.add(Component(type=ComponentType.APPLICATION, name="wharfinger", version=__version__))
+    bom.metadata.tools = tools
+    subject_type = ComponentType.CONTAINER if subject.kind == "image" else ComponentType.FILE
+    root = Component(
+        type=subject_type,
+        name=subject.name,
+        version=subject.digest or "",
+        bom_ref="subject",
+        properties=[Property(name="wharfinger:platform", value=subject.platform)] if subject.platform else [],
+    )
+    bom.metadata.component = root
+    dependencies = []
+    if inventory.distro is not None:
+        distro = inventory.distro
+        os_component = Component(
+            type=ComponentType.OPERATING_SYSTEM,
+            name=distro.id,
+            version=distro.version_id or "",
+            bom_ref=f"os:{distro.id}",
+            description=distro.pretty_name,
+        )
+        bom.components.add(os_component)
+        dependencies.append(os_component)
+    seen_refs: set[str] = set()
+    for package in inventory.packages:
+        ref = package.purl
+        counter = 1
+        while ref in seen_refs:  # the same purl found twice (two copies of a jar): refs must be unique
+            counter += 1
+            ref = f"{package.purl}#{counter}"
+        seen_refs.add(ref)
+        expressions = [spdx_expression(lic) for lic in package.licenses]
+        licenses: list[Any]
+        if package.licenses and all(expressions):
+            joined = " AND ".join(f"({e})" if " " in str(e) else str(e) for e in dict.fromkeys(expressions))
+            licenses = [LicenseExpression(value=spdx_expression(joined) or joined)]
+        else:
+            licenses = [DisjunctiveLicense(name=lic) for lic in package.licenses]
+        component = Component(
+            type=ComponentType.LIBRARY,
+            name=package.name,
+            version=package.version,
+            purl=PackageURL.from_string(package.purl),
+            bom_ref=ref,
+            cpe=package.cpes[0] if package.cpes else None,
+            licenses=licenses,
+            properties=[Property(name=k, value=v) for k, v in _properties(package)],
+        )
+        bom.components.add(component)
+        dependencies.append(component)
+    bom.register_dependency(root, dependencies)
+    content = hashlib.sha256(
+        json.dumps([subject.name, subject.digest, now.isoformat(), [p.purl for p in inventory.packages]]).encode()
+    ).hexdigest()
+    bom.serial_number = uuid.uuid5(_NAMESPACE, content)
+    return str(JsonV1Dot6(bom).output_as_string(indent=2)) + "\n"
+
+
+def _properties(package: Package) -> Iterator[tuple[str, str]]:
+    yield "wharfinger:package:type", package.type.value
+    if package.layer_digest:
+        yield "wharfinger:layerDigest", package.layer_digest
+    if package.source_name:
+        yield "wharfinger:sourceName", package.source_name
+    if package.source_version:
+        yield "wharfinger:sourceVersion", package.source_version
+    if package.arch:
+        yield "wharfinger:arch", package.arch
+    for index, location in enumerate(package.locations):
+        yield f"wharfinger:location:{index}:path", location.path
+        if location.layer_digest:
+            yield f"wharfinger:location:{index}:layerDigest", location.layer_digest
+    for cpe in package.cpes[1:]:
+        yield "wharfinger:cpe", cpe
+    for key, value in package.metadata:
+        yield f"wharfinger:metadata:{key}", value
+
+
+def _components(items: Any) -> Iterator[dict[str, Any]]:
+    if not isinstance(items, list):
+        return
+    for item in items:
+        if isinstance(item, dict):
+            yield item
+            yield from _components(item.get("components"))
+
+
+def _licenses(component: dict[str, Any]) -> tuple[str, ...]:
+    found: list[str] = []
+    for entry in component.get("licenses") or []:
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("expression"), str):
+            found.append(entry["expression"])
+        license_obj = entry.get("license")
+        if isinstance(license_obj, dict):
+            value = license_obj.get("id") or license_obj.get("name")
+            if isinstance(value, str):
+                found.append(value)
+    return tuple(dict.fromkeys(found))
+
+
+def _distro(components: list[dict[str, Any]]) -> Distro | None:
+    for component in components:
+        if component.get("type") == "operating-system" and isinstance(component.get("name"), str):
+            version = component.get("version")
+            return Distro(
+                id=component["name"].lower(),
+                version_id=version if isinstance(version, str) and version else None,
+                pretty_name=component.get("description") if isinstance(component.get("description"), str) else None,
+            )
+    return None
+
+
+def parse_cyclonedx_json(document: dict[str, Any]) -> Inventory:
+    """An ``Inventory`` from a CycloneDX JSON document (any 1.x version, any producer)."""
+    if document.get("bomFormat") != "CycloneDX":
+        raise SbomFormatError("not a CycloneDX document", hint='expected "bomFormat": "CycloneDX"')
+    components = list(_components(document.get("components")))
+    distro = _distro(components)
+    packages: list[Package] = []
+    skipped = 0
+    for component in components:
+        purl = component.get("purl")
+        if not isinstance(purl, str):
+            continue
+        properties: dict[str, str] = {}
+        locations: list[Location] = []
+        paths: dict[str, str] = {}
+        layers: dict[str, str] = {}
+        for prop in component.get("properties") or []:
+            if not isinstance(prop, dict) or not isinstance(prop.get("name"), str):
+                continue
+            name, value = prop["name"], str(prop.get("value", ""))
+            properties.setdefault(name, value)
+            parts = name.split(":")
+            if len(parts) == 4 and parts[1] == "location" and parts[0] in {"wharfinger", "syft"}:  # noqa: PLR2004
+                key = parts[2]
+                if parts[3] == "path":
+                    paths[key] = value
+                elif parts[3] in {"layerDigest", "layerID"}:
+                    layers[key] = value
+        locations = [Location(path=paths[k], layer_digest=layers.get(k)) for k in paths]
+        if not locations and (trivy_path := properties.get("aquasecurity:trivy:FilePath")):
+            locations = [
+                Location(
+                    path="/" + trivy_path.lstrip("/"), layer_digest=properties.get("aquasecurity:trivy:LayerDigest")
+                )
+            ]
+        package = package_from_purl(
+            purl,
+            version=component.get("version") if isinstance(component.get("version"), str) else None,
+            licenses=_licenses(component),
+            cpes=(component["cpe"],) if isinstance(component.get("cpe"), str) else (),
+            layer_digest=properties.get("wharfinger:layerDigest")
+            or properties.get("aquasecurity:trivy:LayerDigest")
+            or next(iter(layers.values()), None),
+            source_name=properties.get("wharfinger:sourceName") or properties.get("aquasecurity:trivy:SrcName"),
+            source_version=properties.get("wharfinger:sourceVersion")
+            or properties.get("aquasecurity:trivy:SrcVersion"),
+            locations=tuple(locations),
+        )
+        if package is None:
+            skipped += 1
+            continue
+        packages.append(package)
+    warnings = (
+        (f"{skipped} component(s) without a version or with a purl type Wharfinger does not inventory were skipped",)
+        if skipped
+        else ()
+    )
+    return Inventory(distro=distro, packages=tuple(packages), warnings=warnings)
