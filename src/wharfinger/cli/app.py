@@ -35,9 +35,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.verify",
     "wharfinger.cli.attest",
     "wharfinger.cli.keys",
-    "wharfinger.cli.policy",
-    "wharfinger.cli.admission",
-    "wharfinger.cli.audit",
 )
 
 app = typer.Typer(
