@@ -42,6 +42,7 @@ class ServeOptions:
     facts_path: Path | None = None  # static facts (tests, demos); otherwise facts come from the registry
     trust_dir: Path | None = None  # keys, Notary trust store and trust policy: watched for changes
     plain_http_registries: frozenset[str] = frozenset()  # explicit hosts only, like --insecure
+    registry_ca: Path | None = None  # extra PEM CAs for registries with a private CA
     namespaces_path: Path | None = None  # namespace labels: {ns: {label: value}} or a `kubectl get ns -o json`
     host: str = "0.0.0.0"  # noqa: S104 -- a webhook in a pod listens on its pod IP
     port: int = 8443
@@ -171,6 +172,7 @@ def _provider(options: ServeOptions, metrics: WebhookMetrics) -> ReadyProvider:
         verifiers=load_verifiers(options.trust_dir),
         settings=RegistrySettings(
             insecure_hosts=options.plain_http_registries,
+            ca_bundle=options.registry_ca,
             max_retries=1,
             backoff_initial=0.05,
             backoff_max=0.2,

@@ -24,6 +24,7 @@ def serve(
     insecure_registry: Annotated[
         list[str] | None, typer.Option(help="Registry host reached over plain HTTP (repeatable, explicit hosts).")
     ] = None,
+    registry_ca: Annotated[Path | None, typer.Option(help="Extra PEM CA bundle for registries.")] = None,
     namespaces: Annotated[
         Path | None, typer.Option(help="Namespace labels: YAML {ns: {k: v}} or kubectl ns JSON.")
     ] = None,
@@ -66,6 +67,7 @@ def serve(
             facts_path=facts,
             trust_dir=trust_dir,
             plain_http_registries=frozenset(insecure_registry or ()),
+            registry_ca=registry_ca,
             namespaces_path=namespaces,
             host=host,
             port=port,

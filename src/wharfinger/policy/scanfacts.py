@@ -15,13 +15,14 @@ Anything else is ``Unscannable`` with the reason: a scan that cannot be read nev
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from wharfinger.policy.facts import Unscannable, VulnerabilitySummary
 from wharfinger.vulndb.model import Severity
 
-__all__ = ["VULN_PREDICATE_TYPE", "summary_from_predicate"]
+__all__ = ["VULN_PREDICATE_TYPE", "ScannedVulnerability", "build_predicate", "summary_from_predicate"]
 
 VULN_PREDICATE_TYPE = "https://cosign.sigstore.dev/attestation/vuln/v1"
 MAX_FINDINGS = 100_000  # findings read from one predicate
@@ -72,3 +73,48 @@ def summary_from_predicate(predicate: Mapping[str, object]) -> VulnerabilitySumm
         fixable_ids=frozenset(fixable),
         scanner=str(scanner.get("uri", "")),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScannedVulnerability:
+    """One finding as the attestation carries it (what the admission rules read, nothing more)."""
+
+    id: str
+    severity: Severity
+    has_fix: bool
+    is_kev: bool
+    package: str = ""  # purl or name, for people reading the attestation
+    installed_version: str = ""
+
+
+def build_predicate(
+    findings: Iterable[ScannedVulnerability],
+    *,
+    started_at: datetime,
+    finished_at: datetime,
+    scanner_version: str,
+    database: Mapping[str, str],
+) -> dict[str, object]:
+    """The vulnerability-scan predicate ``summary_from_predicate`` reads back (the one format, both ways)."""
+    return {
+        "invocation": {"uri": "wharfinger scan", "parameters": None},
+        "scanner": {
+            "uri": "pkg:pypi/wharfinger",
+            "version": scanner_version,
+            "db": dict(database),
+            "result": {
+                "vulnerabilities": [
+                    {
+                        "id": f.id,
+                        "severity": f.severity.name.lower(),
+                        "fixAvailable": f.has_fix,
+                        "kev": f.is_kev,
+                        "package": f.package,
+                        "installedVersion": f.installed_version,
+                    }
+                    for f in findings
+                ]
+            },
+        },
+        "metadata": {"scanStartedOn": started_at.isoformat(), "scanFinishedOn": finished_at.isoformat()},
+    }
