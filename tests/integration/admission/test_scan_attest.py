@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from admission_checks import DATA, assert_review
 from admission_reviews import review, workload
 from admission_server import start_webhook
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from testkit.images import skopeo_copy
-
 from wharfinger.vulndb.database import write_database
 from wharfinger.vulndb.ingest import ingest_files
 
