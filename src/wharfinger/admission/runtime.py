@@ -22,6 +22,7 @@ import yaml
 from wharfinger.admission.app import Reloader, create_app
 from wharfinger.admission.audit import AuditLog
 from wharfinger.admission.cache import CacheSettings, FactsCache
+from wharfinger.admission.cluster import ClusterSource
 from wharfinger.admission.metrics import WebhookMetrics
 from wharfinger.admission.providers import RegistryFactsProvider, StaticFactsProvider
 from wharfinger.admission.webhook import ReadyProvider, Webhook, WebhookState
@@ -58,6 +59,9 @@ class ServeOptions:
     mutate: bool = False
     no_match: Mode = Mode.ENFORCE
     reload_interval_s: float = 1.0
+    from_cluster: bool = False  # policies and namespace labels from the API (in-cluster service account)
+    kubeconfig: Path | None = None  # … or through this kubeconfig
+    cluster_poll_s: float = 5.0
     registry_timeout_s: float = 5.0  # seconds per registry read; the budget bounds the whole decision
 
     @property
@@ -185,16 +189,40 @@ def _provider(options: ServeOptions, metrics: WebhookMetrics) -> ReadyProvider:
     )
 
 
+class _PolicySources:
+    """Policies from files and from the cluster; the webhook judges with both."""
+
+    def __init__(self, files: PolicySet | None, cluster: PolicySet | None) -> None:
+        self.files, self.cluster = files, cluster
+
+    def combined(self) -> PolicySet | None:
+        present = [s for s in (self.files, self.cluster) if s is not None]
+        if not present:
+            return None
+        return present[0] if len(present) == 1 else merge_policy_sets(present)
+
+
 def build(options: ServeOptions, *, clock: Clock | None = None) -> tuple[Webhook, list[Reloader]]:
     """The webhook and its reloaders, from files; raises ``WharfingerError`` for bad input at start-up."""
     metrics = WebhookMetrics.create()
-    policies = load_policy_paths(options.policy_paths)
+    cluster = None
+    if options.from_cluster or options.kubeconfig is not None:
+        from wharfinger.admission.cluster import open_cluster  # noqa: PLC0415 -- kubernetes only when asked
+
+        cluster = open_cluster(options.kubeconfig)
+    sources = _PolicySources(
+        load_policy_paths(options.policy_paths) if options.policy_paths or cluster is None else None,
+        cluster.policies() if cluster is not None else None,
+    )
     trust_watch = _FileWatch(lambda: _trust_files(options))
+    namespace_labels = load_namespace_labels(options.namespaces_path) if options.namespaces_path else {}
+    if cluster is not None:
+        namespace_labels = cluster.namespace_labels()
     state = WebhookState(
-        policies=policies,
+        policies=sources.combined(),
         provider=_provider(options, metrics),
         trust_generation=trust_watch.fingerprint,
-        namespace_labels=load_namespace_labels(options.namespaces_path) if options.namespaces_path else {},
+        namespace_labels=namespace_labels,
     )
     cache = FactsCache(
         CacheSettings(
@@ -211,16 +239,41 @@ def build(options: ServeOptions, *, clock: Clock | None = None) -> tuple[Webhook
         settings=EvaluationSettings(dry_run=options.dry_run, no_match=options.no_match),
     )
     metrics.ready.set(1 if state.is_ready else 0)
-    reloaders = [
-        _policy_reloader(options, webhook),
-        _trust_reloader(options, webhook, trust_watch),
-    ]
+    reloaders = [_trust_reloader(options, webhook, trust_watch)]
+    if options.policy_paths:
+        reloaders.append(_policy_reloader(options, webhook, sources))
+    if cluster is not None:
+        reloaders.append(_cluster_reloader(options, webhook, sources, cluster))
     if options.namespaces_path is not None:
         reloaders.append(_namespace_reloader(options, webhook))
     return webhook, reloaders
 
 
-def _policy_reloader(options: ServeOptions, webhook: Webhook) -> Reloader:
+def _cluster_reloader(
+    options: ServeOptions, webhook: Webhook, sources: _PolicySources, cluster: ClusterSource
+) -> Reloader:
+    def check() -> None:
+        try:
+            labels = cluster.namespace_labels()
+            policies = cluster.policies()
+        except WharfingerError as exc:
+            log.error(  # noqa: TRY400 -- the diagnostics are the message
+                "cluster poll failed, the previous state stays in force",
+                extra={"event": "admission.cluster.failed", "error": exc.diagnostics()},
+            )
+            return
+        webhook.state.namespace_labels = labels
+        before = webhook.state.policies.fingerprint if webhook.state.policies else ""
+        sources.cluster = policies
+        webhook.state.policies = sources.combined()
+        if webhook.state.policies is not None and webhook.state.policies.fingerprint != before:
+            webhook.cache.clear()
+            log.info("cluster policies reloaded", extra={"event": "admission.cluster.reloaded"})
+
+    return Reloader(name="cluster", check=check, interval_s=options.cluster_poll_s, in_thread=True)
+
+
+def _policy_reloader(options: ServeOptions, webhook: Webhook, sources: _PolicySources) -> Reloader:
     watch = _FileWatch(lambda: _files(options.policy_paths))
 
     def check() -> None:
@@ -234,7 +287,8 @@ def _policy_reloader(options: ServeOptions, webhook: Webhook) -> Reloader:
                 extra={"event": "admission.policy.rejected", "error": exc.diagnostics()},
             )
             return
-        webhook.state.policies = policies
+        sources.files = policies
+        webhook.state.policies = sources.combined()
         webhook.cache.clear()
         log.info("policy reloaded", extra={"event": "admission.policy.reloaded", "fingerprint": policies.fingerprint})
 
