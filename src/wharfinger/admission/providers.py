@@ -130,7 +130,7 @@ class RegistryFactsProvider:
         return True
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=False)
         for client in self._clients.values():
             client.close()
 

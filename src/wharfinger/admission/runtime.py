@@ -307,8 +307,12 @@ def _trust_reloader(options: ServeOptions, webhook: Webhook, watch: _FileWatch) 
                 extra={"event": "admission.trust.rejected", "error": exc.diagnostics()},
             )
             return
+        previous = webhook.state.provider
         webhook.state.provider = provider
         webhook.state.trust_generation = watch.fingerprint
+        close = getattr(previous, "close", None)
+        if close is not None:
+            close()  # its registry connections and thread pool; in-flight gatherings finish first (no cancel)
         webhook.cache.clear()
         log.info("trust material reloaded", extra={"event": "admission.trust.reloaded"})
 
