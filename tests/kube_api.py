@@ -30,6 +30,7 @@ class FakeApi:
     port: int
     lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    created: list[dict[str, Any]] = field(default_factory=list)
 
     def kubeconfig(self, path: Path) -> Path:
         path.write_text(
@@ -69,6 +70,22 @@ def fake_api() -> Iterator[FakeApi]:
                 }
             ).encode()
             self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            path = self.path.split("?", 1)[0]
+            state.requests.append(f"POST {path}")
+            document = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            if not (path.startswith("/api/v1/namespaces/") and path.endswith("/events")):
+                self.send_response(404)
+                self.end_headers()
+                return
+            state.created.append(document)
+            body = json.dumps({**document, "metadata": {**document.get("metadata", {}), "name": "ev-1"}}).encode()
+            self.send_response(201)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -18,7 +18,7 @@ from wharfinger.errors import BackendError, InputError
 from wharfinger.policy.document import PolicySet, load_policies
 from wharfinger.policy.schema import API_GROUP
 
-__all__ = ["ClusterSource", "open_cluster"]
+__all__ = ["ClusterSource", "break_glass_event", "open_cluster"]
 
 
 @dataclass(slots=True)
@@ -57,6 +57,14 @@ class ClusterSource:
                 documents.append(item)
         return documents
 
+    def emit_event(self, event: dict[str, Any]) -> None:
+        from kubernetes import client  # noqa: PLC0415
+
+        namespace = str(event["metadata"]["namespace"])
+        api = client.CoreV1Api(self.api_client)
+        # the client serialises a plain dict body as is; building a CoreV1Event model would add nothing
+        self._call("an event (create)", lambda: api.create_namespaced_event(namespace, event))  # type: ignore[arg-type]
+
     def policies(self) -> PolicySet | None:
         """The cluster's policy objects as one set (``None`` when there are none)."""
         documents = self.policy_documents()
@@ -64,6 +72,27 @@ class ClusterSource:
             return None
         text = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": documents}, sort_keys=False)
         return load_policies(text, source="cluster")
+
+
+def break_glass_event(
+    *, namespace: str, kind: str, name: str, uid: str, user: str, justification: str, rule: str, now: str
+) -> dict[str, Any]:
+    """A core/v1 Warning Event on the workload: ``kubectl describe`` and event-based alerting see it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": "wharfinger-break-glass-", "namespace": namespace},
+        "involvedObject": {"kind": kind, "name": name, "namespace": namespace},
+        "reason": "BreakGlass",
+        "type": "Warning",
+        "message": f"admitted by break-glass despite {rule} (user {user}, request {uid}): {justification}"[:1024],
+        "source": {"component": "wharfinger-admission"},
+        "reportingComponent": "wharfinger.io/admission",
+        "reportingInstance": "wharfinger-admission",
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
 
 
 def open_cluster(kubeconfig: Path | None, *, context: str | None = None) -> ClusterSource:

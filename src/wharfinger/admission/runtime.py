@@ -31,6 +31,7 @@ from wharfinger.errors import InputError, PolicyError, WharfingerError
 from wharfinger.policy.document import Mode, PolicySet, load_policies, merge_policy_sets
 from wharfinger.policy.engine import EvaluationSettings
 from wharfinger.policy.factsfile import parse_facts_document
+from wharfinger.policy.request import AdmissionRequest
 
 __all__ = ["ServeOptions", "build", "load_namespace_labels", "load_policy_paths", "serve"]
 
@@ -189,6 +190,29 @@ def _provider(options: ServeOptions, metrics: WebhookMetrics) -> ReadyProvider:
     )
 
 
+class _ClusterEvents:
+    """Break-glass admissions as Kubernetes Events on the workload."""
+
+    def __init__(self, cluster: ClusterSource, clock: Clock) -> None:
+        self.cluster, self.clock = cluster, clock
+
+    def break_glass(self, request: AdmissionRequest, justification: str, rule: str) -> None:
+        from wharfinger.admission.cluster import break_glass_event  # noqa: PLC0415
+
+        self.cluster.emit_event(
+            break_glass_event(
+                namespace=request.namespace,
+                kind=request.kind,
+                name=request.name,
+                uid=request.uid,
+                user=request.username,
+                justification=justification,
+                rule=rule,
+                now=self.clock.now().isoformat(),
+            )
+        )
+
+
 class _PolicySources:
     """Policies from files and from the cluster; the webhook judges with both."""
 
@@ -237,6 +261,7 @@ def build(options: ServeOptions, *, clock: Clock | None = None) -> tuple[Webhook
         audit=AuditLog(options.audit_log) if options.audit_log else None,
         budget_s=options.effective_budget_s,
         settings=EvaluationSettings(dry_run=options.dry_run, no_match=options.no_match),
+        events=_ClusterEvents(cluster, clock or SystemClock()) if cluster is not None else None,
     )
     metrics.ready.set(1 if state.is_ready else 0)
     reloaders = [_trust_reloader(options, webhook, trust_watch)]

@@ -29,18 +29,25 @@ from wharfinger.admission.audit import AuditLog, entry_for
 from wharfinger.admission.cache import FactsCache, cache_key
 from wharfinger.admission.metrics import WebhookMetrics
 from wharfinger.clock import Clock
+from wharfinger.errors import WharfingerError
 from wharfinger.policy.document import PolicySet
 from wharfinger.policy.engine import Decision, EvaluationSettings, Facts, Outcome, evaluate, plan
 from wharfinger.policy.facts import FactNeeds, FactsProvider, ImageFacts, Unscannable, Unverifiable
 from wharfinger.policy.request import AdmissionRequest, MalformedReviewError, parse_review
 
-__all__ = ["ORIGINAL_IMAGES_ANNOTATION", "Answer", "Webhook", "WebhookState"]
+__all__ = ["ORIGINAL_IMAGES_ANNOTATION", "Answer", "EventSink", "Webhook", "WebhookState"]
 
 log = logging.getLogger(__name__)
 
 ORIGINAL_IMAGES_ANNOTATION = "wharfinger.io/original-images"
 _MAX_WARNINGS = 10
 _MAX_WARNING_CHARS = 256  # the API server may truncate longer warnings
+
+
+class EventSink(Protocol):
+    """Where break-glass admissions are announced (a Kubernetes Event when the webhook can reach the API)."""
+
+    def break_glass(self, request: AdmissionRequest, justification: str, rule: str) -> None: ...
 
 
 class ReadyProvider(FactsProvider, Protocol):
@@ -79,7 +86,10 @@ class Webhook:
         audit: AuditLog | None,
         budget_s: float,
         settings: EvaluationSettings = EvaluationSettings(),  # noqa: B008 -- frozen, so a shared default is safe
+        events: EventSink | None = None,
     ) -> None:
+        self.events = events
+        self._event_tasks: set[asyncio.Task[None]] = set()
         self.state = state
         self.cache = cache
         self.metrics = metrics
@@ -243,7 +253,21 @@ class Webhook:
                     "justification": decision.break_glass_justification,
                 },
             )
+            if self.events is not None:
+                task = asyncio.create_task(self._emit(request, decision))
+                self._event_tasks.add(task)
+                task.add_done_callback(self._event_tasks.discard)
         return Answer(status=200, body=_review(request, response), decision=decision), cache
+
+    async def _emit(self, request: AdmissionRequest, decision: Decision) -> None:
+        assert self.events is not None  # noqa: S101 -- only scheduled with a sink
+        rule = next((f"{v.policy}/{v.rule}" for v in decision.violations if not v.waived_by), "policy")
+        try:
+            await asyncio.to_thread(self.events.break_glass, request, decision.break_glass_justification, rule)
+        except WharfingerError as exc:  # the audit log and the log line are the record; the event is a courtesy
+            log.warning(
+                "break-glass event not created", extra={"event": "admission.event.failed", "error": exc.message}
+            )
 
     def _log_decision(
         self, request: AdmissionRequest, decision: Decision, *, cache: str, mutate: bool, started: float

@@ -92,3 +92,38 @@ def test_policy_audit_through_a_kubeconfig(tmp_path: Path, run_cli) -> None:  # 
     (row,) = json.loads(result.stdout)
     assert (row["namespace"], row["owner"], row["wouldBlock"]) == ("shop", "payments", 1)
     assert "/apis/apps/v1/deployments" in api.requests
+
+
+def test_break_glass_raises_a_kubernetes_event(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("images: {}\n")
+    policy = _cluster_policy()
+    policy["spec"]["breakGlass"] = {"allowedGroups": ["sre"], "maxDurationHours": 1}  # type: ignore[index]
+    with fake_api() as api:
+        api.lists["/api/v1/namespaces"] = [_namespace("shop", {})]
+        api.lists["/apis/wharfinger.io/v1alpha1/clusterimagepolicies"] = [policy]
+        server = start_webhook(
+            tmp_path / "srv", "--kubeconfig", str(api.kubeconfig(tmp_path / "kubeconfig")), "--facts", str(facts),
+        )  # fmt: skip
+        try:
+            until = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
+            glass = {"wharfinger.io/break-glass": "INC-9 payments down", "wharfinger.io/break-glass-until": until}
+            obj = workload("Deployment", "ghcr.io/acme/api:1", name="checkout", namespace="shop", annotations=glass)
+            body = review(obj, groups=("sre",))
+            with server.client() as client:
+                reply = client.post("/validate", content=body, headers={"Content-Type": "application/json"})
+            assert assert_review(reply.json(), json.loads(body)["request"]["uid"])["allowed"] is True
+            deadline = time.monotonic() + 10
+            while not api.created:
+                assert time.monotonic() < deadline, "no Event was created"
+                time.sleep(0.1)
+        finally:
+            server.stop()
+    (event,) = api.created
+    assert event["reason"] == "BreakGlass"
+    assert event["type"] == "Warning"
+    assert event["involvedObject"] == {"kind": "Deployment", "name": "checkout", "namespace": "shop"}
+    assert "INC-9 payments down" in event["message"]
+    assert "POST /api/v1/namespaces/shop/events" in api.requests
