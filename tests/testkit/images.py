@@ -140,7 +140,11 @@ def _download_debs(arch: str, packages: Sequence[str]) -> dict[str, Path]:
             lists = cache_root() / "apt" / arch / "lists"
             if not any(lists.glob("*Packages*")):
                 _run(["apt-get", *options, "update"], cwd=debs)
-            _run(["apt-get", *options, "download", *[f"{name}:{arch}" for name in missing]], cwd=debs)
+            download = ["apt-get", *options, "download", *[f"{name}:{arch}" for name in missing]]
+            if subprocess.run(download, cwd=debs, capture_output=True, check=False).returncode != 0:
+                # Cached package lists go stale when the mirror moves on: refresh them once.
+                _run(["apt-get", *options, "update"], cwd=debs)
+                _run(download, cwd=debs)
             found = {p.name.split("_", 1)[0]: p for p in debs.glob("*.deb")}
     return {name: found[name] for name in packages}
 

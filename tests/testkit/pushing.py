@@ -1,14 +1,25 @@
-"""Push a test OCI layout with Wharfinger's own client (the counterpart of ``images.skopeo_copy``)."""
+"""Wharfinger's own client against the test registries.
+
+* ``client_for(registry, user=…, password=…, anonymous=…, **RegistrySettings fields)``: a fixture
+  that builds ``RegistryClient``s trusting the registry's CA (plain registries listed insecure),
+  with the registry's credentials unless told otherwise; closed after the test.
+* ``push_layout_with_client``: push a test OCI layout (the counterpart of ``images.skopeo_copy``).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from testkit.images import BuiltImage
-from wharfinger.oci.client import RegistryClient
+import pytest
 
-__all__ = ["layout_blob", "push_layout_with_client"]
+from testkit.images import BuiltImage
+from testkit.registry import RunningRegistry
+from wharfinger.oci.auth import Credentials, Secret
+from wharfinger.oci.client import RegistryClient, RegistrySettings
+
+__all__ = ["client_for", "layout_blob", "push_layout_with_client"]
 
 
 def layout_blob(image: BuiltImage, digest: str) -> Path:
@@ -30,3 +41,41 @@ def push_layout_with_client(client: RegistryClient, image: BuiltImage, repositor
         return client.push_manifest(repository, data, str(descriptor["mediaType"]), tag=tag)
 
     return push_manifest(top, tag)
+
+
+@pytest.fixture
+def client_for() -> Iterator[Callable[..., RegistryClient]]:
+    """Build clients for a ``RunningRegistry`` (its CA trusted; plain ones listed insecure)."""
+    made: list[RegistryClient] = []
+
+    def make(
+        registry: RunningRegistry,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        anonymous: bool = False,
+        **settings: object,
+    ) -> RegistryClient:
+        credentials = None
+        if not anonymous and (user or registry.username):
+            credentials = Credentials(
+                username=user or registry.username,
+                password=Secret(password or registry.password or ""),
+                source="test",
+            )
+        options: dict[str, object] = {"ca_bundle": registry.ca_file}
+        if not registry.tls:
+            options["insecure_hosts"] = frozenset({registry.host})
+        options.update(settings)
+        client = RegistryClient(
+            registry.host,
+            settings=RegistrySettings(**options),  # type: ignore[arg-type]
+            credentials=credentials,
+            sleep=lambda _s: None,
+        )
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()

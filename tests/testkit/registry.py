@@ -14,6 +14,8 @@ used a registry fails, the log's tail is attached to the report.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import secrets
 import shutil
@@ -81,6 +83,17 @@ class RunningRegistry:
         if user is not None and secret is not None:
             flags.append(f"--{side}-creds={user}:{secret}")
         return flags
+
+    def docker_config(self, directory: Path, *, username: str | None = None, password: str | None = None) -> Path:
+        """Write a docker ``config.json`` with this registry's credentials; return the directory,
+        for ``DOCKER_CONFIG`` (read by wharfinger, skopeo ``--authfile``, notation, cosign, oras)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        user, secret = username or self.username, password or self.password
+        auths: dict[str, dict[str, str]] = {}
+        if user is not None and secret is not None:
+            auths[self.host] = {"auth": base64.b64encode(f"{user}:{secret}".encode()).decode()}
+        (directory / "config.json").write_text(json.dumps({"auths": auths}))
+        return directory
 
     def ssl_context(self) -> ssl.SSLContext:
         """Trusts this registry's CA (and only it)."""

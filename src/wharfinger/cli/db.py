@@ -14,6 +14,7 @@ import typer
 from wharfinger.errors import InputError
 
 if TYPE_CHECKING:
+    from wharfinger.oci.client import RegistryClient
     from wharfinger.vulndb.database import DatabaseInfo
 
 __all__ = ["register"]
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 DbOption = Annotated[
     Path | None,
     typer.Option("--db", help="Database file (default: $WHARFINGER_DB or ~/.cache/wharfinger/vulndb.sqlite)."),
+]
+InsecureOption = Annotated[
+    list[str] | None,
+    typer.Option("--insecure", help="HOST[:PORT] to reach over plain HTTP (repeatable; explicit hosts only)."),
 ]
 OfflineOption = Annotated[
     bool, typer.Option("--offline", help="Never touch the network ($WHARFINGER_OFFLINE=1 sets it too).")
@@ -159,27 +164,41 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{item.ecosystem}: not modified")
         typer.echo(f"{'wrote' if report.rewritten else 'checked'} {settings.path}")
 
+    @db_app.command("demo")
+    def demo() -> None:
+        """Build the bundled demo database (real advisories for the demo image) and print its path."""
+        from wharfinger.clock import SystemClock
+        from wharfinger.vulndb.demo import demo_cache_dir, demo_database
+
+        typer.echo(str(demo_database(demo_cache_dir(os.environ, Path.home()), now=SystemClock().now())))
+
     @db_app.command("push")
     def push(
         reference: Annotated[str, typer.Argument(help="Registry reference to push to (registry/repo:tag).")],
         db: DbOption = None,
+        insecure: InsecureOption = None,
     ) -> None:
         """Push the database to a registry as an OCI artifact (for air-gapped sites)."""
+        from wharfinger.oci.reference import parse_ref
         from wharfinger.vulndb.publish import push_database
         from wharfinger.vulndb.settings import VulnDbSettings
 
         settings = _settings(db)
         assert isinstance(settings, VulnDbSettings)  # noqa: S101 -- narrows the lazily imported type
-        digest = push_database(settings.path, reference)
-        typer.echo(f"pushed {settings.path} to {reference}@{digest}")
+        ref = parse_ref(reference)
+        with _registry_client(ref.registry, insecure or []) as client:
+            digest = push_database(settings.path, ref, client)
+        typer.echo(f"pushed {settings.path} to {ref.name}@{digest}")
 
     @db_app.command("pull")
     def pull(
         reference: Annotated[str, typer.Argument(help="Registry reference of a database artifact.")],
         db: DbOption = None,
         offline: OfflineOption = False,
+        insecure: InsecureOption = None,
     ) -> None:
-        """Pull a database artifact from a registry and install it."""
+        """Pull a database artifact from a registry and install it (verified by digest, then opened)."""
+        from wharfinger.oci.reference import parse_ref
         from wharfinger.vulndb.publish import pull_database
         from wharfinger.vulndb.settings import VulnDbSettings
 
@@ -187,8 +206,22 @@ def register(app: typer.Typer) -> None:
         assert isinstance(settings, VulnDbSettings)  # noqa: S101 -- narrows the lazily imported type
         if settings.offline:
             raise InputError("`db pull` needs the registry, and --offline forbids it", hint="drop --offline")
-        digest = pull_database(reference, settings.path)
-        typer.echo(f"pulled {reference}@{digest} to {settings.path}")
+        ref = parse_ref(reference)
+        with _registry_client(ref.registry, insecure or []) as client:
+            digest = pull_database(ref, settings.path, client)
+        typer.echo(f"pulled {ref.name}@{digest} to {settings.path}")
+
+
+def _registry_client(host: str, insecure: list[str]) -> RegistryClient:
+    from dataclasses import replace
+
+    from wharfinger.oci.client import connect
+    from wharfinger.oci.settings import Settings
+
+    settings = Settings.from_env(os.environ)
+    if insecure:
+        settings = replace(settings, insecure_hosts=settings.insecure_hosts | frozenset(insecure))
+    return connect(host, settings=settings)
 
 
 def _age_text(seconds: float) -> str:

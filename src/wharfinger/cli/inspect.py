@@ -97,6 +97,10 @@ def inspect_report(source: ImageSource, image: ResolvedImage) -> dict[str, Any]:
         "reference": str(image.ref) if image.ref is not None else None,
         "top": _descriptor(image.top),
         "platforms": [str(p) for p in image.index.platforms()] if image.index is not None else [],
+        "platform_manifests": [
+            {"platform": str(d.platform), "digest": d.digest, "size": d.size, "mediaType": d.media_type}
+            for d in (image.index.runnable() if image.index is not None else ())
+        ],
         "platform": str(image.platform or config.platform),
         "manifest": {**_descriptor(image.manifest_descriptor), "annotations": dict(image.manifest.annotations)},
         "config": {
@@ -179,19 +183,17 @@ def _table(r: dict[str, Any]) -> str:
     ]
     lines += _columns(layer_rows)
     lines += ["", f"Referrers ({len(r['referrers'])})"]
-    if r["referrers"]:
-        lines += _columns(
-            [("ARTIFACT TYPE", "DIGEST", "SIZE", "SUBJECT")]
-            + [
-                (
-                    ref.get("artifactType") or "-",
-                    ref["digest"][:19] + "…",
-                    human_size(ref["size"]),
-                    ref["subject"][:19] + "…",
-                )
-                for ref in sorted(r["referrers"], key=lambda x: (x.get("artifactType") or "", x["digest"]))
-            ]
-        )
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for ref in r["referrers"]:
+        by_type.setdefault(ref.get("artifactType") or "(no artifact type)", []).append(ref)
+    if by_type:
+        for artifact_type in sorted(by_type):
+            group = sorted(by_type[artifact_type], key=lambda x: x["digest"])
+            lines.append(f"  {artifact_type} ({len(group)})")
+            lines += _columns(
+                [(ref["digest"], human_size(ref["size"]), f"on {ref['subject'][:19]}…") for ref in group],
+                indent="    ",
+            )
     else:
         lines.append("  none (no signatures, SBOMs or attestations found)")
     return "\n".join(lines) + "\n"

@@ -25,7 +25,7 @@ _SOURCE_HELP = (
 def _inventory_image(spec: SourceSpec, platform_text: str | None, *, use_cache: bool) -> tuple[Inventory, SbomSubject]:
     from wharfinger.inventory.cache import InventoryCache
     from wharfinger.inventory.catalog import catalog_layers
-    from wharfinger.inventory.layers import LayerInput
+    from wharfinger.inventory.layer_input import LayerInput
     from wharfinger.oci.platform import parse_platform
     from wharfinger.oci.settings import Settings
     from wharfinger.oci.sources import open_source

@@ -27,7 +27,7 @@ __all__ = ["SCAN_FORMATS", "default_database_path", "register"]
 
 log = logging.getLogger(__name__)
 
-SCAN_FORMATS = ("table", "json")
+SCAN_FORMATS = ("table", "json", "sarif", "cyclonedx-vex", "openvex", "html")  # = report.REPORT_FORMATS
 _MAX_DB_AGE = timedelta(days=5)  # older databases still work but warn: advisories arrive daily
 _MAX_POLICY_BYTES = 16 * 1024 * 1024  # bytes, for --exceptions and --vex files
 
@@ -71,9 +71,21 @@ def _inventory(source: str, platform: str | None, *, use_cache: bool, offline: b
     # one inventory path for `sbom` and `scan`; TODO: inventory-os to expose it outside cli/
     from wharfinger.cli.sbom import _inventory as inventory_of
     from wharfinger.errors import InputError
-    from wharfinger.oci.sources import SourceKind, parse_source
 
     text = _source_text(source)
+    if text.startswith("sbom:"):  # the common CI case: skip the image machinery's imports entirely
+        from wharfinger.sbom import SbomSubject, parse_sbom
+        from wharfinger.sbom.reader import MAX_SBOM_BYTES
+
+        path = Path(text.removeprefix("sbom:"))
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_SBOM_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read the SBOM {path}: {exc.strerror}", hint="check the path") from exc
+        return parse_sbom(data, name=str(path)), SbomSubject(name=text, kind="sbom")
+    from wharfinger.oci.sources import SourceKind, parse_source
+
     if offline and parse_source(text).kind is SourceKind.REGISTRY:
         raise InputError(
             f"--offline: {source} is a registry reference",
@@ -86,7 +98,12 @@ def scan(
     source: Annotated[str, typer.Argument(help=_SOURCE_HELP, show_default=False)],
     output: Annotated[
         list[str] | None,
-        typer.Option("-o", "--output", help="FORMAT[=FILE], repeatable: table, json.", show_default=False),
+        typer.Option(
+            "-o",
+            "--output",
+            help="FORMAT[=FILE], repeatable: table, json, sarif, cyclonedx-vex, openvex, html.",
+            show_default=False,
+        ),
     ] = None,
     fail_on: Annotated[
         str | None,
@@ -123,8 +140,7 @@ def scan(
     from wharfinger.clock import SystemClock
     from wharfinger.errors import InputError
     from wharfinger.matching import match_packages
-    from wharfinger.report.scan_json import ScanSubject, render_scan_json
-    from wharfinger.report.scan_table import render_scan_table
+    from wharfinger.report import ScanSubject, render_report
     from wharfinger.scan import FailOn, ScanPolicy, apply_policy, parse_exceptions, parse_openvex
     from wharfinger.vulndb.database import VulnDatabase
 
@@ -174,9 +190,7 @@ def scan(
     database_info = {"path": str(db_path), "built_at": built_at.isoformat()}
 
     def render(fmt: str) -> str:
-        if fmt == "json":
-            return render_scan_json(result, scan_subject, database=database_info)
-        return render_scan_table(result)
+        return render_report(fmt, result, scan_subject, database=database_info)
 
     write_outputs(targets, render)
     if attest:

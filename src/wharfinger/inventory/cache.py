@@ -1,7 +1,10 @@
-"""The inventory cache on disk: one SQLite file, finished inventories keyed by ``catalog.layers_key``.
+"""The inventory cache on disk: one SQLite file with two tables.
 
-Images that share their layers (and the same image scanned again) are answered without opening a
-layer. Values are zlib-compressed JSON (``inventory.codec``). A corrupt or unreadable cache is a
+* ``inventories``: finished inventories keyed by ``catalog.layers_key`` (the chain of layer digests
+  and the catalogers' versions): the same image again is answered without opening a layer;
+* ``layers``: each layer's index (its entries and the small files the catalogers asked for) keyed by
+  layer digest and selection: an image sharing base layers with one seen before streams only its
+  own layers. Values are zlib-compressed JSON (``inventory.codec``). A corrupt or unreadable cache is a
 miss, never an error: the inventory is computed again and the entry rewritten.
 """
 
@@ -18,7 +21,10 @@ from wharfinger.inventory.codec import distro_from_json, distro_to_json, package
 
 __all__ = ["InventoryCache"]
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS inventories (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
+_SCHEMAS = (
+    "CREATE TABLE IF NOT EXISTS inventories (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS layers (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+)
 
 
 class InventoryCache:
@@ -31,7 +37,8 @@ class InventoryCache:
         if self._connection is None:
             connection = sqlite3.connect(self.path, timeout=10)
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(_SCHEMA)
+            for schema in _SCHEMAS:
+                connection.execute(schema)
             self._connection = connection
         return self._connection
 
@@ -61,6 +68,21 @@ class InventoryCache:
         try:
             with self._connect() as connection:
                 connection.execute("INSERT OR REPLACE INTO inventories (key, value) VALUES (?, ?)", (key, blob))
+        except sqlite3.Error:
+            return  # a read-only or full cache directory costs speed, not correctness
+
+    def get_layer(self, key: str) -> bytes | None:
+        """A layer's index (``layers.LayerIndexStore``); None on a miss or a damaged cache."""
+        try:
+            row = self._connect().execute("SELECT value FROM layers WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return bytes(row[0]) if row is not None else None
+
+    def put_layer(self, key: str, value: bytes) -> None:
+        try:
+            with self._connect() as connection:
+                connection.execute("INSERT OR REPLACE INTO layers (key, value) VALUES (?, ?)", (key, value))
         except sqlite3.Error:
             return  # a read-only or full cache directory costs speed, not correctness
 

@@ -22,12 +22,15 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from wharfinger.inventory.cataloger import CatalogContext, Cataloger, OwnsFiles, load_catalogers
 from wharfinger.inventory.distro import DISTRO_PATTERNS, detect_distro
 from wharfinger.inventory.filesystem import ImageFS, PathPatterns
-from wharfinger.inventory.layers import LayeredFS, LayerInput, LayerLimits, Selection, read_layers
+
+if TYPE_CHECKING:  # the layer walker is imported when layers are read: a cache hit never loads it
+    from wharfinger.inventory.layer_input import LayerInput
+    from wharfinger.inventory.layers import LayeredFS, LayerLimits, Selection
 from wharfinger.inventory.package import Distro, Package
 
 __all__ = ["Inventory", "InventoryStore", "catalog_fs", "catalog_layers", "catalogers_fingerprint", "layers_key"]
@@ -121,6 +124,8 @@ def _with_layer(package: Package) -> Package:
 
 
 def _selection(catalogers: Sequence[Cataloger]) -> Selection:
+    from wharfinger.inventory.layers import Selection  # noqa: PLC0415 -- see the TYPE_CHECKING import
+
     patterns = list(DISTRO_PATTERNS)
     for cataloger in catalogers:
         patterns += cataloger.patterns
@@ -174,7 +179,10 @@ def catalog_layers(
     if store is not None and (cached := store.get(key)) is not None:
         log.debug("inventory cache hit", extra={"event": "inventory.cache.hit", "key": key})
         return cached
-    with read_layers(layers, selection=_selection(catalogers), limits=limits, warn=warn) as fs:
+    from wharfinger.inventory.layers import LayerIndexStore, read_layers  # noqa: PLC0415 -- a cache miss only
+
+    layer_store = store if isinstance(store, LayerIndexStore) else None
+    with read_layers(layers, selection=_selection(catalogers), limits=limits, warn=warn, store=layer_store) as fs:
         inventory = catalog_fs(fs, catalogers, warn=warn)
         by_cataloger: list[Package] = []
         for cataloger in catalogers:

@@ -12,12 +12,13 @@ back in ``MatchResult.skipped`` with the reason, never silently dropped.
 from __future__ import annotations
 
 from wharfinger.matching.ecosystem import Lookup, distro_from_purl, lookup_for, normalize_name
-from wharfinger.matching.finding import Finding, MatchProblem, MatchResult, SkippedPackage
+from wharfinger.matching.finding import AdvisoryMatch, Finding, MatchProblem, MatchResult, SkippedPackage
 from wharfinger.matching.matcher import Matcher, match_packages
 from wharfinger.matching.ranges import evaluate
 from wharfinger.matching.source import AdvisorySource, MemorySource
 
 __all__ = [
+    "AdvisoryMatch",
     "AdvisorySource",
     "Finding",
     "Lookup",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from wharfinger.errors import VersionError
 from wharfinger.inventory.package import Distro, Package
 from wharfinger.matching.ecosystem import Lookup, UnmatchableError, lookup_for
-from wharfinger.matching.finding import Finding, MatchProblem, MatchResult, SkippedPackage
+from wharfinger.matching.finding import AdvisoryMatch, Finding, MatchProblem, MatchResult, SkippedPackage
 from wharfinger.matching.ranges import RangeHit, evaluate
 from wharfinger.matching.source import AdvisorySource, as_source
 from wharfinger.versions import scheme_for
@@ -35,54 +35,48 @@ _UNFIXED_STATES = (FixState.NOT_FIXED, FixState.WONT_FIX, FixState.END_OF_LIFE)
 
 
 @dataclass(frozen=True, slots=True)
-class _Hit:
-    advisory: Advisory
-    affected: Affected
-    range_hit: RangeHit | None  # None: the distro says every version in the release is affected
-    ecosystem: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
 class _Verdict:
-    hits: tuple[_Hit, ...]
+    matches: tuple[AdvisoryMatch, ...]
     problems: tuple[tuple[str, str], ...]  # (advisory id, reason)
     ignored: tuple[str, ...]
     skip_reason: str | None = None
 
 
-def _fix_of(hit: _Hit) -> tuple[FixState, tuple[str, ...]]:
-    if hit.range_hit is not None and hit.range_hit.fixed:
-        return FixState.FIXED, hit.range_hit.fixed
-    if hit.affected.fix_state in _UNFIXED_STATES:
-        return hit.affected.fix_state, ()
-    return FixState.NOT_FIXED, ()
-
-
-def _explain(hit: _Hit, package: Package, lookup: Lookup, state: FixState, fixed: tuple[str, ...]) -> str:
-    advisory = hit.advisory
-    ids = advisory.id + (f" ({', '.join(advisory.aliases)})" if advisory.aliases else "")
-    subject = f"{package.name} {package.version}"
-    if lookup.via_source or hit.name != package.name:
-        subject += f", built from source package {hit.name} {lookup.version},"
-    if hit.range_hit is None:
-        why = f"{hit.ecosystem} marks every version of {hit.name} as affected ({hit.affected.fix_state.value})"
+def _advisory_match(
+    advisory: Advisory, affected: Affected, hit: RangeHit | None, *, lookup: Lookup, ecosystem: str, name: str
+) -> AdvisoryMatch:
+    if hit is not None and hit.fixed:
+        state, fixed = FixState.FIXED, hit.fixed
+    elif affected.fix_state in _UNFIXED_STATES:
+        state, fixed = affected.fix_state, ()
     else:
-        why = hit.range_hit.describe(lookup.version)
+        state, fixed = FixState.NOT_FIXED, ()
+    if hit is None:
+        why = f"{ecosystem} marks every version of {name} as affected ({affected.fix_state.value})"
+    else:
+        why = hit.describe(lookup.version)
     fix = {
         FixState.FIXED: f"fixed in {', '.join(fixed)}",
         FixState.NOT_FIXED: "no fixed version yet",
-        FixState.WONT_FIX: f"{hit.ecosystem} will not fix it",
-        FixState.END_OF_LIFE: f"{hit.ecosystem} is end of life",
-    }.get(state, "fix status unknown")
-    layer = f"; introduced by layer {package.layer_digest}" if package.layer_digest else ""
-    return f"{ids}: {subject} matches {hit.ecosystem} advisory for {hit.name}: {why}; {fix}{layer}"
+        FixState.WONT_FIX: f"{ecosystem} will not fix it",
+        FixState.END_OF_LIFE: f"{ecosystem} is end of life",
+    }[state]
+    return AdvisoryMatch(
+        advisory=advisory,
+        ecosystem=ecosystem,
+        matched_name=name,
+        installed_version=lookup.version,
+        severity=affected.severity if affected.severity is not None else advisory.severity,
+        fix_state=state,
+        fixed_versions=fixed,
+        why=f"{why}; {fix}",
+    )
 
 
 class Matcher:
     """Matches packages against one advisory source, remembering verdicts across calls."""
 
-    __slots__ = ("_cache", "_distro", "_source")
+    __slots__ = ("_cache", "_distro", "_lookups", "_source")
 
     def __init__(
         self, source: AdvisorySource | Callable[[str, str], Iterable[Advisory]], *, distro: Distro | None = None
@@ -90,6 +84,29 @@ class Matcher:
         self._source = as_source(source)
         self._distro = distro
         self._cache: dict[tuple[tuple[str, ...], tuple[str, ...], str], _Verdict] = {}
+        # The same package (whatever image or layer it is in) maps to the same lookup.
+        self._lookups: dict[tuple[object, ...], Lookup | str] = {}
+
+    def _lookup(self, package: Package, distro: Distro | None) -> Lookup | str:
+        """Where to look ``package`` up, or why it cannot be (cached: purl parsing is the hot part)."""
+        key = (
+            package.type,
+            package.name,
+            package.version,
+            package.purl,
+            package.source_name,
+            package.source_version,
+            package.metadata,
+            distro,
+        )
+        found = self._lookups.get(key)
+        if found is None:
+            try:
+                found = lookup_for(package, distro)
+            except UnmatchableError as exc:
+                found = str(exc)
+            self._lookups[key] = found
+        return found
 
     def _verdict(self, lookup: Lookup) -> _Verdict:
         key = (lookup.ecosystems, lookup.names, lookup.version)
@@ -103,8 +120,8 @@ class Matcher:
         try:
             scheme_for(lookup.ecosystems[0]).parse(lookup.version)
         except VersionError as exc:
-            return _Verdict(hits=(), problems=(), ignored=(), skip_reason=exc.message)
-        hits: list[_Hit] = []
+            return _Verdict(matches=(), problems=(), ignored=(), skip_reason=exc.message)
+        hits: list[AdvisoryMatch] = []
         problems: list[tuple[str, str]] = []
         ignored: list[str] = []
         seen: set[str] = set()
@@ -133,7 +150,7 @@ class Matcher:
                             hits.append(hit)
                             seen.add(advisory.id)
                             break
-        return _Verdict(hits=tuple(hits), problems=tuple(problems), ignored=tuple(dict.fromkeys(ignored)))
+        return _Verdict(matches=tuple(hits), problems=tuple(problems), ignored=tuple(dict.fromkeys(ignored)))
 
     @staticmethod
     def _evaluate_affected(
@@ -145,10 +162,10 @@ class Matcher:
         name: str,
         problems: list[tuple[str, str]],
         ignored: list[str],
-    ) -> _Hit | None:
+    ) -> AdvisoryMatch | None:
         if not affected.ranges and not affected.versions:
             if affected.fix_state in _UNFIXED_STATES:
-                return _Hit(advisory=advisory, affected=affected, range_hit=None, ecosystem=ecosystem, name=name)
+                return _advisory_match(advisory, affected, None, lookup=lookup, ecosystem=ecosystem, name=name)
             problems.append((advisory.id, f"{ecosystem} entry for {name} has neither ranges nor versions"))
             return None
         try:
@@ -159,7 +176,23 @@ class Matcher:
         ignored.extend(f"{advisory.id}: {reason}" for reason in evaluation.ignored_ranges)
         if evaluation.hit is None:
             return None
-        return _Hit(advisory=advisory, affected=affected, range_hit=evaluation.hit, ecosystem=ecosystem, name=name)
+        return _advisory_match(advisory, affected, evaluation.hit, lookup=lookup, ecosystem=ecosystem, name=name)
+
+    def matches(
+        self, packages: Iterable[Package], *, distro: Distro | None = None
+    ) -> list[tuple[Package, tuple[AdvisoryMatch, ...]]]:
+        """The lean form a fleet rescan stores: each vulnerable package with its (shared, cached)
+        matches; packages without matches and unmatchable ones are left out."""
+        wanted = distro or self._distro
+        found = []
+        for package in packages:
+            lookup = self._lookup(package, wanted)
+            if isinstance(lookup, str):
+                continue
+            verdict = self._verdict(lookup)
+            if verdict.matches:
+                found.append((package, verdict.matches))
+        return found
 
     def match(self, packages: Iterable[Package], *, distro: Distro | None = None) -> MatchResult:
         findings: list[Finding] = []
@@ -168,36 +201,21 @@ class Matcher:
         ignored: dict[str, None] = {}
         matched = 0
         for package in packages:
-            try:
-                lookup = lookup_for(package, distro or self._distro)
-            except UnmatchableError as exc:
-                skipped.append(SkippedPackage(package=package, reason=str(exc)))
+            lookup = self._lookup(package, distro or self._distro)
+            if isinstance(lookup, str):
+                skipped.append(SkippedPackage(package=package, reason=lookup))
                 continue
             verdict = self._verdict(lookup)
             if verdict.skip_reason is not None:
                 skipped.append(SkippedPackage(package=package, reason=verdict.skip_reason))
                 continue
             matched += 1
-            ignored.update(dict.fromkeys(verdict.ignored))
-            problems.extend(MatchProblem(package=package, advisory_id=a, reason=r) for a, r in verdict.problems)
-            for hit in verdict.hits:
-                state, fixed = _fix_of(hit)
-                findings.append(
-                    Finding(
-                        package=package,
-                        advisory_id=hit.advisory.id,
-                        aliases=hit.advisory.aliases,
-                        severity=hit.affected.severity if hit.affected.severity is not None else hit.advisory.severity,
-                        installed_version=lookup.version,
-                        fixed_versions=fixed,
-                        fix_state=state,
-                        layer_digest=package.layer_digest,
-                        ecosystem=hit.ecosystem,
-                        matched_name=hit.name,
-                        explanation=_explain(hit, package, lookup, state, fixed),
-                        advisory=hit.advisory,
-                    )
-                )
+            if verdict.ignored:
+                ignored.update(dict.fromkeys(verdict.ignored))
+            if verdict.problems:
+                problems.extend(MatchProblem(package=package, advisory_id=a, reason=r) for a, r in verdict.problems)
+            if verdict.matches:
+                findings.extend(Finding(package=package, match=m) for m in verdict.matches)
         return MatchResult(
             findings=tuple(findings),
             skipped=tuple(skipped),

@@ -104,6 +104,11 @@ class DigestVerifier:
     def size(self) -> int:
         return self._size
 
+    @property
+    def complete(self) -> bool:
+        """All the declared bytes have arrived (only known with ``expected_size``)."""
+        return self._expected_size is not None and self._size == self._expected_size
+
     def update(self, chunk: Buffer) -> None:
         view = memoryview(chunk)
         self._size += view.nbytes
@@ -130,10 +135,11 @@ class DigestVerifier:
 
 
 class VerifyingReader(io.RawIOBase):
-    """A read-only raw stream that hashes what passes through and verifies it on reaching EOF.
+    """A read-only raw stream that hashes what passes through and verifies it.
 
-    The caller gets the bytes as they arrive (never the whole blob in memory); the last ``read``
-    that returns ``b""`` raises ``DigestMismatchError`` instead if the content was wrong.
+    The caller gets the bytes as they arrive (never the whole blob in memory). Verification runs
+    when the declared size has been read (if known) or at EOF, whichever comes first; the read
+    that completes the content raises ``DigestMismatchError`` instead if it was wrong.
     """
 
     def __init__(self, raw: BinaryIO, verifier: DigestVerifier) -> None:
@@ -155,6 +161,11 @@ class VerifyingReader(io.RawIOBase):
             return 0
         self._verifier.update(data)
         view[: len(data)] = data
+        if not self._verified and self._verifier.complete:
+            # verify as soon as the declared size is in: a reader that stops exactly there (never
+            # asking for the EOF) still gets checked content; extra bytes would fail in `update`
+            self._verifier.verify()
+            self._verified = True
         return len(data)
 
     def close(self) -> None:

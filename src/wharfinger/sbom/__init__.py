@@ -8,9 +8,12 @@ again = parse_sbom(text.encode())
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from wharfinger.errors import InputError
-from wharfinger.inventory.catalog import Inventory
+
+if TYPE_CHECKING:
+    from wharfinger.inventory.catalog import Inventory
 from wharfinger.sbom.reader import parse_sbom
 from wharfinger.sbom.subject import SbomSubject
 

@@ -1,4 +1,4 @@
-"""CycloneDX 1.6 JSON: written with ``cyclonedx-python-lib``, read from any producer (syft, trivy, us).
+"""CycloneDX 1.6 JSON: written directly (schema-checked with ``cyclonedx-python-lib``), read from any producer.
 
 Writing: the subject is ``metadata.component`` (a ``container`` for images), the distro an
 ``operating-system`` component, every package a ``library`` with its purl, CPE, licenses (one SPDX
@@ -17,7 +17,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from wharfinger import __version__
@@ -33,42 +33,55 @@ __all__ = ["parse_cyclonedx_json", "render_cyclonedx_json"]
 _NAMESPACE = uuid.UUID("9a0f5a0e-5d1c-4b43-9d7e-2f3a6c2b8e11")  # Wharfinger's uuid5 namespace for serial numbers
 
 
-def render_cyclonedx_json(inventory: Inventory, subject: SbomSubject, *, now: datetime) -> str:
-    # cyclonedx-python-lib costs ~80 ms to import: only this output format pays for it
-    from cyclonedx.model import Property  # noqa: PLC0415
-    from cyclonedx.model.bom import Bom  # noqa: PLC0415
-    from cyclonedx.model.component import Component, ComponentType  # noqa: PLC0415
-    from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression  # noqa: PLC0415
-    from cyclonedx.model.tool import ToolRepository  # noqa: PLC0415
-    from cyclonedx.output.json import JsonV1Dot6  # noqa: PLC0415
-    from packageurl import PackageURL  # noqa: PLC0415
+def _component(package: Package, ref: str) -> dict[str, Any]:
+    expressions = [spdx_expression(lic) for lic in package.licenses]
+    licenses: list[dict[str, Any]]
+    if package.licenses and all(expressions):
+        joined = " AND ".join(f"({e})" if " " in str(e) else str(e) for e in dict.fromkeys(expressions))
+        licenses = [{"expression": spdx_expression(joined) or joined}]
+    else:
+        licenses = [{"license": {"name": lic}} for lic in package.licenses]
+    component: dict[str, Any] = {
+        "type": "library",
+        "bom-ref": ref,
+        "name": package.name,
+        "version": package.version,
+        "purl": package.purl,
+    }
+    if package.cpes:
+        component["cpe"] = package.cpes[0]
+    if licenses:
+        component["licenses"] = licenses
+    component["properties"] = [{"name": k, "value": v} for k, v in _properties(package)]
+    return component
 
-    bom = Bom()
-    bom.metadata.timestamp = now
-    tools = ToolRepository()
-    tools.components.add(Component(type=ComponentType.APPLICATION, name="wharfinger", version=__version__))
-    bom.metadata.tools = tools
-    subject_type = ComponentType.CONTAINER if subject.kind == "image" else ComponentType.FILE
-    root = Component(
-        type=subject_type,
-        name=subject.name,
-        version=subject.digest or "",
-        bom_ref="subject",
-        properties=[Property(name="wharfinger:platform", value=subject.platform)] if subject.platform else [],
-    )
-    bom.metadata.component = root
-    dependencies = []
+
+def render_cyclonedx_json(inventory: Inventory, subject: SbomSubject, *, now: datetime) -> str:
+    # Written as plain JSON: cyclonedx-python-lib's object model took 0.45 s for 134 components
+    # (sorted sets of comparable tuples); the tests validate this output against the CycloneDX 1.6
+    # JSON schema that cyclonedx-python-lib ships, so the format stays the lib's, not ours.
+    root: dict[str, Any] = {
+        "type": "container" if subject.kind == "image" else "file",
+        "bom-ref": "subject",
+        "name": subject.name,
+    }
+    if subject.digest:
+        root["version"] = subject.digest
+    if subject.platform:
+        root["properties"] = [{"name": "wharfinger:platform", "value": subject.platform}]
+    components: list[dict[str, Any]] = []
     if inventory.distro is not None:
         distro = inventory.distro
-        os_component = Component(
-            type=ComponentType.OPERATING_SYSTEM,
-            name=distro.id,
-            version=distro.version_id or "",
-            bom_ref=f"os:{distro.id}",
-            description=distro.pretty_name,
-        )
-        bom.components.add(os_component)
-        dependencies.append(os_component)
+        os_component: dict[str, Any] = {
+            "type": "operating-system",
+            "bom-ref": f"os:{distro.id}",
+            "name": distro.id,
+        }
+        if distro.version_id:
+            os_component["version"] = distro.version_id
+        if distro.pretty_name:
+            os_component["description"] = distro.pretty_name
+        components.append(os_component)
     seen_refs: set[str] = set()
     for package in inventory.packages:
         ref = package.purl
@@ -77,31 +90,28 @@ def render_cyclonedx_json(inventory: Inventory, subject: SbomSubject, *, now: da
             counter += 1
             ref = f"{package.purl}#{counter}"
         seen_refs.add(ref)
-        expressions = [spdx_expression(lic) for lic in package.licenses]
-        licenses: list[Any]
-        if package.licenses and all(expressions):
-            joined = " AND ".join(f"({e})" if " " in str(e) else str(e) for e in dict.fromkeys(expressions))
-            licenses = [LicenseExpression(value=spdx_expression(joined) or joined)]
-        else:
-            licenses = [DisjunctiveLicense(name=lic) for lic in package.licenses]
-        component = Component(
-            type=ComponentType.LIBRARY,
-            name=package.name,
-            version=package.version,
-            purl=PackageURL.from_string(package.purl),
-            bom_ref=ref,
-            cpe=package.cpes[0] if package.cpes else None,
-            licenses=licenses,
-            properties=[Property(name=k, value=v) for k, v in _properties(package)],
-        )
-        bom.components.add(component)
-        dependencies.append(component)
-    bom.register_dependency(root, dependencies)
+        components.append(_component(package, ref))
     content = hashlib.sha256(
         json.dumps([subject.name, subject.digest, now.isoformat(), [p.purl for p in inventory.packages]]).encode()
     ).hexdigest()
-    bom.serial_number = uuid.uuid5(_NAMESPACE, content)
-    return str(JsonV1Dot6(bom).output_as_string(indent=2)) + "\n"
+    document = {
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": f"urn:uuid:{uuid.uuid5(_NAMESPACE, content)}",
+        "version": 1,
+        "metadata": {
+            "timestamp": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tools": {"components": [{"type": "application", "name": "wharfinger", "version": __version__}]},
+            "component": root,
+        },
+        "components": components,
+        "dependencies": [
+            {"ref": "subject", "dependsOn": [c["bom-ref"] for c in components]},
+            *({"ref": c["bom-ref"]} for c in components),
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _properties(package: Package) -> Iterator[tuple[str, str]]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wharfinger.errors import SbomFormatError
-from wharfinger.inventory.catalog import Inventory
+
+if TYPE_CHECKING:
+    from wharfinger.inventory.catalog import Inventory
 
 __all__ = ["MAX_SBOM_BYTES", "parse_sbom"]
 

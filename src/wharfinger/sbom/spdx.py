@@ -56,14 +56,10 @@ class _LicenseRefs:
     def declared(self, licenses: tuple[str, ...]) -> str:
         if not licenses:
             return "NOASSERTION"
-        parts = []
-        for text in dict.fromkeys(licenses):
-            expression = spdx_expression(text)
-            if expression is None:
-                parts.append(self.ref(text))
-            else:
-                parts.append(f"({expression})" if " " in expression else expression)
-        return parts[0].strip("()") if len(parts) == 1 else " AND ".join(parts)
+        parts = [spdx_expression(text) or self.ref(text) for text in dict.fromkeys(licenses)]
+        if len(parts) == 1:
+            return parts[0]
+        return " AND ".join(f"({p})" if " " in p else p for p in parts)
 
     def extracted(self) -> list[dict[str, str]]:
         return [{"licenseId": ref, "name": text, "extractedText": text} for text, ref in sorted(self.by_text.items())]

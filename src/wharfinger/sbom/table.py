@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from wharfinger.inventory.catalog import Inventory
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wharfinger.inventory.catalog import Inventory
 
 __all__ = ["render_table"]
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-
-import yaml
+from typing import TYPE_CHECKING
 
 from wharfinger.errors import ScanExceptionsError
 from wharfinger.matching.finding import Finding
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = ["ScanException", "parse_exceptions"]
 
@@ -78,6 +80,8 @@ def _expiry(text: str) -> datetime | None:
 
 
 def _entries(root: yaml.Node) -> tuple[list[yaml.Node], list[str]]:
+    import yaml  # noqa: PLC0415 -- loaded by parse_exceptions already
+
     if isinstance(root, yaml.SequenceNode):
         return list(root.value), []
     if isinstance(root, yaml.MappingNode):
@@ -92,6 +96,8 @@ def _entries(root: yaml.Node) -> tuple[list[yaml.Node], list[str]]:
 
 
 def _entry(node: yaml.Node, problems: list[str]) -> ScanException | None:
+    import yaml  # noqa: PLC0415 -- loaded by parse_exceptions already
+
     line = node.start_mark.line + 1
     if not isinstance(node, yaml.MappingNode):
         problems.append(f"line {line}: each exception must be a mapping with {', '.join(_REQUIRED)}")
@@ -130,6 +136,8 @@ def _entry(node: yaml.Node, problems: list[str]) -> ScanException | None:
 
 def parse_exceptions(data: bytes, *, source: str = "exceptions file") -> tuple[ScanException, ...]:
     """Read an exceptions file; ``ScanExceptionsError`` lists every problem with its line."""
+    import yaml  # noqa: PLC0415 -- only scans that pass --exceptions pay for the YAML parser
+
     if len(data) > _MAX_BYTES:
         raise ScanExceptionsError(f"{source} is larger than {_MAX_BYTES} bytes", hint="is this the right file?")
     try:

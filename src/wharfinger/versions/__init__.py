@@ -14,11 +14,11 @@ ecosystem name ("Debian:12", "PyPI", "Alpine:v3.19" …)::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from wharfinger.errors import VersionError
-from wharfinger.versions import apk, composer, deb, gem, go, maven, nuget, pep440, rpm, semver
 
 __all__ = ["SCHEMES", "Scheme", "VersionError", "scheme_for"]
 
@@ -39,12 +39,32 @@ class Scheme:
         return True
 
 
-SCHEMES: dict[str, Scheme] = {
-    module.__name__.rsplit(".", 1)[1]: Scheme(
-        name=module.__name__.rsplit(".", 1)[1], parse=module.parse, compare=module.compare
-    )
-    for module in (deb, rpm, apk, pep440, semver, maven, go, gem, nuget, composer)
-}
+class _Registry(Mapping[str, Scheme]):
+    """Scheme name -> ``Scheme``; each module is imported the first time it is asked for, so a
+    scan of Debian and npm packages never pays for Maven's or Composer's parsers."""
+
+    _NAMES = ("deb", "rpm", "apk", "pep440", "semver", "maven", "go", "gem", "nuget", "composer")
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Scheme] = {}
+
+    def __getitem__(self, name: str) -> Scheme:
+        scheme = self._loaded.get(name)
+        if scheme is None:
+            if name not in self._NAMES:
+                raise KeyError(name)
+            module = importlib.import_module(f"wharfinger.versions.{name}")
+            scheme = self._loaded[name] = Scheme(name=name, parse=module.parse, compare=module.compare)
+        return scheme
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._NAMES)
+
+    def __len__(self) -> int:
+        return len(self._NAMES)
+
+
+SCHEMES: Mapping[str, Scheme] = _Registry()
 
 # OSV ecosystem (the part before the first ':') -> scheme. Distro ecosystems carry a release
 # after the colon ("Debian:12", "Alpine:v3.19"); the scheme does not depend on it.

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from wharfinger.errors import VersionError
+from wharfinger.versions.limits import check_length
 
 __all__ = ["ApkVersion", "compare", "compare_tokens", "is_valid", "parse"]
 
@@ -41,6 +42,15 @@ _SUFFIXES = {"alpha": 1, "beta": 2, "pre": 3, "rc": 4, "cvs": 6, "svn": 7, "git"
 _HEX = frozenset("0123456789abcdef")
 
 
+def _uint64(digits: str) -> int:
+    """The digits as apk's uint64_t parse leaves them (wrapping), without Python's 4,300-digit cap."""
+    number = 0
+    for start in range(0, len(digits), 1000):
+        chunk = digits[start : start + 1000]
+        number = (number * 10 ** len(chunk) + int(chunk)) % _UINT64
+    return number
+
+
 @dataclass(slots=True)
 class _Cursor:
     """Where the tokenizer is in one version string, and the token it just read."""
@@ -57,7 +67,7 @@ class _Cursor:
         while self.pos < len(self.text) and "0" <= self.text[self.pos] <= "9":
             self.pos += 1
         self.value = self.text[start : self.pos]
-        self.number = int(self.value) % _UINT64 if self.value else 0
+        self.number = _uint64(self.value)
         if not self.value:
             self.token = _Token.INVALID
 
@@ -203,6 +213,7 @@ class ApkVersion:
 
 @functools.lru_cache(maxsize=65536)
 def parse(text: str) -> ApkVersion:
+    check_length(text, "Alpine")
     if not is_valid(text):
         raise VersionError(
             f"invalid Alpine version {text!r}",

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from wharfinger.errors import VersionError
+from wharfinger.versions.limits import check_length
 
 __all__ = ["ComposerVersion", "compare", "parse", "version_compare"]
 
@@ -111,6 +112,7 @@ class ComposerVersion:
 
 @functools.lru_cache(maxsize=65536)
 def parse(text: str) -> ComposerVersion:
+    check_length(text, "Composer")
     stripped = text.strip()
     stripped = re.sub(r"@(?:stable|RC|beta|alpha|dev)$", "", stripped, flags=re.IGNORECASE)
     stripped = stripped.split("+", 1)[0]  # build metadata

@@ -14,6 +14,7 @@ import functools
 from dataclasses import dataclass, field
 
 from wharfinger.errors import VersionError
+from wharfinger.versions.limits import check_length
 
 __all__ = ["DebVersion", "compare", "parse"]
 
@@ -86,6 +87,7 @@ def _is_ascii_digit(char: str) -> bool:
 @functools.lru_cache(maxsize=65536)
 def parse(text: str) -> DebVersion:
     """Parse ``text`` as dpkg's ``parseversion`` does (leading/trailing blanks ignored)."""
+    check_length(text, "Debian")
     stripped = text.strip()
     if not stripped:
         raise VersionError(f"empty Debian version {text!r}", hint="a Debian version looks like 1:2.36-9+deb12u4")

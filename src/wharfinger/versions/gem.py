@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from wharfinger.errors import VersionError
+from wharfinger.versions.limits import check_length
 
 __all__ = ["GemVersion", "compare", "parse"]
 
@@ -67,6 +68,7 @@ class GemVersion:
 
 @functools.lru_cache(maxsize=65536)
 def parse(text: str) -> GemVersion:
+    check_length(text, "RubyGems")
     stripped = text.strip()
     if not _PATTERN.fullmatch(stripped):
         raise VersionError(f"invalid RubyGems version {text!r}", hint="gem versions look like 1.2.3 or 2.0.0.rc1")

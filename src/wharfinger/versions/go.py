@@ -12,6 +12,7 @@ import re
 
 from wharfinger.errors import VersionError
 from wharfinger.versions import semver
+from wharfinger.versions.limits import check_length
 from wharfinger.versions.semver import SemVer
 
 __all__ = ["compare", "parse"]
@@ -21,6 +22,7 @@ _TOOLCHAIN = re.compile(r"go(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:(beta|rc)(\d+))?", r
 
 @functools.lru_cache(maxsize=65536)
 def parse(text: str) -> SemVer:
+    check_length(text, "Go module")
     toolchain = _TOOLCHAIN.fullmatch(text)
     if toolchain:
         major, minor, patch, kind, number = toolchain.groups()

@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from wharfinger.errors import VersionError
+from wharfinger.versions.limits import check_length
 
 __all__ = ["MavenVersion", "compare", "parse"]
 
@@ -178,6 +179,7 @@ class MavenVersion:
 
 @functools.lru_cache(maxsize=65536)
 def parse(text: str) -> MavenVersion:
+    check_length(text, "Maven")
     if not text.strip():
         raise VersionError("empty Maven version", hint="a Maven version looks like 2.17.1 or 1.0-SNAPSHOT")
     return MavenVersion(text=text, items=_parse_items(text))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from wharfinger.errors import VersionError
 from wharfinger.versions import semver
+from wharfinger.versions.limits import MAX_RANGE_CHARS, check_length
 from wharfinger.versions.semver import SemVer
 
 __all__ = ["Comparator", "NpmRange", "parse_range", "satisfies"]
@@ -264,6 +265,7 @@ def _test_set(comparators: tuple[Comparator, ...], version: SemVer) -> bool:
 @functools.lru_cache(maxsize=4096)
 def parse_range(text: str) -> NpmRange:
     """Parse an npm range as ``new semver.Range(text)`` does; raise ``VersionError`` where it throws."""
+    check_length(text, "npm range", limit=MAX_RANGE_CHARS)
     raw = _SPACES.sub(" ", text.strip())
     sets = [s for s in (_parse_set(part.strip(), text) for part in raw.split("||")) if s]
     if not sets:

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from wharfinger.errors import VersionError
+from wharfinger.versions.limits import check_length
 
 __all__ = ["NuGetVersion", "compare", "parse"]
 
@@ -56,6 +57,7 @@ class NuGetVersion:
 
 @functools.lru_cache(maxsize=65536)
 def parse(text: str) -> NuGetVersion:
+    check_length(text, "NuGet")
     match = _PATTERN.fullmatch(text.strip())
     if match is None:
         raise VersionError(f"invalid NuGet version {text!r}", hint="NuGet versions look like 13.0.1 or 6.0.0-preview.1")

@@ -8,12 +8,14 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from wharfinger.errors import VersionError
+from wharfinger.versions.limits import MAX_RANGE_CHARS, check_length
 
 __all__ = ["compare", "parse", "satisfies"]
 
 
 @functools.lru_cache(maxsize=65536)
 def parse(text: str) -> Version:
+    check_length(text, "Python")
     try:
         return Version(text)
     except InvalidVersion as exc:
@@ -29,6 +31,7 @@ def compare(a: str, b: str) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def _specifier(text: str) -> SpecifierSet:
+    check_length(text, "PEP 440 specifier", limit=MAX_RANGE_CHARS)
     try:
         return SpecifierSet(text)
     except InvalidSpecifier as exc:

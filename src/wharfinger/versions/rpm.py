@@ -13,6 +13,7 @@ import functools
 from dataclasses import dataclass, field
 
 from wharfinger.errors import VersionError
+from wharfinger.versions.limits import check_length
 
 __all__ = ["RpmVersion", "compare", "parse", "rpmvercmp"]
 
@@ -105,6 +106,7 @@ class RpmVersion:
 @functools.lru_cache(maxsize=65536)
 def parse(text: str) -> RpmVersion:
     """Split an EVR string as rpm's ``rpmverParse`` does: epoch = leading digits before ':'."""
+    check_length(text, "RPM")
     if not text.strip():  # rpm itself treats other blanks as separators, like '.'
         raise VersionError(f"invalid RPM version {text!r}", hint="an RPM version looks like 1:2.4.6-3.el9")
     digits_end = 0

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from wharfinger.errors import VersionError
+from wharfinger.versions.limits import check_length
 
 __all__ = ["MAX_LENGTH", "MAX_SAFE_INTEGER", "SemVer", "compare", "compare_identifiers", "parse"]
 
@@ -93,6 +94,7 @@ def _identifier(text: str) -> int | str:
 
 @functools.lru_cache(maxsize=65536)
 def parse(text: str) -> SemVer:
+    check_length(text, "semantic")
     if len(text) > MAX_LENGTH:
         raise VersionError(f"semantic version is longer than {MAX_LENGTH} characters", hint="check the input")
     match = _FULL.fullmatch(text.strip())

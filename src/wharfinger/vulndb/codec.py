@@ -11,7 +11,7 @@ from typing import Any
 
 from wharfinger.vulndb.model import Advisory, Affected, Event, EventKind, FixState, Range, RangeType, Severity
 
-__all__ = ["advisory_from_dict", "advisory_to_dict"]
+__all__ = ["advisory_from_dict", "advisory_to_dict", "affected_from_dict", "affected_to_dict"]
 
 
 def _time(value: datetime | None) -> str | None:
@@ -22,7 +22,7 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-def _affected_to_dict(affected: Affected) -> dict[str, Any]:
+def affected_to_dict(affected: Affected) -> dict[str, Any]:
     out: dict[str, Any] = {"e": affected.ecosystem, "n": affected.name}
     if affected.purl:
         out["p"] = affected.purl
@@ -44,7 +44,7 @@ def _affected_to_dict(affected: Affected) -> dict[str, Any]:
     return out
 
 
-def advisory_to_dict(advisory: Advisory) -> dict[str, Any]:
+def advisory_to_dict(advisory: Advisory, *, include_affected: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {"id": advisory.id}
     optional: dict[str, Any] = {
         "aliases": list(advisory.aliases),
@@ -60,7 +60,7 @@ def advisory_to_dict(advisory: Advisory) -> dict[str, Any]:
         "cvss_score": advisory.cvss_score,
         "epss": advisory.epss,
         "kev": advisory.kev or None,
-        "affected": [_affected_to_dict(a) for a in advisory.affected],
+        "affected": [affected_to_dict(a) for a in advisory.affected] if include_affected else None,
         "references": list(advisory.references),
         "sources": list(advisory.sources),
     }
@@ -68,7 +68,7 @@ def advisory_to_dict(advisory: Advisory) -> dict[str, Any]:
     return out
 
 
-def _affected_from_dict(data: dict[str, Any]) -> Affected:
+def affected_from_dict(data: dict[str, Any]) -> Affected:
     return Affected(
         ecosystem=data["e"],
         name=data["n"],
@@ -104,7 +104,7 @@ def advisory_from_dict(data: dict[str, Any]) -> Advisory:
         cvss_score=data.get("cvss_score"),
         epss=data.get("epss"),
         kev=bool(data.get("kev", False)),
-        affected=tuple(_affected_from_dict(a) for a in data.get("affected", ())),
+        affected=tuple(affected_from_dict(a) for a in data.get("affected", ())),
         references=tuple(data.get("references", ())),
         sources=tuple(data.get("sources", ())),
     )

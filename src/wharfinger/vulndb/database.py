@@ -6,8 +6,11 @@ Layout (``SCHEMA_VERSION`` changes whenever it does):
 - ``sources``: per feed, record count, newest ``modified``, skipped count;
 - ``skipped``, ``excluded``, ``unknown_ecosystems``, ``ignored_files``: what ingestion could not use;
 - ``records``: every per-source record as ingested (so ``db update`` can replace some and merge again);
-- ``advisories`` (merged, one per vulnerability), ``aliases`` (every id → its advisory) and
-  ``affected`` (ecosystem key, name key → advisory), indexed for ``advisories_for``;
+- ``advisories`` (merged, one per vulnerability, without its packages), ``aliases`` (every id → its
+  advisory) and ``affected`` (ecosystem key, name key, advisory → that package's ``Affected``
+  entries), indexed by package for ``advisories_for`` and by advisory for ``advisory``. Splitting the
+  packages out matters: a Go or kernel CVE names hundreds of distro packages, and a lookup for one
+  package must not decode all of them;
 - ``kev``, ``epss``: the enrichment catalogues as ingested.
 
 Opening checks, before trusting a byte: the SQLite header (magic, and a file at least as long
@@ -25,20 +28,21 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from wharfinger import __version__
 from wharfinger.errors import DatabaseError
-from wharfinger.vulndb.codec import advisory_from_dict, advisory_to_dict
-from wharfinger.vulndb.ecosystems import ecosystem_key, name_key
+from wharfinger.vulndb.codec import advisory_from_dict, advisory_to_dict, affected_from_dict, affected_to_dict
+from wharfinger.vulndb.ecosystems import ecosystem_key, is_distro, name_key
 from wharfinger.vulndb.feeds.epss import EpssScore
 from wharfinger.vulndb.feeds.kev import KevEntry
-from wharfinger.vulndb.ingest import IngestResult, Skipped
-from wharfinger.vulndb.merge import merge_advisories
-from wharfinger.vulndb.model import Advisory
+from wharfinger.vulndb.model import Advisory, Affected
+
+if TYPE_CHECKING:  # reading a database (every scan) must not load the feed parsers: imported where written
+    from wharfinger.vulndb.ingest import IngestResult, Skipped
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -69,8 +73,9 @@ CREATE TABLE records (source TEXT NOT NULL, key TEXT NOT NULL, modified TEXT, bo
                       PRIMARY KEY (source, key)) WITHOUT ROWID;
 CREATE TABLE advisories (id TEXT PRIMARY KEY, modified TEXT, body BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE aliases (alias TEXT PRIMARY KEY, advisory_id TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE affected (ecosystem TEXT NOT NULL, name TEXT NOT NULL, advisory_id TEXT NOT NULL);
+CREATE TABLE affected (ecosystem TEXT NOT NULL, name TEXT NOT NULL, advisory_id TEXT NOT NULL, body BLOB NOT NULL);
 CREATE INDEX affected_by_package ON affected (ecosystem, name);
+CREATE INDEX affected_by_advisory ON affected (advisory_id);
 CREATE TABLE kev (cve TEXT PRIMARY KEY, date_added TEXT, due_date TEXT, ransomware INTEGER NOT NULL);
 CREATE TABLE epss (cve TEXT PRIMARY KEY, epss REAL NOT NULL, percentile REAL NOT NULL);
 """
@@ -161,6 +166,8 @@ def write_database(
     kev.update({entry.cve: entry for entry in result.kev})
     epss = {score.cve: score for score in (previous.epss_scores() if previous else ())}
     epss.update({score.cve: score for score in result.epss})
+    from wharfinger.vulndb.merge import merge_advisories  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
     advisories = merge_advisories(merged_records.values(), kev=kev, epss=epss)
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -243,18 +250,13 @@ def _fill(  # noqa: PLR0917 -- one private step of write_database, called once
     connection.executemany("INSERT INTO ignored_files VALUES (?)", ((p,) for p in result.ignored_files))
     connection.executemany(
         "INSERT INTO advisories VALUES (?, ?, ?)",
-        ((a.id, _time(a.modified), _pack(advisory_to_dict(a))) for a in advisories),
+        ((a.id, _time(a.modified), _pack(advisory_to_dict(a, include_affected=False))) for a in advisories),
     )
     connection.executemany(
         "INSERT OR IGNORE INTO aliases VALUES (?, ?)",
         ((alias, a.id) for a in advisories for alias in (a.id, *a.aliases)),
     )
-    connection.executemany(
-        "INSERT INTO affected VALUES (?, ?, ?)",
-        sorted(
-            {(ecosystem_key(x.ecosystem), name_key(x.ecosystem, x.name), a.id) for a in advisories for x in a.affected}
-        ),
-    )
+    connection.executemany("INSERT INTO affected VALUES (?, ?, ?, ?)", _affected_rows(advisories))
     connection.executemany(
         "INSERT INTO kev VALUES (?, ?, ?, ?)",
         (
@@ -284,6 +286,17 @@ def mark_checked(path: Path, *, now: datetime, meta: Mapping[str, str]) -> None:
             connection.close()
     except sqlite3.Error as exc:
         raise DatabaseError(f"cannot update {path}: {exc}", hint=_REBUILD_HINT) from exc
+
+
+def _affected_rows(advisories: Sequence[Advisory]) -> Iterator[tuple[str, str, str, str]]:
+    """One row per (advisory, package key): that package's ``Affected`` entries as JSON."""
+    for advisory in advisories:
+        by_key: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for affected in advisory.affected:
+            key = (ecosystem_key(affected.ecosystem), name_key(affected.ecosystem, affected.name))
+            by_key[key].append(affected_to_dict(affected))
+        for (eco, name), entries in by_key.items():
+            yield eco, name, advisory.id, json.dumps(entries, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -320,18 +333,24 @@ class AdvisoryIndex:
 
     def __init__(self, by_package: Mapping[tuple[str, str], Sequence[Advisory]]) -> None:
         self._by_package = by_package
+        self._releases: dict[tuple[str, str], list[str]] = defaultdict(list)  # (distro, name) -> "distro:release" keys
+        for eco, name in by_package:
+            if ":" in eco:
+                self._releases[(eco.split(":", 1)[0], name)].append(eco)
 
     def advisories_for(self, ecosystem: str, name: str) -> Sequence[Advisory]:
-        found = self._by_package.get((ecosystem_key(ecosystem), name_key(ecosystem, name)))
-        if found is not None or ":" in ecosystem:
-            return found or ()
-        prefix = ecosystem_key(ecosystem) + ":"
-        key = name_key(ecosystem, name)
-        hits: dict[str, Advisory] = {}
-        for (eco, pkg), advisories in self._by_package.items():
-            if pkg == key and eco.startswith(prefix):
-                hits.update((a.id, a) for a in advisories)
-        return tuple(hits.values())
+        eco, key = ecosystem_key(ecosystem), name_key(ecosystem, name)
+        exact = self._by_package.get((eco, key), ())
+        if ":" in eco or not is_distro(ecosystem):
+            return exact
+        hits: dict[str, Advisory] = {a.id: a for a in exact}
+        for release in self._releases.get((eco, key), ()):
+            for advisory in self._by_package[(release, key)]:
+                seen = hits.get(advisory.id)
+                hits[advisory.id] = (
+                    advisory if seen is None else replace(seen, affected=seen.affected + advisory.affected)
+                )
+        return tuple(hits[i] for i in sorted(hits))
 
     def __len__(self) -> int:
         return len({a.id for advisories in self._by_package.values() for a in advisories})
@@ -391,12 +410,17 @@ class VulnDatabase:
                 f"the vulnerability database {self.path} holds a damaged advisory: {exc}", hint=_REBUILD_HINT
             ) from exc
 
-    def _decode(self, advisory_id: str, body: bytes) -> Advisory:
+    def _head(self, advisory_id: str, body: bytes) -> Advisory:
+        """The advisory without its packages (cached: heads are shared by every package lookup)."""
         cached = self._cache.get(advisory_id)
         if cached is None:
             cached = advisory_from_dict(_unpack(body))
             self._cache[advisory_id] = cached
         return cached
+
+    @staticmethod
+    def _entries(body: str | bytes) -> tuple[Affected, ...]:
+        return tuple(affected_from_dict(entry) for entry in json.loads(body))
 
     def meta(self) -> dict[str, str]:
         return dict(self._meta)
@@ -406,43 +430,66 @@ class VulnDatabase:
         return datetime.fromisoformat(self._meta["built_at"])
 
     def advisories_for(self, ecosystem: str, name: str) -> Sequence[Advisory]:
+        """Advisories naming this package; each carries only *this package's* ``affected`` entries.
+
+        ``advisory(id)`` gives the whole advisory with every package.
+        """
         eco, pkg = ecosystem_key(ecosystem), name_key(ecosystem, name)
+        select = "SELECT x.advisory_id, a.body, x.body FROM affected x JOIN advisories a ON a.id = x.advisory_id "
+        queries: list[tuple[str, tuple[str, ...]]] = [(select + "WHERE x.ecosystem = ? AND x.name = ?", (eco, pkg))]
+        if ":" not in eco and is_distro(ecosystem):  # a distro asked without release: every release
+            # A range over the index ("debian:" <= e < "debian;") rather than LIKE, which would scan.
+            queries.append(
+                (select + "WHERE x.ecosystem >= ? AND x.ecosystem < ? AND x.name = ?", (eco + ":", eco + ";", pkg))
+            )
         with self._query() as db:
-            if ":" in eco:
-                ids_sql = "SELECT DISTINCT advisory_id FROM affected WHERE ecosystem = ? AND name = ?"
-                params: tuple[str, ...] = (eco, pkg)
-            else:
-                ids_sql = (
-                    "SELECT DISTINCT advisory_id FROM affected WHERE (ecosystem = ? OR ecosystem LIKE ?) AND name = ?"
-                )
-                params = (eco, eco.replace("%", "\\%") + ":%", pkg)
-            rows = db.execute(
-                f"SELECT a.id, a.body FROM advisories a WHERE a.id IN ({ids_sql}) ORDER BY a.id",  # noqa: S608 -- constant SQL
-                params,
-            ).fetchall()
-            return tuple(self._decode(i, body) for i, body in rows)
+            grouped: dict[str, tuple[Advisory, list[Affected]]] = {}
+            for sql, params in queries:
+                for advisory_id, head, entries in db.execute(sql, params):
+                    if advisory_id not in grouped:
+                        grouped[advisory_id] = (self._head(advisory_id, head), [])
+                    grouped[advisory_id][1].extend(self._entries(entries))
+            grouped = dict(sorted(grouped.items()))
+            return tuple(replace(head, affected=tuple(entries)) for head, entries in grouped.values())
 
     def advisory(self, vuln_id: str) -> Advisory | None:
-        """The merged advisory an id (or any of its aliases) belongs to."""
+        """The merged advisory an id (or any of its aliases) belongs to, with every package."""
         with self._query() as db:
             row = db.execute(
                 "SELECT a.id, a.body FROM aliases x JOIN advisories a ON a.id = x.advisory_id WHERE x.alias = ?",
                 (vuln_id,),
             ).fetchone()
-            return self._decode(row[0], row[1]) if row else None
+            if row is None:
+                return None
+            entries = [
+                entry
+                for (body,) in db.execute("SELECT body FROM affected WHERE advisory_id = ? ORDER BY rowid", (row[0],))
+                for entry in self._entries(body)
+            ]
+            return replace(self._head(row[0], row[1]), affected=tuple(entries))
 
     def iter_advisories(self) -> Iterator[Advisory]:
+        """Every advisory with every package, in id order."""
         with self._query() as db:
-            for _, body in db.execute("SELECT id, body FROM advisories ORDER BY id"):
-                yield advisory_from_dict(_unpack(body))
+            packages: dict[str, list[Affected]] = defaultdict(list)
+            for advisory_id, body in db.execute("SELECT advisory_id, body FROM affected ORDER BY rowid"):
+                packages[advisory_id].extend(self._entries(body))
+            for advisory_id, body in db.execute("SELECT id, body FROM advisories ORDER BY id"):
+                head = advisory_from_dict(_unpack(body))
+                yield replace(head, affected=tuple(packages.get(advisory_id, ())))
 
     def load_index(self) -> AdvisoryIndex:
-        """Everything in memory at once (a few seconds), for re-matching thousands of SBOMs."""
-        by_id = {a.id: a for a in self.iter_advisories()}
-        by_package: dict[tuple[str, str], list[Advisory]] = defaultdict(list)
+        """Everything in memory at once, for re-matching thousands of SBOMs without SQL per package.
+
+        Like ``advisories_for``, each indexed advisory carries only the entries of its package key.
+        """
         with self._query() as db:
-            for eco, name, advisory_id in db.execute("SELECT ecosystem, name, advisory_id FROM affected"):
-                by_package[(eco, name)].append(by_id[advisory_id])
+            heads = {i: advisory_from_dict(_unpack(body)) for i, body in db.execute("SELECT id, body FROM advisories")}
+            by_package: dict[tuple[str, str], list[Advisory]] = defaultdict(list)
+            for eco, name, advisory_id, body in db.execute(
+                "SELECT ecosystem, name, advisory_id, body FROM affected ORDER BY ecosystem, name, advisory_id"
+            ):
+                by_package[(eco, name)].append(replace(heads[advisory_id], affected=self._entries(body)))
         return AdvisoryIndex({key: tuple(value) for key, value in by_package.items()})
 
     def iter_records(self) -> Iterator[tuple[tuple[str, str], Advisory]]:
@@ -476,6 +523,8 @@ class VulnDatabase:
             return [EpssScore(cve=c, epss=e, percentile=p) for c, e, p in db.execute("SELECT * FROM epss")]
 
     def skipped_records(self) -> Iterable[Skipped]:
+        from wharfinger.vulndb.ingest import Skipped  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
         with self._query() as db:
             return [Skipped(source=s, path=p, reason=r) for s, p, r in db.execute("SELECT * FROM skipped")]
 
@@ -488,6 +537,8 @@ class VulnDatabase:
             return list(db.execute("SELECT ecosystem, entries FROM unknown_ecosystems ORDER BY ecosystem"))
 
     def info(self) -> DatabaseInfo:
+        from wharfinger.vulndb.ingest import Skipped  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
         with self._query() as db:
             sources = tuple(
                 SourceInfo(

@@ -8,12 +8,15 @@ Artifact layout (OCI image manifest v1.1 with ``artifactType``):
   annotated with the schema version and build time.
 
 ``pack_database`` and ``unpack_database`` are pure; ``push_database`` and ``pull_database`` move the bytes
-with the one registry client (``wharfinger.oci.client``).
+with the one registry client (``wharfinger.oci.client.RegistryClient``, passed in). Signature
+verification of pulled databases arrives with the signing issue: the manifest digest returned by
+``pull_database`` is what a signature would cover.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,9 @@ from pathlib import Path
 import zstandard
 
 from wharfinger.errors import DatabaseError, DigestMismatchError, InputError
+from wharfinger.oci.client import RegistryClient
+from wharfinger.oci.reference import ImageRef
+from wharfinger.vulndb.database import VulnDatabase
 
 __all__ = [
     "ARTIFACT_TYPE",
@@ -106,17 +112,43 @@ def unpack_database(manifest: bytes, layer: bytes) -> bytes:
     return data
 
 
-def push_database(path: Path, reference: str) -> str:
-    """Push ``path`` to ``reference``; returns the manifest digest."""
-    raise InputError(
-        f"cannot push {path} to {reference}: the registry client is not wired in yet",
-        hint="copy the database file instead; `wharfinger db push` arrives with the oci-registry client",
+def push_database(path: Path, reference: ImageRef, client: RegistryClient) -> str:
+    """Push the database at ``path`` to ``reference`` (its tag, or by digest); returns the manifest digest."""
+    with VulnDatabase.open(path) as database:  # refuse to publish a file we could not read ourselves
+        meta = database.meta()
+    packed = pack_database(
+        path.read_bytes(),
+        annotations={
+            "org.opencontainers.image.created": meta["built_at"],
+            "dev.wharfinger.vulndb.schema-version": meta["schema_version"],
+        },
     )
+    repository = reference.repository
+    client.push_blob(repository, _digest(packed.config), len(packed.config), packed.config)
+    client.push_blob(repository, _digest(packed.layer), len(packed.layer), packed.layer)
+    return client.push_manifest(repository, packed.manifest, MANIFEST_MEDIA_TYPE, tag=reference.tag)
 
 
-def pull_database(reference: str, path: Path) -> str:
-    """Pull the database artifact at ``reference`` into ``path``; returns the manifest digest."""
-    raise InputError(
-        f"cannot pull {reference} to {path}: the registry client is not wired in yet",
-        hint="copy the database file instead; `wharfinger db pull` arrives with the oci-registry client",
-    )
+def pull_database(reference: ImageRef, path: Path, client: RegistryClient) -> str:
+    """Pull the database artifact at ``reference`` into ``path`` (atomically); returns the manifest digest.
+
+    The manifest is verified by the client against its digest, the layer against the manifest;
+    the result must open as a database of our schema before it replaces ``path``.
+    """
+    fetched = client.get_manifest(reference.repository, reference.digest or reference.tag or "latest")
+    digest, size = layer_descriptor(fetched.data)
+    if size > MAX_DATABASE_BYTES:
+        raise DatabaseError(f"the database layer of {reference} is {size} bytes: too large to be ours")
+    sink = io.BytesIO()
+    client.download_blob(reference.repository, digest, sink, size=size)
+    database = unpack_database(fetched.data, sink.getvalue())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.pull.tmp")
+    temporary.write_bytes(database)
+    try:
+        VulnDatabase.open(temporary).close()
+    except DatabaseError:
+        temporary.unlink(missing_ok=True)
+        raise
+    temporary.replace(path)
+    return fetched.digest

@@ -190,3 +190,98 @@ def test_unreadable_sbom(run_cli: Run, database: Path, tmp_path: Path) -> None:
     result = run_cli("scan", str(bad), "--db", str(database))
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
+
+
+STATUS = b"""Package: liblog4j2-java
+Status: install ok installed
+Priority: optional
+Section: java
+Maintainer: Debian Java Maintainers <pkg-java-maintainers@lists.alioth.debian.org>
+Architecture: all
+Source: apache-log4j2
+Version: 2.13.3-1
+Description: Apache Log4j - Logging Framework for Java
+
+Package: base-files
+Status: install ok installed
+Architecture: amd64
+Version: 11.1+deb11u5
+Description: Debian base system miscellaneous files
+"""
+OS_RELEASE = (
+    b'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\nNAME="Debian GNU/Linux"\nVERSION_ID="11"\n'
+    b"VERSION_CODENAME=bullseye\nID=debian\n"
+)
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _blob(root: Path, data: bytes) -> dict[str, object]:
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()
+    (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    (root / "blobs" / "sha256" / digest).write_bytes(data)
+    return {"digest": f"sha256:{digest}", "size": len(data)}
+
+
+def test_scan_an_oci_layout_names_the_layer(run_cli: Run, database: Path, tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    base = _blob(layout, _tar({"etc/os-release": OS_RELEASE}))
+    app = _blob(layout, _tar({"var/lib/dpkg/status": STATUS}))
+    diff_ids = [base["digest"], app["digest"]]  # uncompressed layers: diff ids are the digests
+    config = _blob(
+        layout,
+        json.dumps(
+            {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}, "config": {}}
+        ).encode(),
+    )
+    layer_type = "application/vnd.oci.image.layer.v1.tar"
+    manifest = _blob(
+        layout,
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+                "layers": [{"mediaType": layer_type, **base}, {"mediaType": layer_type, **app}],
+            }
+        ).encode(),
+    )
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                **manifest,
+                "annotations": {"org.opencontainers.image.ref.name": "1.0"},
+            }
+        ],
+    }
+    (layout / "index.json").write_text(json.dumps(index))
+    cache = tmp_path / "cache"
+    result = run_cli(
+        "scan", f"oci:{layout}:1.0", "--db", str(database), "--offline", "-o", "json",
+        env={"XDG_CACHE_HOME": str(cache), "WHARFINGER_CACHE_DIR": str(cache)},
+    )  # fmt: skip
+    document = json.loads(result.stdout)
+    assert result.returncode == 0, result.stderr
+    assert document["source"]["distro"] == "debian 11"
+    assert document["source"]["digest"] == manifest["digest"]
+    log4shell = next(f for f in document["findings"] if f["id"] == "CVE-2021-44228")
+    assert log4shell["package"]["layer"] == app["digest"]
+    assert str(app["digest"]) in log4shell["explanation"]
+    assert log4shell["matched_name"] == "apache-log4j2"
+    assert all(f["package"]["name"] != "base-files" for f in document["findings"])

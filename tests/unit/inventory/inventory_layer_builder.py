@@ -8,7 +8,7 @@ import io
 import tarfile
 from dataclasses import dataclass
 
-from wharfinger.inventory.layers import LayerInput
+from wharfinger.inventory.layer_input import LayerInput
 
 
 @dataclass(frozen=True)

@@ -153,3 +153,37 @@ def test_corrupt_gzip_is_a_clear_error() -> None:
 def test_not_a_tar_is_a_clear_error() -> None:
     with pytest.raises(UnsafeArchiveError, match="not a valid tar"):
         read_layers([layer(zlib.compress(b"hello") * 100)], selection=ALL)
+
+
+def test_layer_index_cache_skips_shared_base_layers(tmp_path) -> None:
+    from wharfinger.inventory.cache import InventoryCache
+    from wharfinger.inventory.layer_input import LayerInput
+
+    base = gz(build_tar([Entry("etc/os-release", b"ID=debian\n"), Entry("var/lib/dpkg/status", b"Package: a\n")]))
+    app_one = gz(build_tar([Entry("app/one.txt", b"1"), Entry("var/lib/.wh.dpkg")]))
+    app_two = gz(build_tar([Entry("app/two.txt", b"2")]))
+    selection = Selection(patterns=("/etc/os-release", "/var/lib/dpkg/status"))
+    store = InventoryCache(tmp_path / "cache")
+    with read_layers([layer(base), layer(app_one)], selection=selection, store=store) as first:
+        assert list(first.walk()) == ["/app/one.txt", "/etc/os-release"]
+    opened: list[str] = []
+
+    def tracked(blob: bytes) -> LayerInput:
+        plain = layer(blob)
+
+        def open_blob():
+            opened.append(plain.digest)
+            return plain.open()
+
+        return LayerInput(digest=plain.digest, media_type=plain.media_type, open=open_blob)
+
+    with read_layers([tracked(base), tracked(app_two)], selection=selection, store=store) as second:
+        assert opened == [layer(app_two).digest]  # the shared base layer came from the cache
+        assert second.read_bytes("/var/lib/dpkg/status", 100) == b"Package: a\n"
+        assert second.layer_of("/var/lib/dpkg/status") == layer(base).digest
+        assert list(second.walk()) == ["/app/two.txt", "/etc/os-release", "/var/lib/dpkg/status"]
+    # another selection is another key: the layer is read again
+    opened.clear()
+    with read_layers([tracked(base)], selection=Selection(patterns=("**",)), store=store) as third:
+        assert opened == [layer(base).digest]
+        assert third.read_bytes("/etc/os-release", 100) == b"ID=debian\n"

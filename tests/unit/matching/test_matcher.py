@@ -262,3 +262,12 @@ def test_callable_source_and_matcher_cache() -> None:
     second = matcher.match([pypi("Django", "3.2", layer="sha256:" + "2" * 64)])
     assert calls == [("PyPI", "django")]  # the second image reused the verdict
     assert first.findings[0].layer_digest != second.findings[0].layer_digest
+
+
+def test_matches_shares_advisory_matches_across_images(language_index: MemorySource) -> None:
+    matcher = Matcher(language_index)
+    first = matcher.matches([npm("lodash", "4.17.11"), npm("left-pad", "1.0.0")])
+    second = matcher.matches([npm("lodash", "4.17.11")])
+    assert [p.name for p, _ in first] == ["lodash"]  # left-pad has no advisory here
+    assert first[0][1] is second[0][1]  # one evaluation, shared by both images
+    assert {m.advisory.id for m in first[0][1]} >= {"GHSA-jf85-cpcp-j695", "GHSA-35jh-r3h4-6jhm"}

@@ -74,3 +74,13 @@ def test_verified_stream_reads_through_and_checks_at_eof() -> None:
     assert stream.read(100) == DATA[:100]  # bytes flow before the end …
     with pytest.raises(DigestMismatchError):
         stream.read()  # … and the mismatch surfaces at EOF
+
+
+def test_verified_when_the_declared_size_is_read_without_eof() -> None:
+    tampered = b"X" + DATA[1:]
+    stream = open_verified(io.BytesIO(tampered), DigestVerifier(sha256_digest(DATA), expected_size=len(DATA)))
+    with pytest.raises(DigestMismatchError):
+        stream.read(len(DATA))  # exactly the declared size: no EOF asked for, still checked
+    good = open_verified(io.BytesIO(DATA + b"extra"), DigestVerifier(sha256_digest(DATA), expected_size=len(DATA)))
+    with pytest.raises(DigestMismatchError, match="larger than its declared size"):
+        good.read()

@@ -3,6 +3,8 @@ the ecosystem registry."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from wharfinger.errors import InputError, VersionError
@@ -180,3 +182,42 @@ def test_gem_nuget_composer_prereleases() -> None:
     assert not gem.parse("1.0.1").is_prerelease
     assert nuget.compare("1.0.0-alpha.2", "1.0.0-alpha.10") == -1
     assert composer.version_compare("1.0", "1.0.0") == -1  # PHP's own answer; normalize() avoids it
+
+
+HOSTILE = [
+    "1" * 100_000,
+    "1." * 50_000 + "1",
+    "~" * 100_000,
+    "1-" + "a" * 100_000,
+    "\x00\xff\u202e1.0",
+    "9" * 400 + ".0.0",
+]
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMES))
+@pytest.mark.parametrize("text", HOSTILE, ids=["digits", "dots", "tildes", "letters", "control", "huge-number"])
+def test_hostile_versions_are_rejected_or_ordered_quickly(name: str, text: str) -> None:
+    import time
+
+    scheme = SCHEMES[name]
+    start = time.perf_counter()
+    with contextlib.suppress(VersionError):
+        scheme.compare(text, text)
+    assert time.perf_counter() - start < 2.0  # seconds: linear work, no catastrophic backtracking
+
+
+def test_hostile_npm_ranges() -> None:
+    import time
+
+    for text in (" " * 100_000 + "1", "1.2.3 - " * 10_000, "^" * 50_000, "||" * 50_000):
+        start = time.perf_counter()
+        with contextlib.suppress(VersionError):
+            npm.parse_range(text)
+        assert time.perf_counter() - start < 2.0
+
+
+def test_maven_follows_comparable_version_even_where_it_is_not_transitive() -> None:
+    # ComparableVersion (3.8.7) orders these in a cycle; scanners must agree with Maven, not fix it.
+    assert maven.compare("1.foo-SNAPSHOT", "1-SNAPSHOT") == -1
+    assert maven.compare("1-SNAPSHOT", "1") == -1
+    assert maven.compare("1.foo-SNAPSHOT", "1") == 1

@@ -185,3 +185,36 @@ def test_overwritten_pages(built: Path, tmp_path: Path) -> None:
         for name in ("lodash", "minimist", "node-fetch"):
             db.advisories_for("npm", name)
         list(db.iter_advisories())
+
+
+def test_lookups_carry_only_the_package_asked_for(built: Path) -> None:
+    with VulnDatabase.open(built) as db:
+        for advisory in db.advisories_for("Alpine:v3.10", "openssl"):
+            assert {(a.ecosystem, a.name) for a in advisory.affected} == {("Alpine:v3.10", "openssl")}
+            whole = db.advisory(advisory.id)
+            assert whole is not None
+            assert set(advisory.affected) <= set(whole.affected)
+        index = db.load_index()
+        for eco, name in [("Alpine:v3.10", "openssl"), ("Alpine", "curl"), ("npm", "lodash")]:
+            assert sorted(db.advisories_for(eco, name), key=lambda a: a.id) == sorted(
+                index.advisories_for(eco, name), key=lambda a: a.id
+            )
+
+
+def test_epss_scores_from_a_published_csv(tmp_path: Path, vulndata: Path) -> None:
+    """FIRST's daily CSV layout: a comment line, a header, one row per CVE (generated here)."""
+    epss = (
+        b"#model_version:v2023.03.01,score_date:2026-11-23T00:00:00+0000\n"
+        b"cve,epss,percentile\n"
+        b"CVE-2019-10744,0.01234,0.84000\n"
+        b"CVE-2021-23337,0.00567,0.77000\n"
+        b"CVE-1999-0001,0.5,0.99\n"
+    )
+    files = [*iter_feed_files(vulndata / "ghsa"), ("epss_scores-2026-11-23.csv", epss)]
+    path = tmp_path / "e.sqlite"
+    write_database(path, ingest_files(files), now=NOW)
+    with VulnDatabase.open(path) as db:
+        assert db.advisory("CVE-2019-10744").epss == 0.01234
+        assert db.advisory("GHSA-35jh-r3h4-6jhm").epss == 0.00567
+        assert db.info().epss_scores == 3
+        assert next(s for s in db.info().sources if s.name == "epss").records == 3

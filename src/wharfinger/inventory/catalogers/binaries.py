@@ -35,6 +35,7 @@ class BinaryCataloger:
     kind: CatalogerKind = "language"
     patterns: tuple[str, ...] = ()
     selects_executables: bool = True
+    evidence: str = "installed"  # as FileCataloger.evidence: what is on disk, not what a lock declares
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:
         packages: list[Package] = []

@@ -1,7 +1,9 @@
 """.NET packages: ``*.deps.json`` next to built assemblies and NuGet ``packages.lock.json``.
 
 * ``parse_deps_json``: every ``libraries`` entry of type ``package`` (``project`` entries are the
-  application's own assemblies; ``reference assemblies`` ship with the SDK).
+  application's own assemblies; ``reference assemblies`` ship with the SDK) that the runtime
+  target deploys something of (``runtime``, ``runtimeTargets`` or ``native`` assets), as trivy
+  does: meta-packages and compile-only references put no code in the image.
 * ``parse_packages_lock``: every resolved dependency of every target framework, except
   ``Project`` references.
 
@@ -9,6 +11,8 @@ purls: ``pkg:nuget/Newtonsoft.Json@13.0.1``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from wharfinger.inventory.catalogers._documents import Parsed, load_json_object
 from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
@@ -28,6 +32,24 @@ def _nuget(name: str, version: str, location: Location) -> Package:
     )
 
 
+_ASSET_KINDS = ("runtime", "runtimeTargets", "native")
+
+
+def _assetless_libraries(doc: dict[str, Any]) -> set[str]:
+    """Library keys the runtime target lists without any asset (absent ones are kept: no evidence)."""
+    runtime_target = doc.get("runtimeTarget")
+    name = runtime_target.get("name") if isinstance(runtime_target, dict) else None
+    targets = doc.get("targets")
+    target = targets.get(name) if isinstance(targets, dict) and isinstance(name, str) else None
+    if not isinstance(target, dict):
+        return set()
+    return {
+        key
+        for key, assets in target.items()
+        if isinstance(assets, dict) and not any(assets.get(k) for k in _ASSET_KINDS)
+    }
+
+
 def parse_deps_json(data: bytes, location: Location) -> Parsed:
     doc = load_json_object(data, location)
     libraries = doc.get("libraries")
@@ -35,8 +57,11 @@ def parse_deps_json(data: bytes, location: Location) -> Parsed:
         return Parsed(warnings=(f"{location.path} has no `libraries` object; nothing to report",))
     found: dict[tuple[str, str], Package] = {}
     warnings: list[str] = []
+    assetless = _assetless_libraries(doc)
     for key, entry in libraries.items():
         if not isinstance(entry, dict) or str(entry.get("type", "")).lower() != "package":
+            continue
+        if key in assetless:
             continue
         name, sep, version = key.partition("/")
         if not sep or not name or not version:

@@ -31,7 +31,7 @@ from typing import BinaryIO
 from wharfinger.errors import WharfingerError
 from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
 from wharfinger.inventory.catalogers._documents import Parsed
-from wharfinger.inventory.filesystem import ImageFS, PathPatterns
+from wharfinger.inventory.filesystem import FileTooLargeError, ImageFS, PathPatterns
 from wharfinger.inventory.package import Location, Package
 
 __all__ = ["FILE_FAILURES", "BinaryData", "FileCataloger", "FileRule", "is_os_owned", "mapped_file", "with_found_by"]
@@ -88,7 +88,7 @@ def mapped_file(fs: ImageFS, path: str, max_bytes: int) -> Iterator[BinaryData]:
         if mapping is None:
             data = handle.read(max_bytes + 1)
             if len(data) > max_bytes:
-                raise WharfingerError(f"{path} is larger than {max_bytes} bytes", hint="the file is skipped")
+                raise FileTooLargeError(f"{path} is larger than {max_bytes} bytes", hint="the file is skipped")
             yield data
             return
         try:

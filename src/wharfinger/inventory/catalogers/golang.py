@@ -3,7 +3,8 @@
 * ``parse_go_binary``: the main module, every dependency (a ``=>`` replacement with a version
   reports the replacement, as the binary was built from it) and the toolchain as the ``stdlib``
   package (``pkg:golang/stdlib@1.19.8``). A main module built as ``(devel)`` takes the version
-  stamped with ``-ldflags "-X main.version=…"`` when there is one. Binaries built in GOPATH mode
+  stamped with ``-ldflags "-X main.version=…"`` when there is one, else the pseudo-version of the
+  recorded VCS revision (unless the tree was modified), as syft does. Binaries built in GOPATH mode
   carry no module information and report only ``stdlib``.
 * ``parse_go_mod``: the main module (no version) and every ``require``d module; ``replace``
   directives apply when their left-hand version is absent or matches, and a replacement by a
@@ -56,13 +57,18 @@ def _stdlib(go_version: str, location: Location) -> Package:
 
 
 def _main_version(info: BuildInfo, main: Module) -> str:
+    """The main module's version: as recorded, else a ``-X main.version=`` stamp, else the
+    pseudo-version Go would give the VCS revision it recorded (``v0.0.0-20240102150405-abcdef123456``)."""
     if main.version and main.version != "(devel)":
         return main.version
-    for key, value in info.settings:
-        if key == "-ldflags":
-            for match in _LDFLAGS_VERSION.finditer(value):
-                if match.group(1).rsplit("/", 1)[-1] in _VERSION_PACKAGES:
-                    return match.group(2)
+    settings = dict(info.settings)
+    for match in _LDFLAGS_VERSION.finditer(settings.get("-ldflags", "")):
+        if match.group(1).rsplit("/", 1)[-1] in _VERSION_PACKAGES:
+            return match.group(2)
+    revision, when = settings.get("vcs.revision", ""), settings.get("vcs.time", "")
+    stamp = re.sub(r"\D", "", when)[:14]
+    if len(revision) >= 12 and len(stamp) == 14 and settings.get("vcs.modified") != "true":  # noqa: PLR2004
+        return f"v0.0.0-{stamp}-{revision[:12]}"
     return main.version
 
 

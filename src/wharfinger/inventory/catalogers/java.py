@@ -25,21 +25,19 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from typing import BinaryIO
-from xml.etree.ElementTree import Element
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError
-from defusedxml.ElementTree import fromstring as parse_xml
+from typing import TYPE_CHECKING, BinaryIO
 
 from wharfinger.errors import PackageMetadataError, UnsafeArchiveError
 from wharfinger.inventory.cataloger import CatalogContext
-from wharfinger.inventory.catalogers._documents import Parsed
+from wharfinger.inventory.catalogers._documents import Parsed, declared_zip_entries
 from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, purl_for
 from wharfinger.inventory.catalogers.licenses import to_spdx
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 __all__ = ["JAVA_ARCHIVES", "JAVA_ARCHIVE_SUFFIXES", "JavaArchiveLimits", "parse_java_archive", "parse_manifest"]
 
@@ -135,8 +133,26 @@ def _child(element: Element, tag: str) -> Element | None:
     return None
 
 
+_PROPERTY = re.compile(r"\$\{([^}]+)\}")
+
+
+def _expand(value: str, properties: dict[str, str]) -> str:
+    """``${project.version}``-style references, a few rounds deep (properties may refer to others)."""
+    for _ in range(5):
+        expanded = _PROPERTY.sub(lambda m: properties.get(m.group(1), m.group(0)), value)
+        if expanded == value:
+            break
+        value = expanded
+    return value
+
+
 def _parse_pom(data: bytes, where: str) -> tuple[_Artifact | None, list[str]]:
     """Coordinates and licence names of a pom.xml; (None, []) when it cannot be read."""
+    # imported here: the XML stack costs 5-15 ms at start-up and most images hold no pom.xml
+    from defusedxml import DefusedXmlException  # noqa: PLC0415
+    from defusedxml.ElementTree import ParseError  # noqa: PLC0415
+    from defusedxml.ElementTree import fromstring as parse_xml  # noqa: PLC0415
+
     try:
         root = parse_xml(data, forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError, RecursionError):
@@ -152,8 +168,21 @@ def _parse_pom(data: bytes, where: str) -> tuple[_Artifact | None, list[str]]:
     group = _child_text(root, "groupId") or _child_text(parent, "groupId")
     artifact = _child_text(root, "artifactId")
     version = _child_text(root, "version") or _child_text(parent, "version")
+    properties = {
+        "project.groupId": group,
+        "project.artifactId": artifact,
+        "project.version": version,
+        "pom.version": version,
+        "project.parent.groupId": _child_text(parent, "groupId"),
+        "project.parent.version": _child_text(parent, "version"),
+        "parent.version": _child_text(parent, "version"),
+    }
+    declared = _child(root, "properties")
+    if declared is not None:
+        properties.update({_POM_NS.sub("", p.tag): (p.text or "").strip() for p in declared})
+    group, artifact, version = (_expand(value, properties) for value in (group, artifact, version))
     if not artifact or "${" in group + artifact + version:
-        return None, licenses
+        return None, licenses  # a property we cannot resolve without the parent pom
     return _Artifact(
         group=group, artifact=artifact, version=version, source=where, name=_child_text(root, "name")
     ), licenses
@@ -187,8 +216,15 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budge
 
 
 def _open_zip(data: bytes | BinaryIO, where: str, limits: JavaArchiveLimits) -> zipfile.ZipFile:
+    handle = io.BytesIO(data) if isinstance(data, bytes) else data
+    declared = declared_zip_entries(handle)
+    if declared is not None and declared > limits.max_entries:
+        raise UnsafeArchiveError(
+            f"{where} declares {declared} entries (limit {limits.max_entries})",
+            hint="no real Java archive has that many; it is skipped",
+        )
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
+        archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise PackageMetadataError(
             f"{where} is not a readable zip archive: {exc}", hint="the archive is corrupt or not a zip; it is skipped"

@@ -3,9 +3,10 @@
 Parsers here are pure: bytes and the ``Location`` they were read from in, ``Parsed`` out.
 
 * ``parse_core_metadata`` reads ``METADATA`` / ``PKG-INFO`` (RFC 822 headers, the core metadata
-  specification). The license is ``License-Expression`` (PEP 639) when present, else ``License``
-  when it is short enough to be a name rather than the whole licence text, else the trove
-  classifiers. ``parse_record`` lists the files a ``RECORD`` says the distribution installed.
+  specification). The license is ``License-Expression`` (PEP 639) when present, else the
+  specific ``License ::`` trove classifiers, else ``License`` when it is short enough to be a
+  name rather than the whole licence text (trivy's order). ``parse_record`` lists the files a
+  ``RECORD`` says the distribution installed.
 * ``parse_egg`` opens a zipped ``.egg`` and reads its ``EGG-INFO/PKG-INFO``.
 * Lock files: ``parse_requirements`` (only ``==``/``===`` pins; anything else is noted, not
   guessed), ``parse_pipfile_lock``, ``parse_poetry_lock``, ``parse_uv_lock``, ``parse_pdm_lock``.
@@ -29,10 +30,12 @@ from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers._documents import (
     Parsed,
     check_size,
+    declared_zip_entries,
     decode_text,
     load_json_object,
     load_toml,
 )
+from wharfinger.inventory.catalogers._graph import dev_only
 from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, normalise_pypi_name
 from wharfinger.inventory.catalogers.licenses import to_spdx
@@ -54,6 +57,7 @@ __all__ = [
 
 _MAX_LICENSE_FIELD_CHARS = 200  # longer ``License:`` values are the licence text, not its name
 _MAX_EGG_INFO_BYTES = 1024 * 1024  # bytes; PKG-INFO inside an egg
+_MAX_EGG_ENTRIES = 100_000  # zip entries of one egg
 
 
 def _pypi_package(
@@ -82,9 +86,18 @@ def _pypi_package(
 
 
 def _licenses_from_headers(headers: Any) -> tuple[str, ...]:
+    """``License-Expression`` (PEP 639); else the specific trove classifiers (a controlled
+    vocabulary, preferred as trivy does); else ``License`` when it is a name, not the licence text."""
     expression = (headers.get("License-Expression") or "").strip()
     if expression:
         return (expression,)
+    from_classifiers = tuple(
+        c.split("::")[-1].strip()
+        for c in headers.get_all("Classifier") or ()
+        if c.startswith("License ::") and c.split("::")[-1].strip() not in ("OSI Approved", "")
+    )
+    if from_classifiers:
+        return from_classifiers
     declared = (headers.get("License") or "").strip()
     if (
         declared
@@ -93,12 +106,7 @@ def _licenses_from_headers(headers: Any) -> tuple[str, ...]:
         and "\n" not in declared
     ):
         return (declared,)
-    from_classifiers = tuple(
-        c.split("::")[-1].strip()
-        for c in headers.get_all("Classifier") or ()
-        if c.startswith("License ::") and c.strip() != "License :: OSI Approved"
-    )
-    return tuple(f"License :: {c}" for c in from_classifiers)
+    return ()
 
 
 def parse_core_metadata(
@@ -154,6 +162,12 @@ def parse_record(data: bytes, location: Location, *, site_packages: str) -> tupl
 def parse_egg(data: bytes, location: Location) -> Parsed:
     """A zipped ``.egg``: the distribution described by its ``EGG-INFO/PKG-INFO``."""
     check_size(data, location)
+    declared = declared_zip_entries(io.BytesIO(data))
+    if declared is not None and declared > _MAX_EGG_ENTRIES:
+        raise UnsafeArchiveError(
+            f"{location.path} declares {declared} zip entries (limit {_MAX_EGG_ENTRIES})",
+            hint="no real egg has that many; it is skipped",
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             try:
@@ -301,16 +315,47 @@ def parse_poetry_lock(data: bytes, location: Location) -> Parsed:
     return Parsed(packages=tuple(packages), warnings=tuple(warnings))
 
 
+def _uv_names(groups: Any) -> list[str]:
+    """Names in uv's ``dependencies`` array or in every group of an ``optional-``/``dev-dependencies`` table."""
+    arrays = groups.values() if isinstance(groups, dict) else [groups]
+    return [
+        normalise_pypi_name(dep["name"])
+        for array in arrays
+        if isinstance(array, list)
+        for dep in array
+        if isinstance(dep, dict) and isinstance(dep.get("name"), str)
+    ]
+
+
 def parse_uv_lock(data: bytes, location: Location) -> Parsed:
-    """``uv.lock``: every resolved package, the project itself included (its source is virtual/editable)."""
+    """``uv.lock``: every resolved package, the project itself included (its source is virtual/editable).
+
+    Packages only the projects' ``dev-dependencies`` reach are marked dev (optional dependencies
+    count as production: an extra may be installed).
+    """
     entries, warnings = _toml_packages(
         load_toml(data, location, skip_inline_table_lines=True), location, kind="uv.lock"
     )
+    edges: dict[str, list[str]] = {}
+    prod_roots: list[str] = []
+    dev_roots: list[str] = []
+    for entry in entries:
+        name = normalise_pypi_name(entry["name"])
+        edges.setdefault(name, []).extend(
+            _uv_names(entry.get("dependencies")) + _uv_names(entry.get("optional-dependencies"))
+        )
+        source = entry.get("source")
+        if isinstance(source, dict) and ("virtual" in source or "editable" in source):
+            prod_roots.append(name)
+            dev_roots.extend(_uv_names(entry.get("dev-dependencies")))
+    dev = dev_only(prod_roots, dev_roots, lambda node: edges.get(node, ()))
     packages = []
     for entry in entries:
         source = entry.get("source")
-        meta = {"source": next(iter(source))} if isinstance(source, dict) and source else None
-        packages.append(_pypi_package(entry["name"], entry["version"], location, metadata=meta))
+        meta = {"source": next(iter(source))} if isinstance(source, dict) and source else {}
+        if normalise_pypi_name(entry["name"]) in dev:
+            meta["dev"] = "true"
+        packages.append(_pypi_package(entry["name"], entry["version"], location, metadata=meta or None))
     return Parsed(packages=tuple(packages), warnings=tuple(warnings))
 
 

@@ -1,7 +1,8 @@
 """Ruby gems: installed ``specifications/*.gemspec`` and ``Gemfile.lock``.
 
 * ``parse_gemspec`` reads the Ruby source RubyGems writes for each installed gem. It is never
-  evaluated: ``name``, ``version`` and ``license``/``licenses`` assignments are read as text.
+  evaluated: ``name``, ``version`` and ``license``/``licenses`` assignments to the block variable
+  of ``Gem::Specification.new do |spec|`` are read as text.
 * ``parse_gemfile_lock`` reads the ``specs:`` of the ``GEM``, ``GIT`` and ``PATH`` sections
   (four-space indented ``name (version)`` lines; six-space lines are their dependencies). A
   platform suffix (``nokogiri (1.15.4-x86_64-linux)``) is kept as metadata, not in the version:
@@ -24,7 +25,8 @@ from wharfinger.inventory.package import Location, Package, PackageType
 __all__ = ["RUBY_GEMFILE_LOCKS", "RUBY_INSTALLED", "parse_gemfile_lock", "parse_gemspec"]
 
 _QUOTED = r"""(?:%q<([^>]*)>|"([^"]*)"|'([^']*)')"""
-_ATTRIBUTE = re.compile(r"^\s*\w+\.(name|version|licenses?)\s*=\s*(.+?)\s*(?:#.*)?$", re.MULTILINE)
+_ATTRIBUTE = re.compile(r"^\s*(\w+)\.(name|version|licenses?)\s*=\s*(.+?)\s*(?:#.*)?$", re.MULTILINE)
+_BLOCK_VARIABLE = re.compile(r"Gem::Specification\.new\s+do\s*\|\s*(\w+)\s*\|")
 _STRING = re.compile(_QUOTED)
 _SPEC_LINE = re.compile(r"^ {4}(?P<name>[^\s(]+) \((?P<version>[^)]+)\)\s*$")
 
@@ -49,11 +51,16 @@ def _strings(expression: str) -> list[str]:
 def parse_gemspec(data: bytes, location: Location) -> Parsed:
     """One installed gem from its specification file."""
     text = decode_text(data, location)
+    block = _BLOCK_VARIABLE.search(text)
     values: dict[str, list[str]] = {}
     for match in _ATTRIBUTE.finditer(text):
-        attribute = match.group(1)
+        receiver, attribute, expression = match.groups()
+        if block is not None and receiver != block.group(1):
+            continue  # not the specification being built (trivy rejects such files too)
+        if attribute == "licenses" and not expression.startswith("["):
+            continue  # `licenses` takes an array; a bare string there is ignored by RubyGems' own validation
         if attribute not in values:  # the first assignment is the real one; later ones sit in fallbacks
-            values[attribute] = _strings(match.group(2))
+            values[attribute] = _strings(expression)
     name = (values.get("name") or [""])[0]
     version = (values.get("version") or [""])[0]
     if not name or not version:

@@ -185,3 +185,52 @@ def test_binaries_cataloger_walks_executables_and_skips_os_owned(go_binaries: di
     assert BINARIES.catalog(fs, owned) == []
     reported_anyway = CatalogContext(distro=None, os_owned_files=frozenset({"/usr/local/bin/app"}), skip_os_owned=False)
     assert {p.name for p in BINARIES.catalog(fs, reported_anyway)} == {p.name for p in found}
+
+
+@pytest.fixture(scope="module")
+def go_vcs_binary() -> tuple[Path, str, str]:
+    """A binary built inside a git checkout without a version stamp: Go records vcs.revision/time."""
+    if GO is None or shutil.which("git") is None:
+        pytest.fail("Go and git are needed: run scripts/install-test-deps")
+    out = CACHE / f"go-vcs-{_recipe_key()}"
+    src = out / "src"
+    binary = out / "app-vcs.elf"
+    if not binary.is_file():
+        shutil.rmtree(out, ignore_errors=True)
+        (src / "greeting").mkdir(parents=True)
+        (src / "main.go").write_text(MAIN_GO)
+        (src / "go.mod").write_text(GO_MOD)
+        (src / "greeting" / "go.mod").write_text("module example.com/greeting\n\ngo 1.19\n")
+        (src / "greeting" / "greeting.go").write_text(LIB_GO)
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+        subprocess.run([*git, "init", "-q"], cwd=src, check=True)
+        subprocess.run([*git, "add", "."], cwd=src, check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "x"], cwd=src, check=True, env={**os.environ, "TZ": "UTC"})
+        env = {
+            **os.environ,
+            "CGO_ENABLED": "0",
+            "GOFLAGS": "-mod=mod",
+            "GOPROXY": "off",
+            "GOCACHE": str(out / "gocache"),
+            "GOPATH": str(out / "gopath"),
+        }
+        subprocess.run(
+            [GO, "build", "-o", str(binary), "."], cwd=src, env=env, check=True, capture_output=True, timeout=240
+        )
+    revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=src, capture_output=True, text=True, check=True).stdout
+    when = subprocess.run(
+        ["git", "log", "-1", "--format=%cd", "--date=format-local:%Y%m%d%H%M%S"],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TZ": "UTC"},
+    ).stdout
+    return binary, revision.strip(), when.strip()
+
+
+def test_vcs_revision_gives_a_pseudo_version(go_vcs_binary: tuple[Path, str, str]) -> None:
+    binary, revision, when = go_vcs_binary
+    parsed = parse_go_binary(binary.read_bytes(), Location(path="/app"))
+    main = next(p for p in parsed.packages if p.name == "example.com/app")
+    assert main.version == f"v0.0.0-{when}-{revision[:12]}"

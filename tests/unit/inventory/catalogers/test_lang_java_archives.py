@@ -215,8 +215,18 @@ def test_too_many_entries_refuses_the_archive() -> None:
     from wharfinger.errors import UnsafeArchiveError
 
     archive = _zip({f"f{i}": b"" for i in range(50)})
-    with pytest.raises(UnsafeArchiveError, match="50 entries"):
+    with pytest.raises(UnsafeArchiveError, match="declares 50 entries"):
         parse_java_archive(archive, Location(path="/many.jar"), limits=JavaArchiveLimits(max_entries=10))
+
+
+def test_entry_count_is_checked_before_the_central_directory_is_loaded() -> None:
+    from wharfinger.errors import UnsafeArchiveError
+
+    archive = bytearray(_zip({"a": b"x"}))
+    eocd = archive.rfind(b"PK\x05\x06")
+    archive[eocd + 8 : eocd + 12] = (60000).to_bytes(2, "little") * 2  # the record now claims 60 000 entries
+    with pytest.raises(UnsafeArchiveError, match="declares 60000 entries"):
+        parse_java_archive(bytes(archive), Location(path="/lying.jar"), limits=JavaArchiveLimits(max_entries=1000))
 
 
 def test_xml_bomb_in_pom_is_ignored_not_expanded() -> None:
@@ -241,3 +251,14 @@ def test_corrupt_archive_is_a_warning_in_the_cataloger(tmp_path: Path) -> None:
     found = JAVA_ARCHIVES.catalog(DirFS(tmp_path), CatalogContext(distro=None, warn=warnings.append))
     assert [p.purl for p in found] == ["pkg:maven/g/good@1.0"]
     assert any("broken.jar" in w and "not a readable zip" in w for w in warnings)
+
+
+def test_pom_xml_without_pom_properties_resolves_project_properties() -> None:
+    pom = (
+        b'<project xmlns="http://maven.apache.org/POM/4.0.0"><parent><groupId>org.acme</groupId>'
+        b"<version>3.1.0</version></parent><artifactId>acme-${flavour}</artifactId>"
+        b"<properties><flavour>core</flavour></properties>"
+        b"<licenses><license><name>Apache License, Version 2.0</name></license></licenses></project>"
+    )
+    parsed = parse_java_archive(_zip({"META-INF/maven/org.acme/acme-core/pom.xml": pom}), Location(path="/x.jar"))
+    assert [(p.purl, p.licenses) for p in parsed.packages] == [("pkg:maven/org.acme/acme-core@3.1.0", ("Apache-2.0",))]

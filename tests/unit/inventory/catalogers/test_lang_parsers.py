@@ -69,7 +69,9 @@ def test_license_expression_wins_over_license_and_classifiers() -> None:
 def test_zipped_egg(shared_dir: Path) -> None:
     data = _read(shared_dir, "fanal/analyzer/language/python/packaging/testdata/egg-zip/kitchen-1.2.6-py2.7.egg")
     (package,) = python.parse_egg(data, HERE).packages
-    assert (package.name, package.version, package.licenses) == ("kitchen", "1.2.6", ("LGPLv2+",))
+    # the classifier names no LGPL version, so it is kept as written rather than guessed
+    lgpl = "GNU Library or Lesser General Public License (LGPL)"
+    assert (package.name, package.version, package.licenses) == ("kitchen", "1.2.6", (lgpl,))
 
 
 def test_record_paths_resolve_against_site_packages() -> None:
@@ -111,6 +113,8 @@ def test_pdm_lock(shared_dir: Path) -> None:
     [
         ("dependency/parser/ruby/gemspec/testdata/normal00.gemspec", ("rake", "13.0.3", ("MIT",))),
         ("dependency/parser/ruby/gemspec/testdata/license.gemspec", ("async", "1.25.0", ("MIT",))),
+        # `spec.licenses = "MIT"`: not an array, ignored (trivy's "another variable name" case)
+        ("dependency/parser/ruby/gemspec/testdata/normal01.gemspec", ("async", "1.25.0", ())),
         (
             "dependency/parser/ruby/gemspec/testdata/multiple_licenses.gemspec",
             ("test-unit", "3.3.7", ("Ruby", "BSDL", "PSFL")),
@@ -121,6 +125,14 @@ def test_gemspecs(shared_dir: Path, relative: str, expected: tuple[str, str, tup
     (package,) = ruby.parse_gemspec(_read(shared_dir, relative), HERE).packages
     assert (package.name, package.version, package.licenses) == expected
     assert package.purl == f"pkg:gem/{expected[0]}@{expected[1]}"
+
+
+@pytest.mark.parametrize("name", ["malformed00.gemspec", "malformed01.gemspec"])
+def test_malformed_gemspecs_are_refused(shared_dir: Path, name: str) -> None:
+    from wharfinger.errors import PackageMetadataError
+
+    with pytest.raises(PackageMetadataError, match="assigns no name or version"):
+        ruby.parse_gemspec(_read(shared_dir, f"dependency/parser/ruby/gemspec/testdata/{name}"), HERE)
 
 
 def test_gemfile_lock_sections_and_platforms() -> None:  # hand-written: no Gemfile.lock among the fixtures
@@ -182,6 +194,17 @@ def test_deps_json(shared_dir: Path) -> None:
     assert [p.purl for p in parsed.packages] == ["pkg:nuget/Newtonsoft.Json@9.0.1"]
 
 
+def test_deps_json_skips_libraries_the_runtime_target_deploys_nothing_of(shared_dir: Path) -> None:
+    # trivy's core_deps parse_test "happy path with skipped libs" expects exactly these three
+    data = _read(shared_dir, "dependency/parser/dotnet/core_deps/testdata/without-runtime.deps.json")
+    parsed = dotnet.parse_deps_json(data, HERE)
+    assert {(p.name, p.version) for p in parsed.packages} == {
+        ("JsonDiffPatch", "2.0.61"),
+        ("Libuv", "1.9.1"),
+        ("System.Collections.Immutable", "1.3.0"),
+    }
+
+
 def test_packages_lock_json(shared_dir: Path) -> None:
     data = _read(shared_dir, "fanal/analyzer/language/dotnet/nuget/testdata/lock/packages.lock.json")
     parsed = dotnet.parse_packages_lock(data, HERE)
@@ -220,6 +243,33 @@ def test_installed_node_modules_fixture_nested_and_scoped(shared_dir: Path) -> N
     assert {v for n, v in pairs if n == "debug"} >= {"2.6.9"}  # nested copies under express/ and body-parser/
     babel = next(p for p in found if p.name == "@babel/parser")
     assert babel.purl == "pkg:npm/%40babel/parser@7.23.6"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("package.json", ("bootstrap", "5.0.2", ("MIT",))),
+        ("legacy_package.json", ("angular", "4.1.2", ("ISC",))),
+        ("legacy_array_package.json", ("tv4", "1.3.0", ("LicenseRef-Public-Domain", "MIT"))),
+        ("without_version_package.json", None),
+        ("without_name_and_version_package.json", None),
+    ],
+)
+def test_trivy_package_json_cases(
+    shared_dir: Path, name: str, expected: tuple[str, str, tuple[str, ...]] | None
+) -> None:
+    parsed = javascript.parse_package_json(
+        _read(shared_dir, f"dependency/parser/nodejs/packagejson/testdata/{name}"), HERE
+    )
+    assert [(p.name, p.version, p.licenses) for p in parsed.packages] == ([expected] if expected else [])
+
+
+def test_package_json_with_a_name_npm_refuses(shared_dir: Path) -> None:
+    from wharfinger.errors import PackageMetadataError
+
+    data = _read(shared_dir, "dependency/parser/nodejs/packagejson/testdata/invalid_name.json")
+    with pytest.raises(PackageMetadataError, match="npm would refuse"):
+        javascript.parse_package_json(data, HERE)
 
 
 def test_go_mod_local_replacement_drops_the_module() -> None:  # hand-written edge case

@@ -51,3 +51,11 @@ def test_patterns_select_the_files_they_are_meant_for() -> None:
 def test_public_names_are_exported(module: str, names: set[str]) -> None:
     exported = set(importlib.import_module(f"wharfinger.inventory.catalogers.{module}").__all__)
     assert names <= exported
+
+
+def test_lock_file_catalogers_say_they_report_declared_packages() -> None:
+    """Image scans by syft and trivy skip lock files; an orchestrator filters on ``evidence``."""
+    evidence = {c.name: getattr(c, "evidence", None) for c in load_catalogers(LANGUAGE_CATALOGER_SPECS)}
+    assert set(evidence.values()) == {"installed", "declared"}
+    assert evidence["python-lock"] == evidence["javascript-lock"] == evidence["go-module-file"] == "declared"
+    assert evidence["python-installed"] == evidence["binaries"] == evidence["java-archive"] == "installed"

@@ -1,0 +1,231 @@
+"""A forward-only tar reader for layer streams: headers parsed, contents read or skipped in bulk.
+
+``tarfile`` in stream mode copies its whole read buffer on every 512-byte header read and skips
+contents ``bufsize`` bytes at a time; on a layer of tens of thousands of files that costs more
+than inflating it. This reader keeps one buffer with an offset, parses ustar, GNU (``L``/``K`` long
+names, base-256 numbers) and PAX (``x`` records: ``path``, ``linkpath``, ``size``) headers, checks
+every header checksum, and bounds the size of long names and PAX records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from wharfinger.errors import UnsafeArchiveError
+
+__all__ = ["TarEntry", "TarReader"]
+
+BLOCK = 512
+_MAX_META_BYTES = 1024 * 1024  # bytes: a GNU long name or PAX header larger than this is hostile
+
+REGULAR, HARDLINK, SYMLINK, CHAR, BLOCK_DEVICE, DIRECTORY, FIFO, CONTIGUOUS = "0", "1", "2", "3", "4", "5", "6", "7"
+
+
+@dataclass(slots=True)
+class TarEntry:
+    name: str
+    type: str  # one of the constants above ("\0" is read as REGULAR)
+    mode: int
+    size: int
+    linkname: str
+
+    def isreg(self) -> bool:
+        return self.type in {REGULAR, CONTIGUOUS}
+
+    def isdir(self) -> bool:
+        return self.type == DIRECTORY
+
+    def issym(self) -> bool:
+        return self.type == SYMLINK
+
+    def islnk(self) -> bool:
+        return self.type == HARDLINK
+
+
+class _Source:
+    """Bytes from an iterator of chunks, with exact reads and bulk skips."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = memoryview(b"")
+
+    def _fill(self) -> bool:
+        for chunk in self._chunks:
+            if chunk:
+                self._buffer = memoryview(chunk)
+                return True
+        return False
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes; fewer only at the end of the stream."""
+        if len(self._buffer) >= size:
+            out = bytes(self._buffer[:size])
+            self._buffer = self._buffer[size:]
+            return out
+        parts = [bytes(self._buffer)]
+        missing = size - len(self._buffer)
+        self._buffer = memoryview(b"")
+        while missing > 0 and self._fill():
+            take = self._buffer[:missing]
+            parts.append(bytes(take))
+            missing -= len(take)
+            self._buffer = self._buffer[len(take) :]
+        return b"".join(parts)
+
+    def skip(self, size: int) -> int:
+        skipped = 0
+        while skipped < size:
+            if not self._buffer and not self._fill():
+                break
+            take = min(size - skipped, len(self._buffer))
+            self._buffer = self._buffer[take:]
+            skipped += take
+        return skipped
+
+    def copy_to(self, size: int, out: BinaryIO) -> int:
+        copied = 0
+        while copied < size:
+            if not self._buffer and not self._fill():
+                break
+            take = min(size - copied, len(self._buffer))
+            out.write(self._buffer[:take])
+            self._buffer = self._buffer[take:]
+            copied += take
+        return copied
+
+
+def _number(field: bytes, what: str) -> int:
+    if field and field[0] & 0x80:  # GNU base-256 for values that do not fit in octal
+        value = int.from_bytes(field[1:], "big")
+        return -value if field[0] & 0x40 else value
+    text = field.split(b"\0", 1)[0].strip(b" \0")
+    if not text:
+        return 0
+    try:
+        return int(text, 8)
+    except ValueError as exc:
+        raise UnsafeArchiveError(f"tar header has an invalid {what}", hint="the layer is corrupt") from exc
+
+
+def _text(field: bytes) -> str:
+    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _pax_records(data: bytes) -> dict[str, str]:
+    records: dict[str, str] = {}
+    position = 0
+    while position < len(data):
+        space = data.find(b" ", position)
+        if space == -1:
+            break
+        try:
+            length = int(data[position:space])
+        except ValueError as exc:
+            raise UnsafeArchiveError("a PAX header record is malformed", hint="the layer is corrupt") from exc
+        if length <= 0 or position + length > len(data):
+            raise UnsafeArchiveError("a PAX header record is malformed", hint="the layer is corrupt")
+        key, _, value = data[space + 1 : position + length - 1].partition(b"=")
+        records[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
+        position += length
+    return records
+
+
+class TarReader:
+    """Iterate entries; after each entry, its content may be read (``read``/``copy_to``) or left to skip."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._source = _Source(chunks)
+        self._remaining = 0  # content bytes of the current entry not yet consumed
+        self._padding = 0
+
+    def _finish_entry(self) -> None:
+        if self._remaining or self._padding:
+            self._source.skip(self._remaining + self._padding)
+            self._remaining = self._padding = 0
+
+    def read(self, size: int = -1) -> bytes:
+        """Content of the current entry (up to ``size`` bytes, all if negative)."""
+        want = self._remaining if size < 0 else min(size, self._remaining)
+        data = self._source.read(want)
+        self._remaining -= len(data)
+        if len(data) < want:
+            raise UnsafeArchiveError("the layer ends inside a file", hint="the blob is truncated")
+        return data
+
+    def copy_to(self, out: BinaryIO) -> None:
+        copied = self._source.copy_to(self._remaining, out)
+        if copied < self._remaining:
+            raise UnsafeArchiveError("the layer ends inside a file", hint="the blob is truncated")
+        self._remaining = 0
+
+    def _meta(self, size: int) -> bytes:
+        if size > _MAX_META_BYTES:
+            raise UnsafeArchiveError(
+                f"a tar long-name or PAX header of {size} bytes", hint="a hostile layer; refusing it"
+            )
+        data = self._source.read(size)
+        self._source.skip(-size % BLOCK)
+        if len(data) < size:
+            raise UnsafeArchiveError("the layer ends inside a header", hint="the blob is truncated")
+        return data
+
+    def __iter__(self) -> Iterator[TarEntry]:
+        long_name: str | None = None
+        long_link: str | None = None
+        pax: dict[str, str] = {}
+        global_pax: dict[str, str] = {}
+        first = True
+        while True:
+            self._finish_entry()
+            header = self._source.read(BLOCK)
+            if len(header) < BLOCK:
+                if first:
+                    raise UnsafeArchiveError("not a valid tar archive (too short)", hint="the blob is corrupt")
+                return  # a missing end-of-archive marker: tolerated, as GNU tar does
+            if header == b"\0" * BLOCK:
+                return
+            stored = _number(header[148:156], "checksum")
+            computed = sum(header[:148]) + 8 * 32 + sum(header[156:])
+            if stored != computed:
+                raise UnsafeArchiveError(
+                    "a tar header checksum does not match" if not first else "not a valid tar archive",
+                    hint="the blob is corrupt or not a layer",
+                )
+            first = False
+            kind = chr(header[156]) if header[156] else REGULAR
+            size = _number(header[124:136], "size")
+            if size < 0:
+                raise UnsafeArchiveError("a tar header has a negative size", hint="the layer is corrupt")
+            if kind == "L":
+                long_name = _text(self._meta(size))
+                continue
+            if kind == "K":
+                long_link = _text(self._meta(size))
+                continue
+            if kind == "x":
+                pax.update(_pax_records(self._meta(size)))
+                continue
+            if kind == "g":
+                global_pax.update(_pax_records(self._meta(size)))
+                continue
+            name = _text(header[0:100])
+            if header[257:263] == b"ustar\0" and header[345]:  # POSIX prefix field (GNU puts atime there)
+                name = _text(header[345:500]) + "/" + name
+            records = {**global_pax, **pax}
+            name = long_name or records.get("path") or name
+            linkname = long_link or records.get("linkpath") or _text(header[157:257])
+            if "size" in records:
+                try:
+                    size = int(records["size"])
+                except ValueError as exc:
+                    raise UnsafeArchiveError("a PAX size is not a number", hint="the layer is corrupt") from exc
+            long_name = long_link = None
+            pax = {}
+            content = size if kind not in {DIRECTORY, SYMLINK, HARDLINK, CHAR, BLOCK_DEVICE, FIFO} else 0
+            self._remaining = content
+            self._padding = -content % BLOCK
+            yield TarEntry(
+                name=name, type=kind, mode=_number(header[100:108], "mode") & 0o7777, size=content, linkname=linkname
+            )
