@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-ROOT = Path(__file__).resolve().parent.parent
+from testkit.shared import ROOT, SHARED  # one resolution for fixtures and tables
+
+__all__ = ["DATA", "RESPONSE_SCHEMA", "SHARED", "assert_review"]
+
 DATA = ROOT / "tests" / "data" / "admission"
-# the same resolution as the shared_dir fixture in tests/conftest.py (needed at collection time)
-SHARED = Path(os.environ.get("WHARFINGER_SHARED", ROOT.parent / "shared")).resolve()
 RESPONSE_SCHEMA = jsonschema.Draft202012Validator(
     json.loads((DATA / "admissionreview-response.schema.json").read_text())
 )

@@ -120,13 +120,15 @@ class WebhookServer:
                 self.process.wait()
 
 
-def start_webhook(folder: Path, *args: str, pki: Pki | None = None, wait_ready: bool = True) -> WebhookServer:
+def start_webhook(
+    folder: Path, *args: str, pki: Pki | None = None, wait_ready: bool = True, env: dict[str, str] | None = None
+) -> WebhookServer:
     folder.mkdir(parents=True, exist_ok=True)
     pki = pki or Pki(folder)
     pki.issue("127.0.0.1", folder / "tls.crt", folder / "tls.key")
     port = free_port()
     log_path = folder / "webhook.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT / "src")}
     process = subprocess.Popen(
         [
             sys.executable,

@@ -30,6 +30,7 @@ class Reloader:
     name: str
     check: Callable[[], None]  # cheap when nothing changed (stat + hash); swaps state when something did
     interval_s: float = 1.0
+    in_thread: bool = False  # blocking I/O (the Kubernetes API): run off the event loop
 
 
 def _json(body: object, status: int) -> Response:
@@ -108,7 +109,10 @@ def create_app(
         while True:
             await asyncio.sleep(reloader.interval_s)
             try:
-                reloader.check()  # cheap (stat, then hash on change); in the loop thread so TLS swaps are not racy
+                if reloader.in_thread:
+                    await asyncio.to_thread(reloader.check)
+                else:
+                    reloader.check()  # cheap (stat, then hash on change); in the loop thread so TLS swaps are not racy
             except Exception:  # a reload must never stop the server; the old state stays in force
                 log.exception("reload failed", extra={"event": "admission.reload.failed", "what": reloader.name})
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wharfinger.policy.facts import FactNeeds, ImageFacts, Unverifiable
+from wharfinger.policy.facts import FactNeeds, ImageFacts, Unscannable, Unverifiable
 from wharfinger.policy.factsfile import facts_to_document, parse_image_facts
 
 __all__ = ["CacheSettings", "CacheStats", "FactsCache", "cache_key", "is_success"]
@@ -49,8 +50,9 @@ class CacheStats:
     coalesced: int = 0  # misses that joined an in-flight gathering (single-flight)
 
 
-def cache_key(reference: str, needs: FactNeeds, *, policy_fingerprint: str, trust_generation: str) -> str:
-    needs_text = json.dumps(
+@functools.lru_cache(maxsize=4096)
+def _needs_text(needs: FactNeeds) -> str:
+    return json.dumps(
         {
             "a": sorted(
                 (a.name, a.kind.value, a.trust_policy, a.public_key, a.issuer, a.subject, a.subject_regexp)
@@ -61,12 +63,30 @@ def cache_key(reference: str, needs: FactNeeds, *, policy_fingerprint: str, trus
         },
         sort_keys=True,
     )
+
+
+def cache_key(reference: str, needs: FactNeeds, *, policy_fingerprint: str, trust_generation: str) -> str:
+    needs_text = _needs_text(needs)
     material = f"{policy_fingerprint}\n{trust_generation}\n{needs_text}\n{reference}"
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def is_success(facts: ImageFacts) -> bool:
-    return not any(isinstance(x, Unverifiable) for x in (facts.digest, facts.signatures, facts.attestations))
+def is_success(facts: ImageFacts, needs: FactNeeds | None = None) -> bool:
+    """Everything asked for was established *and positive*: only then the long TTL.
+
+    A missing signature or scan is kept for the short TTL too, so an image signed or scanned a
+    minute after a denial is admitted on the next try, not five minutes later.
+    """
+    if any(isinstance(x, Unverifiable) for x in (facts.digest, facts.signatures, facts.attestations)):
+        return False
+    if not all(s.verified for s in facts.signatures):  # type: ignore[union-attr]  # Unverifiable excluded above
+        return False
+    if needs is None:
+        return True
+    if needs.vulnerabilities and isinstance(facts.vulnerabilities, Unscannable):
+        return False
+    found_types = {a.predicate_type for a in facts.attestations}  # type: ignore[union-attr]  # as above
+    return set(needs.attestation_types) <= found_types
 
 
 class FactsCache:
@@ -155,7 +175,16 @@ class FactsCache:
         except Exception as exc:  # noqa: BLE001 -- see _get_shared
             self._redis_error(exc)
 
-    async def get_or_gather(self, key: str, gather: Callable[[], Awaitable[ImageFacts]]) -> tuple[ImageFacts, str]:
+    def peek(self, key: str) -> ImageFacts | None:
+        """A local hit without touching the event loop (the common, cached case); counts as a hit."""
+        found = self._get_local(key)
+        if found is not None:
+            self.stats.hits += 1
+        return found
+
+    async def get_or_gather(
+        self, key: str, gather: Callable[[], Awaitable[ImageFacts]], needs: FactNeeds | None = None
+    ) -> tuple[ImageFacts, str]:
         """The facts for ``key`` and where they came from: "local", "shared", "coalesced" or "gathered"."""
         found = self._get_local(key)
         if found is not None:
@@ -171,13 +200,17 @@ class FactsCache:
         future: asyncio.Future[tuple[ImageFacts, str]] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         # the gathering outlives a caller whose time budget ran out: the next request finds the result cached
-        task = asyncio.ensure_future(self._fill(key, gather, future))
+        task = asyncio.ensure_future(self._fill(key, gather, future, needs))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return await asyncio.shield(future)
 
     async def _fill(
-        self, key: str, gather: Callable[[], Awaitable[ImageFacts]], future: asyncio.Future[tuple[ImageFacts, str]]
+        self,
+        key: str,
+        gather: Callable[[], Awaitable[ImageFacts]],
+        future: asyncio.Future[tuple[ImageFacts, str]],
+        needs: FactNeeds | None,
     ) -> None:
         try:
             shared = await self._get_shared(key)
@@ -187,7 +220,7 @@ class FactsCache:
                 future.set_result((shared, "shared"))
                 return
             facts = await gather()
-            ttl = self.settings.success_ttl_s if is_success(facts) else self.settings.failure_ttl_s
+            ttl = self.settings.success_ttl_s if is_success(facts, needs) else self.settings.failure_ttl_s
             self._put_local(key, facts, ttl)
             future.set_result((facts, "gathered"))
             await self._put_shared(key, facts, ttl)

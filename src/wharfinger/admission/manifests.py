@@ -259,6 +259,7 @@ def render_install(options: InstallOptions, *, now: dt.datetime) -> list[dict[st
         "/var/log/wharfinger/audit.jsonl",
         "--port",
         "8443",
+        "--from-cluster",  # the ClusterImagePolicy/ImagePolicy objects and namespace labels, besides the ConfigMap
     ]
     if options.mutate:
         args.append("--mutate")

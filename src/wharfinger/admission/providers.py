@@ -7,8 +7,9 @@
   adapters) for each authority the matching policies name. A registry that cannot be reached
   or answers 5xx/429 becomes ``Unverifiable(is_outage=True)``: the policy's failure mode decides.
 
-TODO(signing branches): adapters for ``wharfinger.signing`` Notary and cosign verifiers, and
-attestation/vulnerability-scan facts from the referrers.
+Attestations are the signed in-toto statements of the ``.att`` manifest whose DSSE signature
+verifies with a trusted cosign key (``signing.cosign.attestation``); the newest signed
+vulnerability-scan predicate among them is the vulnerability summary.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from typing import Protocol
 from wharfinger.errors import ManifestError, RegistryAuthError, RegistryError, RegistryNotFoundError
 from wharfinger.oci.auth import CredentialProvider
 from wharfinger.oci.client import RegistryClient, RegistrySettings
+from wharfinger.oci.manifest import Descriptor, ImageManifest
 from wharfinger.policy.facts import (
+    AttestationFact,
     Authority,
     FactNeeds,
     ImageFacts,
@@ -32,13 +35,46 @@ from wharfinger.policy.facts import (
     SignatureKind,
     Unscannable,
     Unverifiable,
+    VulnerabilitySummary,
 )
 from wharfinger.policy.factsfile import FactsBook
+from wharfinger.policy.scanfacts import VULN_PREDICATE_TYPE, summary_from_predicate
 from wharfinger.policy.selectors import ImageName, parse_image_name
+from wharfinger.signing.cosign.attestation import (
+    DSSE_MEDIA_TYPE,
+    attestation_tag,
+    parse_attestation_manifest,
+    verify_dsse_with_keys,
+)
+from wharfinger.signing.cosign.simplesigning import CosignKey
 
 __all__ = ["RegistryFactsProvider", "SignatureVerifier", "StaticFactsProvider"]
 
 log = logging.getLogger(__name__)
+
+MAX_ATTESTATION_BYTES = 16 * 1024 * 1024  # bytes per DSSE envelope (SBOM attestations can be large)
+
+
+def _vulnerability_summary(
+    attestations: tuple[AttestationFact, ...] | Unverifiable,
+) -> VulnerabilitySummary | Unscannable:
+    """The newest signed vulnerability scan among the attestations."""
+    if isinstance(attestations, Unverifiable):
+        return Unscannable(reason=attestations.reason)
+    summaries = [
+        s
+        for a in attestations
+        if a.predicate_type == VULN_PREDICATE_TYPE
+        for s in (summary_from_predicate(a.predicate),)
+    ]
+    readable = [s for s in summaries if isinstance(s, VulnerabilitySummary)]
+    if readable:
+        return max(readable, key=lambda s: s.scanned_at)
+    if summaries:
+        unreadable = summaries[0]
+        assert isinstance(unreadable, Unscannable)  # noqa: S101 -- the only other variant
+        return unreadable
+    return Unscannable(reason="no signed vulnerability-scan attestation is attached to the image")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +95,9 @@ class SignatureVerifier(Protocol):
     ``RegistryUnavailableError`` when the registry fails (an outage), never for a bad signature.
     """
 
-    def verify(self, client: RegistryClient, image: ImageName, digest: str, authority: Authority) -> SignatureFact: ...
+    def verify(
+        self, client: RegistryClient, image: ImageName, subject: Descriptor, authority: Authority
+    ) -> SignatureFact: ...
 
 
 class RegistryFactsProvider:
@@ -73,8 +111,10 @@ class RegistryFactsProvider:
         credentials: CredentialProvider | None = None,
         on_registry_error: Callable[[str], None] = lambda _registry: None,
         max_threads: int = 32,
+        attestation_keys: tuple[CosignKey, ...] = (),
     ) -> None:
         self._verifiers = dict(verifiers)
+        self._attestation_keys = attestation_keys
         # admission has a time budget: no long backoff, short timeouts (the budget cuts the rest)
         self._settings = settings or RegistrySettings(
             max_retries=1, backoff_initial=0.05, backoff_max=0.2, connect_timeout=2.0, read_timeout=5.0
@@ -90,7 +130,7 @@ class RegistryFactsProvider:
         return True
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=False)
         for client in self._clients.values():
             client.close()
 
@@ -119,7 +159,7 @@ class RegistryFactsProvider:
             return ImageFacts(reference=reference, digest=Unverifiable(reason="not a valid image reference"))
         client = self._client(image.registry)
         try:
-            digest = image.digest or client.resolve(image.repository, image.effective_tag or "latest")
+            subject = client.head_manifest(image.repository, image.digest or image.effective_tag or "latest")
         except (RegistryError, ManifestError) as exc:
             missing = (
                 self._unverifiable(image, exc)
@@ -147,23 +187,73 @@ class RegistryFactsProvider:
                 )
                 continue
             try:
-                signatures.append(verifier.verify(client, image, digest, authority))
+                signatures.append(verifier.verify(client, image, subject, authority))
+            except ManifestError as exc:
+                signatures.append(
+                    SignatureFact(
+                        authority=authority.name,
+                        kind=authority.kind,
+                        verified=False,
+                        reason=f"the signature artifacts are malformed: {exc.message}",
+                    )
+                )
             except RegistryError as exc:
                 outage = self._unverifiable(image, exc)
                 return ImageFacts(
                     reference=reference,
-                    digest=digest,
+                    digest=subject.digest,
                     signatures=outage,
                     attestations=outage,
                     vulnerabilities=Unscannable(reason=outage.reason),
                 )
+        attestations: tuple[AttestationFact, ...] | Unverifiable = ()
+        vulnerabilities: VulnerabilitySummary | Unscannable = Unscannable(reason="not asked for")
+        if needs.attestation_types or needs.vulnerabilities:
+            attestations = self._attestations(client, image, subject.digest)
+            vulnerabilities = _vulnerability_summary(attestations)
         return ImageFacts(
             reference=reference,
-            digest=digest,
+            digest=subject.digest,
             signatures=tuple(signatures),
-            attestations=(),
-            vulnerabilities=Unscannable(reason="no vulnerability-scan attestation source is configured"),
+            attestations=attestations,
+            vulnerabilities=vulnerabilities,
         )
+
+    def _attestations(
+        self, client: RegistryClient, image: ImageName, digest: str
+    ) -> tuple[AttestationFact, ...] | Unverifiable:
+        """Signed in-toto statements about ``digest`` from its ``.att`` manifest (unverified ones are dropped)."""
+        try:
+            fetched = client.get_manifest(image.repository, attestation_tag(digest))
+        except RegistryNotFoundError:
+            return ()
+        except RegistryError as exc:
+            return self._unverifiable(image, exc)
+        manifest = fetched.parse()
+        blobs: dict[str, bytes] = {}
+        try:
+            if isinstance(manifest, ImageManifest):
+                for layer in manifest.layers:
+                    if layer.media_type == DSSE_MEDIA_TYPE and layer.size <= MAX_ATTESTATION_BYTES:
+                        with client.open_blob(image.repository, layer.digest, size=layer.size) as stream:
+                            blobs[layer.digest] = stream.read(MAX_ATTESTATION_BYTES + 1)
+            envelopes = parse_attestation_manifest(fetched.data, blobs)
+        except ManifestError as exc:
+            return Unverifiable(reason=f"the attestations of {image.name} are malformed: {exc.message}")
+        except RegistryError as exc:
+            return self._unverifiable(image, exc)
+        facts = []
+        for envelope in envelopes:
+            checked = verify_dsse_with_keys(envelope, digest, self._attestation_keys)
+            if checked.verified and checked.statement is not None:
+                facts.append(
+                    AttestationFact(
+                        predicate_type=checked.statement.predicate_type,
+                        predicate=checked.statement.predicate,
+                        signer=checked.signer or "",
+                    )
+                )
+        return tuple(facts)
 
     async def gather(self, reference: str, needs: FactNeeds) -> ImageFacts:
         loop = asyncio.get_running_loop()

@@ -22,6 +22,7 @@ import yaml
 from wharfinger.admission.app import Reloader, create_app
 from wharfinger.admission.audit import AuditLog
 from wharfinger.admission.cache import CacheSettings, FactsCache
+from wharfinger.admission.cluster import ClusterSource
 from wharfinger.admission.metrics import WebhookMetrics
 from wharfinger.admission.providers import RegistryFactsProvider, StaticFactsProvider
 from wharfinger.admission.webhook import ReadyProvider, Webhook, WebhookState
@@ -30,6 +31,7 @@ from wharfinger.errors import InputError, PolicyError, WharfingerError
 from wharfinger.policy.document import Mode, PolicySet, load_policies, merge_policy_sets
 from wharfinger.policy.engine import EvaluationSettings
 from wharfinger.policy.factsfile import parse_facts_document
+from wharfinger.policy.request import AdmissionRequest
 
 __all__ = ["ServeOptions", "build", "load_namespace_labels", "load_policy_paths", "serve"]
 
@@ -42,6 +44,7 @@ class ServeOptions:
     facts_path: Path | None = None  # static facts (tests, demos); otherwise facts come from the registry
     trust_dir: Path | None = None  # keys, Notary trust store and trust policy: watched for changes
     plain_http_registries: frozenset[str] = frozenset()  # explicit hosts only, like --insecure
+    registry_ca: Path | None = None  # extra PEM CAs for registries with a private CA
     namespaces_path: Path | None = None  # namespace labels: {ns: {label: value}} or a `kubectl get ns -o json`
     host: str = "0.0.0.0"  # noqa: S104 -- a webhook in a pod listens on its pod IP
     port: int = 8443
@@ -57,6 +60,9 @@ class ServeOptions:
     mutate: bool = False
     no_match: Mode = Mode.ENFORCE
     reload_interval_s: float = 1.0
+    from_cluster: bool = False  # policies and namespace labels from the API (in-cluster service account)
+    kubeconfig: Path | None = None  # … or through this kubeconfig
+    cluster_poll_s: float = 5.0
     registry_timeout_s: float = 5.0  # seconds per registry read; the budget bounds the whole decision
 
     @property
@@ -160,7 +166,10 @@ def _provider(options: ServeOptions, metrics: WebhookMetrics) -> ReadyProvider:
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"cannot read facts file {options.facts_path}: {exc}", hint="see docs/policy.md") from exc
         return StaticFactsProvider(parse_facts_document(document, source=str(options.facts_path)))
-    from wharfinger.admission.verifiers import load_verifiers  # noqa: PLC0415 -- pulls in the signing package
+    from wharfinger.admission.verifiers import (  # noqa: PLC0415 -- pulls in the signing package
+        attestation_keys,
+        load_verifiers,
+    )
     from wharfinger.oci.auth import default_credentials  # noqa: PLC0415 -- registry stack only when used
     from wharfinger.oci.client import RegistrySettings  # noqa: PLC0415
 
@@ -168,6 +177,7 @@ def _provider(options: ServeOptions, metrics: WebhookMetrics) -> ReadyProvider:
         verifiers=load_verifiers(options.trust_dir),
         settings=RegistrySettings(
             insecure_hosts=options.plain_http_registries,
+            ca_bundle=options.registry_ca,
             max_retries=1,
             backoff_initial=0.05,
             backoff_max=0.2,
@@ -176,19 +186,67 @@ def _provider(options: ServeOptions, metrics: WebhookMetrics) -> ReadyProvider:
         ),
         credentials=default_credentials(os.environ, Path.home()),
         on_registry_error=lambda registry: metrics.registry_errors.labels(registry).inc(),
+        attestation_keys=attestation_keys(options.trust_dir),
     )
+
+
+class _ClusterEvents:
+    """Break-glass admissions as Kubernetes Events on the workload."""
+
+    def __init__(self, cluster: ClusterSource, clock: Clock) -> None:
+        self.cluster, self.clock = cluster, clock
+
+    def break_glass(self, request: AdmissionRequest, justification: str, rule: str) -> None:
+        from wharfinger.admission.cluster import break_glass_event  # noqa: PLC0415
+
+        self.cluster.emit_event(
+            break_glass_event(
+                namespace=request.namespace,
+                kind=request.kind,
+                name=request.name,
+                uid=request.uid,
+                user=request.username,
+                justification=justification,
+                rule=rule,
+                now=self.clock.now().isoformat(),
+            )
+        )
+
+
+class _PolicySources:
+    """Policies from files and from the cluster; the webhook judges with both."""
+
+    def __init__(self, files: PolicySet | None, cluster: PolicySet | None) -> None:
+        self.files, self.cluster = files, cluster
+
+    def combined(self) -> PolicySet | None:
+        present = [s for s in (self.files, self.cluster) if s is not None]
+        if not present:
+            return None
+        return present[0] if len(present) == 1 else merge_policy_sets(present)
 
 
 def build(options: ServeOptions, *, clock: Clock | None = None) -> tuple[Webhook, list[Reloader]]:
     """The webhook and its reloaders, from files; raises ``WharfingerError`` for bad input at start-up."""
     metrics = WebhookMetrics.create()
-    policies = load_policy_paths(options.policy_paths)
+    cluster = None
+    if options.from_cluster or options.kubeconfig is not None:
+        from wharfinger.admission.cluster import open_cluster  # noqa: PLC0415 -- kubernetes only when asked
+
+        cluster = open_cluster(options.kubeconfig)
+    sources = _PolicySources(
+        load_policy_paths(options.policy_paths) if options.policy_paths or cluster is None else None,
+        cluster.policies() if cluster is not None else None,
+    )
     trust_watch = _FileWatch(lambda: _trust_files(options))
+    namespace_labels = load_namespace_labels(options.namespaces_path) if options.namespaces_path else {}
+    if cluster is not None:
+        namespace_labels = cluster.namespace_labels()
     state = WebhookState(
-        policies=policies,
+        policies=sources.combined(),
         provider=_provider(options, metrics),
         trust_generation=trust_watch.fingerprint,
-        namespace_labels=load_namespace_labels(options.namespaces_path) if options.namespaces_path else {},
+        namespace_labels=namespace_labels,
     )
     cache = FactsCache(
         CacheSettings(
@@ -203,18 +261,44 @@ def build(options: ServeOptions, *, clock: Clock | None = None) -> tuple[Webhook
         audit=AuditLog(options.audit_log) if options.audit_log else None,
         budget_s=options.effective_budget_s,
         settings=EvaluationSettings(dry_run=options.dry_run, no_match=options.no_match),
+        events=_ClusterEvents(cluster, clock or SystemClock()) if cluster is not None else None,
     )
     metrics.ready.set(1 if state.is_ready else 0)
-    reloaders = [
-        _policy_reloader(options, webhook),
-        _trust_reloader(options, webhook, trust_watch),
-    ]
+    reloaders = [_trust_reloader(options, webhook, trust_watch)]
+    if options.policy_paths:
+        reloaders.append(_policy_reloader(options, webhook, sources))
+    if cluster is not None:
+        reloaders.append(_cluster_reloader(options, webhook, sources, cluster))
     if options.namespaces_path is not None:
         reloaders.append(_namespace_reloader(options, webhook))
     return webhook, reloaders
 
 
-def _policy_reloader(options: ServeOptions, webhook: Webhook) -> Reloader:
+def _cluster_reloader(
+    options: ServeOptions, webhook: Webhook, sources: _PolicySources, cluster: ClusterSource
+) -> Reloader:
+    def check() -> None:
+        try:
+            labels = cluster.namespace_labels()
+            policies = cluster.policies()
+        except WharfingerError as exc:
+            log.error(  # noqa: TRY400 -- the diagnostics are the message
+                "cluster poll failed, the previous state stays in force",
+                extra={"event": "admission.cluster.failed", "error": exc.diagnostics()},
+            )
+            return
+        webhook.state.namespace_labels = labels
+        before = webhook.state.policies.fingerprint if webhook.state.policies else ""
+        sources.cluster = policies
+        webhook.state.policies = sources.combined()
+        if webhook.state.policies is not None and webhook.state.policies.fingerprint != before:
+            webhook.cache.clear()
+            log.info("cluster policies reloaded", extra={"event": "admission.cluster.reloaded"})
+
+    return Reloader(name="cluster", check=check, interval_s=options.cluster_poll_s, in_thread=True)
+
+
+def _policy_reloader(options: ServeOptions, webhook: Webhook, sources: _PolicySources) -> Reloader:
     watch = _FileWatch(lambda: _files(options.policy_paths))
 
     def check() -> None:
@@ -228,7 +312,8 @@ def _policy_reloader(options: ServeOptions, webhook: Webhook) -> Reloader:
                 extra={"event": "admission.policy.rejected", "error": exc.diagnostics()},
             )
             return
-        webhook.state.policies = policies
+        sources.files = policies
+        webhook.state.policies = sources.combined()
         webhook.cache.clear()
         log.info("policy reloaded", extra={"event": "admission.policy.reloaded", "fingerprint": policies.fingerprint})
 
@@ -247,8 +332,12 @@ def _trust_reloader(options: ServeOptions, webhook: Webhook, watch: _FileWatch) 
                 extra={"event": "admission.trust.rejected", "error": exc.diagnostics()},
             )
             return
+        previous = webhook.state.provider
         webhook.state.provider = provider
         webhook.state.trust_generation = watch.fingerprint
+        close = getattr(previous, "close", None)
+        if close is not None:
+            close()  # its registry connections and thread pool; in-flight gatherings finish first (no cancel)
         webhook.cache.clear()
         log.info("trust material reloaded", extra={"event": "admission.trust.reloaded"})
 

@@ -29,18 +29,25 @@ from wharfinger.admission.audit import AuditLog, entry_for
 from wharfinger.admission.cache import FactsCache, cache_key
 from wharfinger.admission.metrics import WebhookMetrics
 from wharfinger.clock import Clock
+from wharfinger.errors import WharfingerError
 from wharfinger.policy.document import PolicySet
 from wharfinger.policy.engine import Decision, EvaluationSettings, Facts, Outcome, evaluate, plan
 from wharfinger.policy.facts import FactNeeds, FactsProvider, ImageFacts, Unscannable, Unverifiable
 from wharfinger.policy.request import AdmissionRequest, MalformedReviewError, parse_review
 
-__all__ = ["ORIGINAL_IMAGES_ANNOTATION", "Answer", "Webhook", "WebhookState"]
+__all__ = ["ORIGINAL_IMAGES_ANNOTATION", "Answer", "EventSink", "Webhook", "WebhookState"]
 
 log = logging.getLogger(__name__)
 
 ORIGINAL_IMAGES_ANNOTATION = "wharfinger.io/original-images"
 _MAX_WARNINGS = 10
 _MAX_WARNING_CHARS = 256  # the API server may truncate longer warnings
+
+
+class EventSink(Protocol):
+    """Where break-glass admissions are announced (a Kubernetes Event when the webhook can reach the API)."""
+
+    def break_glass(self, request: AdmissionRequest, justification: str, rule: str) -> None: ...
 
 
 class ReadyProvider(FactsProvider, Protocol):
@@ -79,7 +86,10 @@ class Webhook:
         audit: AuditLog | None,
         budget_s: float,
         settings: EvaluationSettings = EvaluationSettings(),  # noqa: B008 -- frozen, so a shared default is safe
+        events: EventSink | None = None,
     ) -> None:
+        self.events = events
+        self._event_tasks: set[asyncio.Task[None]] = set()
         self.state = state
         self.cache = cache
         self.metrics = metrics
@@ -95,10 +105,25 @@ class Webhook:
     ) -> tuple[dict[str, ImageFacts], str]:
         trust = self.state.trust_generation
         origins: list[str] = []
+        keys = {
+            ref: cache_key(ref, need, policy_fingerprint=policies.fingerprint, trust_generation=trust)
+            for ref, need in needs.items()
+        }
+        cached = {ref: self.cache.peek(key) for ref, key in keys.items()}
+        if cached and all(facts is not None for facts in cached.values()):
+            self.metrics.cache_lookups.labels("local").inc(len(cached))
+            self._update_hit_ratio()
+            return {ref: facts for ref, facts in cached.items() if facts is not None}, "hit"
 
         async def one(reference: str, need: FactNeeds) -> ImageFacts:
-            key = cache_key(reference, need, policy_fingerprint=policies.fingerprint, trust_generation=trust)
-            facts, origin = await self.cache.get_or_gather(key, lambda: provider.gather(reference, need))
+            known = cached.get(reference)
+            if known is not None:
+                origins.append("local")
+                self.metrics.cache_lookups.labels("local").inc()
+                return known
+            facts, origin = await self.cache.get_or_gather(
+                keys[reference], lambda: provider.gather(reference, need), need
+            )
             origins.append(origin)
             self.metrics.cache_lookups.labels(origin).inc()
             return facts
@@ -128,14 +153,17 @@ class Webhook:
                 attestations=missing,
                 vulnerabilities=Unscannable(reason=reason),
             )
-        stats = self.cache.stats
-        lookups = stats.hits + stats.misses
-        if lookups:
-            self.metrics.cache_hit_ratio.set(stats.hits / lookups)
+        self._update_hit_ratio()
         cache = "hit" if origins and all(o in {"local", "shared", "coalesced"} for o in origins) else "miss"
         if pending:
             cache = "budget"
         return out, cache
+
+    def _update_hit_ratio(self) -> None:
+        stats = self.cache.stats
+        lookups = stats.hits + stats.misses
+        if lookups:
+            self.metrics.cache_hit_ratio.set(stats.hits / lookups)
 
     # --- request path -----------------------------------------------------------------------------
 
@@ -193,7 +221,8 @@ class Webhook:
         head = ""
         if self.audit is not None and not mutate:
             record = entry_for(request, decision, at=now, policy_fingerprint=policies.fingerprint)
-            head = (await asyncio.to_thread(self.audit.append, record))["hash"]
+            # one small unbuffered write: cheaper inline than a thread hop, and keeps the chain in order
+            head = self.audit.append(record)["hash"]
         self._count(request, decision, mutate=mutate)
         response: dict[str, Any] = {"uid": request.uid, "allowed": decision.allowed}
         if mutate:
@@ -209,6 +238,40 @@ class Webhook:
             if warnings:
                 response["warnings"] = warnings
             response["auditAnnotations"] = _audit_annotations(decision, head)
+        if log.isEnabledFor(logging.INFO):
+            self._log_decision(request, decision, cache=cache, mutate=mutate, started=started)
+        if decision.outcome is Outcome.BREAK_GLASS and not mutate and not request.is_dry_run:
+            # the event the alerting will consume (a dry run has no side effects); the audit entry is the record
+            log.warning(
+                "break-glass admission",
+                extra={
+                    "event": "admission.break_glass",
+                    "uid": request.uid,
+                    "namespace": request.namespace,
+                    "object": request.name,
+                    "user": request.username,
+                    "justification": decision.break_glass_justification,
+                },
+            )
+            if self.events is not None:
+                task = asyncio.create_task(self._emit(request, decision))
+                self._event_tasks.add(task)
+                task.add_done_callback(self._event_tasks.discard)
+        return Answer(status=200, body=_review(request, response), decision=decision), cache
+
+    async def _emit(self, request: AdmissionRequest, decision: Decision) -> None:
+        assert self.events is not None  # noqa: S101 -- only scheduled with a sink
+        rule = next((f"{v.policy}/{v.rule}" for v in decision.violations if not v.waived_by), "policy")
+        try:
+            await asyncio.to_thread(self.events.break_glass, request, decision.break_glass_justification, rule)
+        except WharfingerError as exc:  # the audit log and the log line are the record; the event is a courtesy
+            log.warning(
+                "break-glass event not created", extra={"event": "admission.event.failed", "error": exc.message}
+            )
+
+    def _log_decision(
+        self, request: AdmissionRequest, decision: Decision, *, cache: str, mutate: bool, started: float
+    ) -> None:
         log.info(
             "admission decided",
             extra={
@@ -227,20 +290,6 @@ class Webhook:
                 "latency_ms": round((time.monotonic() - started) * 1000, 3),
             },
         )
-        if decision.outcome is Outcome.BREAK_GLASS and not mutate:
-            # the event the alerting will consume; the audit log entry above is the durable record
-            log.warning(
-                "break-glass admission",
-                extra={
-                    "event": "admission.break_glass",
-                    "uid": request.uid,
-                    "namespace": request.namespace,
-                    "object": request.name,
-                    "user": request.username,
-                    "justification": decision.break_glass_justification,
-                },
-            )
-        return Answer(status=200, body=_review(request, response), decision=decision), cache
 
     def _count(self, request: AdmissionRequest, decision: Decision, *, mutate: bool) -> None:
         blocking = [v for v in decision.violations if not v.waived_by]

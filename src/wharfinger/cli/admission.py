@@ -16,7 +16,16 @@ admission_app = typer.Typer(
 
 @admission_app.command("serve")
 def serve(
-    policy: Annotated[list[Path], typer.Option("--policy", "-p", help="Policy YAML file or folder (repeatable).")],
+    policy: Annotated[
+        list[Path] | None, typer.Option("--policy", "-p", help="Policy YAML file or folder (repeatable).")
+    ] = None,
+    from_cluster: Annotated[
+        bool, typer.Option("--from-cluster", help="Also read policies and namespace labels from the API (in a pod).")
+    ] = False,
+    kubeconfig: Annotated[
+        Path | None, typer.Option(help="Read policies and namespace labels through this kubeconfig.")
+    ] = None,
+    cluster_poll: Annotated[float, typer.Option(help="Seconds between reads of the cluster.")] = 5.0,
     facts: Annotated[
         Path | None, typer.Option(help="Static facts file instead of the registry (tests, demos).")
     ] = None,
@@ -24,6 +33,7 @@ def serve(
     insecure_registry: Annotated[
         list[str] | None, typer.Option(help="Registry host reached over plain HTTP (repeatable, explicit hosts).")
     ] = None,
+    registry_ca: Annotated[Path | None, typer.Option(help="Extra PEM CA bundle for registries.")] = None,
     namespaces: Annotated[
         Path | None, typer.Option(help="Namespace labels: YAML {ns: {k: v}} or kubectl ns JSON.")
     ] = None,
@@ -52,6 +62,8 @@ def serve(
     from wharfinger.errors import InputError
     from wharfinger.policy.document import Mode
 
+    if not policy and not from_cluster and kubeconfig is None:
+        raise InputError("no policy source", hint="pass --policy FILE, --from-cluster or --kubeconfig FILE")
     if (tls_cert is None) != (tls_key is None):
         raise InputError(
             "--tls-cert and --tls-key go together", hint="pass both, or neither for plain HTTP (local only)"
@@ -62,10 +74,14 @@ def serve(
         raise InputError(f"--no-match {no_match!r} is not a mode", hint="use enforce, warn or audit") from None
     run(
         ServeOptions(
-            policy_paths=tuple(policy),
+            policy_paths=tuple(policy or ()),
+            from_cluster=from_cluster,
+            kubeconfig=kubeconfig,
+            cluster_poll_s=cluster_poll,
             facts_path=facts,
             trust_dir=trust_dir,
             plain_http_registries=frozenset(insecure_registry or ()),
+            registry_ca=registry_ca,
             namespaces_path=namespaces,
             host=host,
             port=port,

@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from wharfinger.inventory.catalog import Inventory
     from wharfinger.sbom import SbomSubject
+    from wharfinger.scan.result import ScanResult
 
 __all__ = ["SCAN_FORMATS", "default_database_path", "register"]
 
@@ -134,6 +137,12 @@ def scan(
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the inventory cache.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary line unless the gate fails.")] = False,
+    attest: Annotated[
+        bool,
+        typer.Option("--attest", help="Sign the findings as an in-toto vulnerability attestation and attach it."),
+    ] = False,
+    key: Annotated[str | None, typer.Option("--key", help="With --attest: key URI (file:PATH, pkcs11:, …).")] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="With --attest: plain HTTP for this registry.")] = False,
 ) -> None:
     """Find known vulnerabilities in SOURCE and gate on them (exit 1 when --fail-on trips)."""
     from wharfinger.cli.output import parse_outputs, write_outputs
@@ -194,11 +203,79 @@ def scan(
         return render_report(fmt, result, scan_subject, database=database_info)
 
     write_outputs(targets, render)
+    if attest:
+        _attach_scan(result, subject, key=key, insecure=insecure, started_at=now)
     if not result.gate.passed:
         typer.echo(result.gate.summary, err=True)
         raise typer.Exit(1)
     if not quiet and any(t.path is not None for t in targets):
         typer.echo(result.gate.summary, err=True)
+
+
+def _attach_scan(
+    result: ScanResult, subject: SbomSubject, *, key: str | None, insecure: bool, started_at: datetime
+) -> None:
+    """Attach the active findings to the scanned image as a signed vulnerability attestation (admission reads it)."""
+    from dataclasses import replace
+
+    from wharfinger import __version__
+    from wharfinger.admission.attest import attest_image
+    from wharfinger.clock import SystemClock
+    from wharfinger.errors import InputError
+    from wharfinger.oci.auth import default_credentials
+    from wharfinger.oci.client import RegistryClient, RegistrySettings
+    from wharfinger.oci.reference import parse_ref
+    from wharfinger.oci.settings import Settings
+    from wharfinger.oci.sources import SourceKind, parse_source
+    from wharfinger.policy.scanfacts import VULN_PREDICATE_TYPE, ScannedVulnerability, build_predicate
+    from wharfinger.signing.keys.providers import open_signer
+
+    if key is None:
+        raise InputError("--attest needs --key URI", hint="e.g. --key file:cosign.key (the webhook trusts its .pub)")
+    if subject.digest is None or parse_source(_source_text(subject.name)).kind is not SourceKind.REGISTRY:
+        raise InputError(
+            f"--attest needs a registry image, not {subject.name}", hint="scan the image by its registry reference"
+        )
+    findings = [
+        ScannedVulnerability(
+            id=f.advisory_id,
+            severity=f.severity,
+            has_fix=f.has_fix,
+            is_kev=f.kev,
+            package=f.package.purl or f.package.name,
+            installed_version=f.installed_version,
+        )
+        for f in result.findings
+    ]
+    predicate = build_predicate(
+        findings,
+        started_at=started_at,
+        finished_at=SystemClock().now(),
+        scanner_version=__version__,
+        database={},
+    )
+    ref = parse_ref(subject.name)
+    signer = open_signer(key, os.environ)
+    settings = Settings.from_env()  # the same CA bundle and limits the scan itself used to pull
+    if insecure:
+        settings = replace(settings, insecure_hosts=settings.insecure_hosts | {ref.api_host})
+    client = RegistryClient(
+        ref.api_host,
+        settings=RegistrySettings.from_settings(settings),
+        credentials=default_credentials(os.environ, Path.home()),
+    )
+    with client:
+        pushed = attest_image(
+            client,
+            ref.repository,
+            subject.digest,
+            predicate_type=VULN_PREDICATE_TYPE,
+            predicate=predicate,
+            signer=signer,
+        )
+    typer.echo(
+        f"attested {len(findings)} finding(s) on {ref.registry}/{ref.repository}@{subject.digest}: {pushed}", err=True
+    )
 
 
 def register(app: typer.Typer) -> None:

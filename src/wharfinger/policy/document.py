@@ -431,8 +431,7 @@ def _parse_time(loc: _Located, path: _Path, value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _policy(loc: _Located, index: int, doc: Mapping[str, Any]) -> Policy | None:
-    root: _Path = (index,)
+def _policy(loc: _Located, root: _Path, doc: Mapping[str, Any]) -> Policy | None:
     spec = doc["spec"]
     kind = doc["kind"]
     namespace = doc["metadata"].get("namespace")
@@ -521,9 +520,9 @@ _VALIDATOR = jsonschema.Draft202012Validator(
 )
 
 
-def _schema_problems(loc: _Located, index: int, doc: Any) -> None:
+def _schema_problems(loc: _Located, root: _Path, doc: Any) -> None:
     for error in sorted(_VALIDATOR.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
-        path: _Path = (index, *error.absolute_path)
+        path: _Path = (*root, *error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             known = set(error.schema.get("properties", {}))
             for extra in sorted(set(error.instance) - known):
@@ -531,6 +530,21 @@ def _schema_problems(loc: _Located, index: int, doc: Any) -> None:
                 loc.problem((*path, extra), f"unknown field {extra!r}{hint}", at_key=True)
             continue
         loc.problem(path, error.message)
+
+
+_LIST_KINDS = frozenset({"List", "ClusterImagePolicyList", "ImagePolicyList"})
+
+
+def _documents(loc: _Located, nodes: list[yaml.Node]) -> list[tuple[_Path, Any]]:
+    """Each policy document with its path; a ``kind: List`` (``kubectl get … -o yaml``) yields its items."""
+    out: list[tuple[_Path, Any]] = []
+    for index, node in enumerate(nodes):
+        doc = loc.value(node, (index,))
+        if isinstance(doc, dict) and doc.get("kind") in _LIST_KINDS and isinstance(doc.get("items"), list):
+            out.extend(((index, "items", i), item) for i, item in enumerate(doc["items"]))
+        else:
+            out.append(((index,), doc))
+    return out
 
 
 def load_policies(text: str, *, source: str = "<policy>") -> PolicySet:
@@ -559,14 +573,13 @@ def load_policies(text: str, *, source: str = "<policy>") -> PolicySet:
         )
     policies: list[Policy] = []
     canonical: list[Any] = []
-    for index, node in enumerate(nodes):
-        doc = loc.value(node, (index,))
+    for root, doc in _documents(loc, nodes):
         before = len(loc.problems)
-        _schema_problems(loc, index, doc)
+        _schema_problems(loc, root, doc)
         if len(loc.problems) > before:
             continue
         canonical.append(doc)
-        policy = _policy(loc, index, doc)
+        policy = _policy(loc, root, doc)
         if policy is not None:
             policies.append(policy)
     names = [(p.kind, p.qualified_name) for p in policies]

@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 ENFORCE_LABEL = "wharfinger.io/enforce"
+_NAMED_FINDINGS = 5  # vulnerability ids named in a denial; the scan report has the rest
 BREAK_GLASS_ANNOTATION = "wharfinger.io/break-glass"  # value: the justification
 BREAK_GLASS_UNTIL_ANNOTATION = "wharfinger.io/break-glass-until"  # value: RFC 3339 end of the time box
 
@@ -347,8 +348,17 @@ def _check_vulnerabilities(
             }
             counted = ", ".join(f"{n} {s}" for s, n in over.items())
             unfixed = " (unfixed ignored)" if rule.ignore_unfixed else ""
+            worst_ids = sorted(
+                vuln_id
+                for vuln_id, severity in summary.vulnerability_ids.items()
+                if severity > rule.max_severity
+                and vuln_id not in ignored_ids
+                and not (rule.ignore_unfixed and vuln_id not in summary.fixable_ids)
+            )
+            shown = worst_ids[:_NAMED_FINDINGS]
+            named = f": {', '.join(shown)}{' …' if len(worst_ids) > len(shown) else ''}" if worst_ids else ""
             problems.append(
-                f"it has {worst.name.lower()} vulnerabilities ({counted}){unfixed}; "
+                f"it has {worst.name.lower()} vulnerabilities ({counted}){unfixed}{named}; "
                 f"at most {rule.max_severity.name.lower()} is allowed"
             )
             fixes.append("update the base image and packages to fixed versions (`wharfinger scan IMAGE` lists them)")

@@ -224,6 +224,8 @@ def document_schema(*, strict: bool = True) -> dict[str, Any]:
                 "type": "object",
                 "required": ["name"],
                 "properties": {"name": _NAME, "namespace": _NAME, "labels": _LABELS, "annotations": _LABELS},
+                # objects read back from the cluster carry uid, resourceVersion, managedFields…
+                "additionalProperties": True,
             },
             "spec": spec_schema(),
         },

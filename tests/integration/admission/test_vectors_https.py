@@ -60,3 +60,20 @@ def test_mutate_never_pins_unverified_or_already_pinned(vectors_server: WebhookS
     response = assert_review(reply.json(), json.loads(body)["request"]["uid"])
     assert response["allowed"] is True
     assert "patch" not in response
+
+
+def test_dry_run_is_answered_and_marked_but_not_reported(vectors_server: WebhookServer) -> None:
+    from wharfinger.admission.audit import read_entries, summarise
+
+    document = json.loads((FOLDER / "04_cronjob.json").read_text())
+    document["request"]["dryRun"] = True
+    document["request"]["uid"] = "dry-run-1"
+    with vectors_server.client() as client:
+        reply = client.post("/validate", content=json.dumps(document), headers={"Content-Type": "application/json"})
+    response = assert_review(reply.json(), "dry-run-1")
+    assert response["allowed"] is False  # the same answer the real request would get
+    assert response["auditAnnotations"]["dry-run"] == "true"
+    entries = [e for _, e in read_entries(vectors_server.folder / "audit.jsonl") if e]
+    assert next(e for e in entries if e["uid"] == "dry-run-1")["dryRun"] is True
+    rows = summarise((i, e) for i, e in enumerate(entries) if e["uid"] == "dry-run-1")
+    assert rows == []  # a dry run is not an attempt

@@ -129,3 +129,36 @@ def test_audit_report_counts_per_month_namespace_owner(run_cli, tmp_path: Path) 
     assert rows[("2026-11", "dev")]["admittedByAudit"] == 2
     assert rows[("2026-11", "dev")]["owner"] == "web"
     assert run_cli("audit", "verify", str(tmp_path / "audit.jsonl")).returncode == 0
+
+
+def test_admission_install_prints_applyable_yaml(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    result = run_cli("admission", "install", "--mutate", "--policy", POLICY, "--namespace", "guard")
+    assert result.returncode == 0, result.stderr
+    docs = list(yaml.safe_load_all(result.stdout))
+    kinds = [d["kind"] for d in docs]
+    assert kinds.count("CustomResourceDefinition") == 2
+    assert "MutatingWebhookConfiguration" in kinds
+    config = next(d for d in docs if d["kind"] == "ConfigMap")
+    assert "static-deny" in config["data"]["policy.yaml"]
+    bad = run_cli("admission", "install", "--timeout-seconds", "45")
+    assert bad.returncode == 3
+    assert "1-30" in bad.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: ClusterImagePolicy\n")
+    refused = run_cli("admission", "install", "--policy", str(broken))
+    assert refused.returncode == 3
+    assert "broken.yaml:1:1" in refused.stderr
+
+
+def test_admission_serve_refuses_bad_input(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    only_cert = run_cli("admission", "serve", "--policy", POLICY, "--tls-cert", str(tmp_path / "c.pem"))
+    assert only_cert.returncode == 3
+    assert "go together" in only_cert.stderr
+    missing = run_cli("admission", "serve", "--policy", str(tmp_path / "none.yaml"))
+    assert missing.returncode == 3
+    assert "cannot read policy file" in missing.stderr
+    no_trust = run_cli("admission", "serve", "--policy", POLICY, "--trust-dir", str(tmp_path / "nope"))
+    assert no_trust.returncode == 3
+    assert "trust directory" in no_trust.stderr

@@ -120,3 +120,32 @@ def test_fingerprint_changes_with_content() -> None:
     )
     assert load_policies(base % "allow").fingerprint != load_policies(base % "deny").fingerprint
     assert load_policies(base % "allow").fingerprint == load_policies(base % "allow").fingerprint
+
+
+def test_kubectl_list_output_loads_and_reports_item_lines() -> None:
+    text = """apiVersion: v1
+kind: List
+items:
+  - apiVersion: wharfinger.io/v1alpha1
+    kind: ClusterImagePolicy
+    metadata:
+      name: a
+      uid: 6f1c
+      resourceVersion: "123"
+      creationTimestamp: "2026-11-24T10:00:00Z"
+    spec:
+      rules: [{name: r, static: allow}]
+  - apiVersion: wharfinger.io/v1alpha1
+    kind: ImagePolicy
+    metadata: {name: b, namespace: team}
+    spec:
+      mode: strict
+      rules: [{name: r, static: deny}]
+"""
+    with pytest.raises(PolicyValidationError) as info:
+        load_policies(text, source="list.yaml")
+    (problem,) = info.value.problems
+    assert problem.line == 17
+    assert problem.path == "items[1].spec.mode"
+    fixed = load_policies(text.replace("mode: strict", "mode: warn"))
+    assert [p.qualified_name for p in fixed.policies] == ["a", "team/b"]
