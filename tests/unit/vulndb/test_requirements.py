@@ -123,3 +123,14 @@ def test_events_are_the_complement_of_the_safe_sets(safe: list[Interval], probe:
         assert is_affected(events, probe) or not expected
     else:
         assert is_affected(events, probe) == expected
+
+
+def test_a_single_unsafe_version_between_two_safe_sets_is_affected() -> None:
+    # Found by Hypothesis: "< 0.0.0" and "> 0.0.0" leave exactly 0.0.0 affected; it must not be lost.
+    safe = [
+        Interval(lower=None, lower_inclusive=False, upper="0.0.0", upper_inclusive=False),
+        Interval(lower="0.0.0", lower_inclusive=False, upper=None, upper_inclusive=False),
+    ]
+    events = affected_events(safe)
+    assert is_affected(events, "0.0.0")
+    assert not is_affected(events, "0.0.1")

@@ -128,6 +128,7 @@ def affected_events(safe: list[Interval]) -> tuple[Event, ...]:
     )
     events: list[Event] = []
     cursor: str | None = "0"  # the start of the affected stretch; None once a safe set reaches infinity
+    cursor_is_safe = False  # the cursor version itself is safe (the safe set before it ended with "<= cursor")
     at_start = True  # the cursor is minus infinity, not the version "0"
     lowest = order_key("0")
     for interval in ordered:
@@ -135,8 +136,12 @@ def affected_events(safe: list[Interval]) -> tuple[Event, ...]:
             break
         if at_start:
             gap = interval.lower is not None and not (interval.lower_inclusive and order_key(interval.lower) == lowest)
+        elif interval.lower is None:
+            gap = False
         else:
-            gap = interval.lower is not None and order_key(interval.lower) > order_key(cursor)
+            lower, start = order_key(interval.lower), order_key(cursor)
+            # "< X" then "> X" leaves X alone affected: a one-version gap (introduced X, last_affected X).
+            gap = lower > start or (lower == start and not cursor_is_safe and not interval.lower_inclusive)
         if gap:
             assert interval.lower is not None  # noqa: S101 -- gap implies a lower bound
             events.append(Event(kind=EventKind.INTRODUCED, value=cursor))
@@ -145,7 +150,9 @@ def affected_events(safe: list[Interval]) -> tuple[Event, ...]:
         if interval.upper is None:
             cursor = None
         elif gap or at_start or order_key(interval.upper) > order_key(cursor):
-            cursor = interval.upper
+            cursor, cursor_is_safe = interval.upper, interval.upper_inclusive
+        elif order_key(interval.upper) == order_key(cursor):
+            cursor_is_safe = cursor_is_safe or interval.upper_inclusive
         at_start = False
     if cursor is not None:
         events.append(Event(kind=EventKind.INTRODUCED, value=cursor))
