@@ -31,7 +31,12 @@ def attest(
     predicate_type: Annotated[
         str, typer.Option("--type", help="vuln, slsaprovenance, cyclonedx, or a predicate type URI.")
     ] = "vuln",
-    insecure: Annotated[bool, typer.Option("--insecure", help="Plain HTTP / unverified TLS for this host.")] = False,
+    insecure: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Attach a signed attestation (the webhook's `attestations` and `vulnerabilities` rules read it)."""
     from wharfinger.admission.attest import attest_image
@@ -54,7 +59,7 @@ def attest(
         raise InputError(f"the predicate in {predicate} is not a JSON object", hint="an in-toto predicate is an object")
     ref = parse_ref(image)
     signer = open_signer(key, os.environ)
-    with client_for(ref, insecure=insecure) as client:
+    with client_for(ref, insecure=tuple(insecure or ())) as client:
         subject = resolve_descriptor(client, ref)
         pushed = attest_image(
             client, ref.repository, subject.digest, predicate_type=kind, predicate=document, signer=signer

@@ -142,7 +142,10 @@ def scan(
         typer.Option("--attest", help="Sign the findings as an in-toto vulnerability attestation and attach it."),
     ] = False,
     key: Annotated[str | None, typer.Option("--key", help="With --attest: key URI (file:PATH, pkcs11:, …).")] = None,
-    insecure: Annotated[bool, typer.Option("--insecure", help="With --attest: plain HTTP for this registry.")] = False,
+    insecure: Annotated[
+        list[str] | None,
+        typer.Option("--insecure", help="With --attest: HOST[:PORT] reached over plain HTTP (repeatable)."),
+    ] = None,
 ) -> None:
     """Find known vulnerabilities in SOURCE and gate on them (exit 1 when --fail-on trips)."""
     from wharfinger.cli.output import parse_outputs, write_outputs
@@ -204,7 +207,7 @@ def scan(
 
     write_outputs(targets, render)
     if attest:
-        _attach_scan(result, subject, key=key, insecure=insecure, started_at=now)
+        _attach_scan(result, subject, key=key, insecure=tuple(insecure or ()), started_at=now)
     if not result.gate.passed:
         typer.echo(result.gate.summary, err=True)
         raise typer.Exit(1)
@@ -213,7 +216,7 @@ def scan(
 
 
 def _attach_scan(
-    result: ScanResult, subject: SbomSubject, *, key: str | None, insecure: bool, started_at: datetime
+    result: ScanResult, subject: SbomSubject, *, key: str | None, insecure: tuple[str, ...], started_at: datetime
 ) -> None:
     """Attach the active findings to the scanned image as a signed vulnerability attestation (admission reads it)."""
     from dataclasses import replace
@@ -258,7 +261,7 @@ def _attach_scan(
     signer = open_signer(key, os.environ)
     settings = Settings.from_env()  # the same CA bundle and limits the scan itself used to pull
     if insecure:
-        settings = replace(settings, insecure_hosts=settings.insecure_hosts | {ref.api_host})
+        settings = replace(settings, insecure_hosts=settings.insecure_hosts | frozenset(insecure))
     client = RegistryClient(
         ref.api_host,
         settings=RegistrySettings.from_settings(settings),

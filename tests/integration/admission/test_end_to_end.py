@@ -100,9 +100,9 @@ def world(registry_plain, tmp_path_factory: pytest.TempPathFactory, run_cli) -> 
         digests[name] = _push(client, f"e2e/{name}", "1.0", content)
         refs[name] = f"{host}/e2e/{name}:1.0"
     for name in ("good", "tampered", "cve"):
-        signed = run_cli("sign", refs[name], "--key", f"file:{private}", "--format", "cosign", "--insecure")
+        signed = run_cli("sign", refs[name], "--key", f"file:{private}", "--format", "cosign", "--insecure", host)
         assert signed.returncode == 0, signed.stderr
-    signed = run_cli("sign", refs["stranger"], "--key", f"file:{stranger}", "--format", "cosign", "--insecure")
+    signed = run_cli("sign", refs["stranger"], "--key", f"file:{stranger}", "--format", "cosign", "--insecure", host)
     assert signed.returncode == 0, signed.stderr
     clean = _scan([{"id": "CVE-2023-0001", "severity": "low", "fixAvailable": True}])
     attest_image(
@@ -219,17 +219,23 @@ def test_attest_command_feeds_the_vulnerability_rule(world: World, run_cli, tmp_
     client = RegistryClient(world.host, settings=RegistrySettings(insecure_hosts=frozenset({world.host})))
     _push(client, "e2e/attested", "1.0", b"attested")
     client.close()
-    assert run_cli("sign", image, "--key", f"file:{key}", "--format", "cosign", "--insecure").returncode == 0
+    assert (
+        run_cli("sign", image, "--key", f"file:{key}", "--format", "cosign", "--insecure", world.host).returncode == 0
+    )
     missing = _admit(world, image, "shop")
     assert "no signed vulnerability-scan attestation" in missing["status"]["message"]
     scan = tmp_path / "scan.json"
     scan.write_text(json.dumps(_scan([{"id": "CVE-2025-0001", "severity": "critical", "fixAvailable": True}])))
-    done = run_cli("attest", image, "--key", f"file:{key}", "--predicate", str(scan), "--type", "vuln", "--insecure")
+    done = run_cli(
+        "attest", image, "--key", f"file:{key}", "--predicate", str(scan), "--type", "vuln", "--insecure", world.host
+    )
     assert done.returncode == 0, done.stderr
     # "no scan" was cached for the failure TTL (15 s) only; ask by digest to read the new attestation now
     digest = done.stdout.split("@", 1)[1].split(" ", 1)[0]
     denied = _admit(world, f"{image.rsplit(':', 1)[0]}@{digest}", "shop")
     assert "CVE-2025-0001" in denied["status"]["message"]
-    bad = run_cli("attest", image, "--key", f"file:{key}", "--predicate", str(tmp_path / "nope.json"), "--insecure")
+    bad = run_cli(
+        "attest", image, "--key", f"file:{key}", "--predicate", str(tmp_path / "nope.json"), "--insecure", world.host
+    )
     assert bad.returncode == 3
     assert "cannot read the predicate" in bad.stderr
