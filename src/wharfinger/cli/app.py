@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.audit",
     "wharfinger.cli.sign",
     "wharfinger.cli.verify",
+    "wharfinger.cli.verify_blob",
     "wharfinger.cli.keys",
 )
 
