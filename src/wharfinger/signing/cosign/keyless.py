@@ -27,10 +27,10 @@ from typing import Any
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from wharfinger.errors import ManifestError
 from wharfinger.signing.cosign.bundle import IdentityPolicy, certificate_identities, certificate_issuer
+from wharfinger.signing.cosign.certs import CertificateRole, InvalidCertificateError, certificate_role
 from wharfinger.signing.cosign.simplesigning import PAYLOAD_TYPE, CosignSignatureLayer, parse_payload
 from wharfinger.signing.keys.algorithms import default_algorithm, verify_raw
 from wharfinger.signing.keys.signer import SignatureAlgorithm
@@ -138,11 +138,10 @@ def _check_chain(
     issuer: str | None,
 ) -> None:
     try:
-        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        eku = None
-    if eku is None or ExtendedKeyUsageOID.CODE_SIGNING not in eku:
-        raise _Refused("the certificate is not a code-signing certificate", sans, issuer)
+        if certificate_role(leaf) is not CertificateRole.LEAF:
+            raise _Refused("the signing certificate is a CA, not a code-signing leaf", sans, issuer)
+    except InvalidCertificateError as exc:
+        raise _Refused(f"the signing certificate is not a code-signing leaf ({exc})", sans, issuer) from exc
     pool = [*intermediates, *roots]
     current = leaf
     for _ in range(MAX_CHAIN_LENGTH):
@@ -151,6 +150,11 @@ def _check_chain(
         issuer_cert = next((c for c in pool if c.subject == current.issuer and _signed_by(current, c)), None)
         if issuer_cert is None or issuer_cert == current:  # no issuer, or a self-signed root we do not trust
             raise _Refused("the certificate does not chain to a trusted Fulcio root", sans, issuer)
+        try:
+            if certificate_role(issuer_cert) is CertificateRole.LEAF:
+                raise _Refused("a certificate in the chain is not a CA", sans, issuer)
+        except InvalidCertificateError as exc:
+            raise _Refused(f"a certificate in the chain is not a valid CA ({exc})", sans, issuer) from exc
         if issuer_cert in roots:
             return
         current = issuer_cert
