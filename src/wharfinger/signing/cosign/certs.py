@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-__all__ = ["CertificateRole", "InvalidCertificateError", "certificate_role"]
+__all__ = ["CertificateRole", "InvalidCertificateError", "certificate_role", "require_ca"]
 
 
 class CertificateRole(StrEnum):
@@ -44,6 +44,19 @@ def _self_signed(cert: x509.Certificate) -> bool:
 
 
 def certificate_role(cert: x509.Certificate) -> CertificateRole:
+    if _is_ca(cert):
+        return CertificateRole.ROOT if _self_signed(cert) else CertificateRole.CA
+    return CertificateRole.LEAF
+
+
+def require_ca(cert: x509.Certificate) -> None:
+    """Raise unless the certificate may issue others (no signature check: cheap enough for every chain link)."""
+    if not _is_ca(cert):
+        raise InvalidCertificateError("invalid X.509 certificate: not a CA (Basic Constraints ca=False)")
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    """True for a valid CA, False for a valid leaf; raises for anything that is neither."""
     constraints = _extension(cert, x509.BasicConstraints)
     usage = _extension(cert, x509.KeyUsage)
     is_ca = False
@@ -54,10 +67,10 @@ def certificate_role(cert: x509.Certificate) -> CertificateRole:
     if is_ca:
         if usage is None or not usage.value.key_cert_sign:  # type: ignore[attr-defined]
             raise InvalidCertificateError("invalid X.509 certificate: a CA must have Key Usage keyCertSign")
-        return CertificateRole.ROOT if _self_signed(cert) else CertificateRole.CA
+        return True
     if usage is None or not usage.value.digital_signature:  # type: ignore[attr-defined]
         raise InvalidCertificateError("invalid X.509 certificate: a leaf must have Key Usage digitalSignature")
     eku = _extension(cert, x509.ExtendedKeyUsage)
     if eku is None or ExtendedKeyUsageOID.CODE_SIGNING not in eku.value:  # type: ignore[operator]
         raise InvalidCertificateError("invalid X.509 certificate: a leaf must have Extended Key Usage codeSigning")
-    return CertificateRole.LEAF
+    return False

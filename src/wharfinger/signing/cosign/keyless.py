@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from wharfinger.errors import ManifestError
 from wharfinger.signing.cosign.bundle import IdentityPolicy, certificate_identities, certificate_issuer
-from wharfinger.signing.cosign.certs import CertificateRole, InvalidCertificateError, certificate_role
+from wharfinger.signing.cosign.certs import CertificateRole, InvalidCertificateError, certificate_role, require_ca
 from wharfinger.signing.cosign.simplesigning import PAYLOAD_TYPE, CosignSignatureLayer, parse_payload
 from wharfinger.signing.keys.algorithms import default_algorithm, verify_raw
 from wharfinger.signing.keys.signer import SignatureAlgorithm
@@ -151,8 +151,7 @@ def _check_chain(
         if issuer_cert is None or issuer_cert == current:  # no issuer, or a self-signed root we do not trust
             raise _Refused("the certificate does not chain to a trusted Fulcio root", sans, issuer)
         try:
-            if certificate_role(issuer_cert) is CertificateRole.LEAF:
-                raise _Refused("a certificate in the chain is not a CA", sans, issuer)
+            require_ca(issuer_cert)
         except InvalidCertificateError as exc:
             raise _Refused(f"a certificate in the chain is not a valid CA ({exc})", sans, issuer) from exc
         if issuer_cert in roots:
