@@ -459,3 +459,49 @@ def test_timestamp_chain_fixture_meets_the_timestamping_rules(vectors) -> None:
         for n in ("leaf", "intermediate", "root")
     ]
     validate_chain(chain, CertificatePurpose.TIMESTAMPING)
+
+
+def _connaisseur_image(vectors: Path, tag: str) -> tuple[TargetDescriptor, list[object]]:
+    """connaisseur's fixture registry files: tagged manifest, referrers index, signature manifests, blobs."""
+    import hashlib
+
+    from wharfinger.oci.manifest import parse_manifest
+    from wharfinger.signing.notary.artifact import signature_layer
+    from wharfinger.signing.notary.image import FetchedSignature
+
+    base = vectors / CONNAISSEUR / "sse-secure-systems/testimage"
+    manifest = (base / f"manifests/{tag}.json").read_bytes()
+    digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    target = TargetDescriptor(media_type=json.loads(manifest)["mediaType"], digest=digest, size=len(manifest))
+    referrers = base / f"manifests/sha256-{digest.removeprefix('sha256:')}.json"
+    fetched: list[object] = []
+    if referrers.exists():
+        for entry in json.loads(referrers.read_text())["manifests"]:
+            raw = (base / f"manifests/{entry['digest']}.json").read_bytes()
+            layer = signature_layer(parse_manifest(raw, entry["mediaType"]))
+            envelope = (base / f"blobs/{layer.descriptor.digest}.json").read_bytes()
+            assert hashlib.sha256(envelope).hexdigest() == layer.descriptor.digest.removeprefix("sha256:")
+            fetched.append(FetchedSignature(manifest_digest=entry["digest"], envelope=envelope,
+                                            envelope_media_type=layer.media_type.value))  # fmt: skip
+    return target, fetched
+
+
+def test_connaisseur_registry_fixture_signed_and_unsigned(vectors, expected) -> None:
+    from wharfinger.signing.notary.image import verify_image_signatures
+
+    _expect(expected, f"{CONNAISSEUR}/sse-secure-systems/testimage/manifests/notation-unsign.json", "invalid")
+    roots = _connaisseur_roots(vectors)
+    trust = TrustMaterial(
+        policy=parse_trust_policy(policy("strict", ["ca:default"], ["*"])),
+        store=TrustStore.from_certificates({(StoreType.CA, "default"): [roots["default"]]}),
+    )
+    repository = "ghcr.io/sse-secure-systems/testimage"
+    target, fetched = _connaisseur_image(vectors, "notation-sign")
+    signed = verify_image_signatures(fetched, target, trust, NOW, repository=repository)  # type: ignore[arg-type]
+    assert signed.verified, signed.message
+    assert len(signed.signatures) == 1
+    target, fetched = _connaisseur_image(vectors, "notation-unsign")
+    assert fetched == []
+    unsigned = verify_image_signatures(fetched, target, trust, NOW, repository=repository)  # type: ignore[arg-type]
+    assert not unsigned.verified
+    assert "no signature is associated" in unsigned.message

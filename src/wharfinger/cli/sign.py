@@ -12,7 +12,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,6 +35,7 @@ class SignRequest:
     now: datetime
     expiry: timedelta | None = None
     timestamp_url: str | None = None
+    timestamp_roots: tuple[bytes, ...] = ()  # PEM/DER TSA root certificates (--timestamp-root-cert)
 
 
 def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
@@ -52,7 +54,9 @@ def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
             request.signer,
             request.now,
             expiry=request.now + request.expiry if request.expiry else None,
-            timestamp=HttpTimestamper(request.timestamp_url) if request.timestamp_url else None,
+            timestamp=HttpTimestamper(request.timestamp_url, roots=_load_roots(request.timestamp_roots))
+            if request.timestamp_url
+            else None,
         )
         return push_signature(
             request.client,
@@ -64,6 +68,26 @@ def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
         )
 
     return sign
+
+
+def _load_roots(blobs: tuple[bytes, ...]) -> tuple[Any, ...]:
+    from cryptography import x509
+
+    from wharfinger.errors import InputError
+
+    roots: list[Any] = []
+    for data in blobs:
+        try:
+            roots += (
+                x509.load_pem_x509_certificates(data)
+                if b"-----BEGIN" in data
+                else [x509.load_der_x509_certificate(data)]
+            )
+        except ValueError as exc:
+            raise InputError(
+                "--timestamp-root-cert is not a PEM or DER certificate", hint="pass the TSA's root CA"
+            ) from exc
+    return tuple(roots)
 
 
 def _sign_cosign(request: SignRequest) -> Descriptor:
@@ -117,6 +141,10 @@ def sign_command(
     timestamp_url: Annotated[
         str | None, typer.Option("--timestamp-url", help="RFC 3161 timestamp authority to countersign with.")
     ] = None,
+    timestamp_root_cert: Annotated[
+        Path | None,
+        typer.Option("--timestamp-root-cert", help="TSA root certificate: the timestamp is verified before pushing."),
+    ] = None,
     expiry: Annotated[
         str | None, typer.Option("--expiry", help="Signature expiry after signing time, e.g. 90d, 12h.")
     ] = None,
@@ -128,7 +156,7 @@ def sign_command(
     ] = None,
 ) -> None:
     run_sign(image, key=key, signature_format=signature_format, timestamp_url=timestamp_url, expiry=expiry,
-             insecure=insecure, outputs=output)  # fmt: skip
+             insecure=insecure, outputs=output, timestamp_root_cert=timestamp_root_cert)  # fmt: skip
 
 
 def run_sign(
@@ -140,6 +168,7 @@ def run_sign(
     expiry: str | None,
     insecure: bool,
     outputs: list[str] | None,
+    timestamp_root_cert: Path | None = None,
 ) -> None:
     from wharfinger.cli.output import parse_outputs, write_outputs
     from wharfinger.cli.registry_access import client_for, resolve_descriptor
@@ -155,6 +184,11 @@ def run_sign(
             f"unknown signature format {signature_format!r}", hint="choose one of: " + ", ".join(SIGNATURE_FORMATS)
         )
     lifetime = _parse_duration(expiry) if expiry else None
+    if timestamp_root_cert is not None and not timestamp_root_cert.is_file():
+        raise InputError(
+            f"--timestamp-root-cert {timestamp_root_cert} does not exist", hint="pass the TSA root CA file"
+        )
+    roots = (timestamp_root_cert.read_bytes(),) if timestamp_root_cert is not None else ()
     ref = parse_ref(image)
     signer = open_signer(key, os.environ)
     algorithm_for = FORMAT_ALGORITHMS.get(signature_format)
@@ -165,7 +199,7 @@ def run_sign(
         pinned = ref.with_digest(subject.digest)
         request = SignRequest(
             client=client, ref=pinned, subject=subject, signer=signer, now=SystemClock().now(), expiry=lifetime,
-            timestamp_url=timestamp_url,
+            timestamp_url=timestamp_url, timestamp_roots=roots,
         )  # fmt: skip
         pushed = sign(request)
     report = {

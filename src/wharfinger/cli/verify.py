@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from wharfinger.signing.notary.image import ImageVerification
     from wharfinger.signing.notary.model import CheckResult
-    from wharfinger.signing.notary.registry import ImageVerification
 
 __all__ = [
     "VERIFY_METHODS",

@@ -127,3 +127,103 @@ def test_bad_inputs_exit_with_hints(registry_plain, run_cli, keys, tmp_path) -> 
     assert missing.returncode == 3
     assert "--trust-policy" in missing.stderr
     assert "Traceback" not in missing.stderr + bad_policy.stderr + no_pass.stderr
+
+
+def test_thousands_of_referrers_cost_bounded_time(registry_plain, run_cli, keys, tmp_path) -> None:
+    """A hostile tag-schema index with 3000 junk signature entries: verification stops at the limit."""
+    import time
+
+    from wharfinger.oci.manifest import Descriptor
+    from wharfinger.oci.referrers import attach_artifact
+
+    client = plain_client(registry_plain)
+    digest = push_tiny_image(client, "team/flood", "v1", content=b"flood")
+    subject = client.get_manifest("team/flood", digest).descriptor()
+    junk = attach_artifact(client, "team/flood", subject, "application/vnd.cncf.notary.signature",
+                           [("application/jose+json", b"not a signature")])  # fmt: skip
+    entry = Descriptor(media_type=junk.media_type, digest=junk.digest, size=junk.size, artifact_type=junk.artifact_type)
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+             "manifests": [entry.to_json()] * 3000}  # fmt: skip
+    client.push_manifest("team/flood", json.dumps(index).encode(), "application/vnd.oci.image.index.v1+json",
+                         tag="sha256-" + digest.removeprefix("sha256:"))  # fmt: skip
+    policy = write_trust_policy(tmp_path / "tp.json", "*")
+    started = time.monotonic()
+    result = run_cli("verify", f"{registry_plain.host}/team/flood:v1", "--trust-policy", str(policy),
+                     "--trust-store", str(keys / "truststore"), "--insecure", "-o", "json")  # fmt: skip
+    assert time.monotonic() - started < 60
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert len(report["signatures"]) == 100
+    assert report["truncated"] is True
+    assert "stopped after the limit of 100 signatures" in report["message"]
+    assert all(s["reason"] == "malformed-envelope" for s in report["signatures"])
+
+
+def test_timestamped_signature_through_the_cli(registry_plain, run_cli, keys, tmp_path) -> None:
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives import serialization
+    from tsa_server import running_tsa
+
+    push_tiny_image(plain_client(registry_plain), "team/stamped", "v1", content=b"stamped")
+    image = f"{registry_plain.host}/team/stamped:v1"
+    with running_tsa(tmp_path, now=datetime.now(UTC)) as tsa:
+        stranger = tmp_path / "stranger.pem"
+        stranger.write_bytes((keys / "ca.crt").read_bytes())  # a CA that did not issue the TSA certificate
+        refused = _sign(
+            run_cli, keys, image, "notation-cose", "--timestamp-url", tsa.url, "--timestamp-root-cert", str(stranger)
+        )
+        assert refused.returncode == 4
+        assert "does not verify" in refused.stderr
+        signed = _sign(run_cli, keys, image, "notation-cose", "--timestamp-url", tsa.url, "--expiry", "30d",
+                       "--timestamp-root-cert", str(tsa.root_pem))  # fmt: skip
+        assert signed.returncode == 0, signed.stderr
+        store = tmp_path / "truststore"
+        (store / "x509/ca/acme").mkdir(parents=True)
+        for pem in (keys / "truststore/x509/ca/acme").iterdir():
+            (store / "x509/ca/acme" / pem.name).write_bytes(pem.read_bytes())
+        (store / "x509/tsa/tsa").mkdir(parents=True)
+        (store / "x509/tsa/tsa/root.pem").write_bytes(tsa.root.public_bytes(serialization.Encoding.PEM))
+    policy = write_trust_policy(
+        tmp_path / "tp.json", f"{registry_plain.host}/team/stamped", stores=("ca:acme", "tsa:tsa")
+    )
+    result = run_cli(
+        "verify", image, "--trust-policy", str(policy), "--trust-store", str(store), "--insecure", "-o", "json"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (signature,) = json.loads(result.stdout)["signatures"]
+    assert signature["timestamp"] is not None
+    assert {c["check"]: c["outcome"] for c in signature["checks"]}["authenticTimestamp"] == "passed"
+
+
+def test_signature_manifest_matches_the_spec_example(registry_plain, run_cli, keys, shared_dir) -> None:
+    push_tiny_image(plain_client(registry_plain), "team/spec", "v1", content=b"spec")
+    signed = _sign(run_cli, keys, f"{registry_plain.host}/team/spec:v1", "notation-cose")
+    assert signed.returncode == 0, signed.stderr
+    ours = json.loads(plain_client(registry_plain).get_manifest("team/spec", signed.stdout.strip()).data)
+    text = (shared_dir / "vectors/notation/specifications/examples/signature-envelope-cose.01.json").read_text()
+    spec = json.loads(text)
+    assert set(ours) == set(spec)
+    assert ours["artifactType"] == spec["artifactType"]
+    assert {k: v for k, v in ours["config"].items() if k != "data"} == {
+        k: v for k, v in spec["config"].items() if k != "data"
+    }
+    assert [layer["mediaType"] for layer in ours["layers"]] == [layer["mediaType"] for layer in spec["layers"]]
+    assert set(ours["annotations"]) == set(spec["annotations"])
+    assert set(ours["subject"]) == set(spec["subject"])
+
+
+def test_keys_generate_bad_input(run_cli, tmp_path) -> None:
+    bad_type = run_cli(
+        "keys", "generate", "k", "--subject", "CN=x,O=y,ST=z,C=US", "--key-type", "dsa-1024", "--out", str(tmp_path)
+    )
+    assert bad_type.returncode == 3
+    assert "unknown key type 'dsa-1024'" in bad_type.stderr
+    bad_subject = run_cli("keys", "generate", "k", "--subject", "CN=a=b", "--out", str(tmp_path))
+    assert bad_subject.returncode == 3
+    assert "not a distinguished name" in bad_subject.stderr
+    missing_issuer = run_cli(
+        "keys", "generate", "k", "--subject", "CN=x,O=y,ST=z,C=US", "--issuer", str(tmp_path / "nope.pem")
+    )
+    assert missing_issuer.returncode == 3
+    assert "does not exist" in missing_issuer.stderr

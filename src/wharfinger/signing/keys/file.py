@@ -105,6 +105,9 @@ class FileSigner:
         )
         return cls(key, spec)
 
+    def __repr__(self) -> str:
+        return f"FileSigner(key_id={self._spec.key_id!r}, algorithm={self._spec.algorithm.value!r})"
+
     def key(self) -> KeySpec:
         return self._spec
 

@@ -6,6 +6,7 @@ message naming the certificate, so a user can tell which certificate to replace.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +16,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from wharfinger.signing.notary.model import FailureReason
@@ -26,6 +28,7 @@ __all__ = [
     "check_validity_range",
     "describe",
     "load_certificates",
+    "parse_certificate",
     "validate_chain",
 ]
 
@@ -46,13 +49,30 @@ def describe(cert: x509.Certificate) -> str:
     return cert.subject.rfc4514_string() or f"serial {cert.serial_number}"
 
 
+def parse_certificate(der: bytes) -> x509.Certificate:
+    """A DER certificate, fully decoded now: cryptography parses keys and extensions lazily, and a
+    hostile certificate must fail here with ValueError, not later in the middle of a check."""
+    try:
+        with warnings.catch_warnings():
+            # e.g. a negative serial number: RFC 5280 forbids it, cryptography only warns (for now)
+            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            cert = x509.load_der_x509_certificate(der)
+            cert.public_key()
+            _ = cert.extensions, cert.subject, cert.issuer, cert.not_valid_after_utc
+    except UnsupportedAlgorithm as exc:
+        raise ValueError(f"unsupported key or algorithm: {exc}") from exc
+    except CryptographyDeprecationWarning as exc:
+        raise ValueError(str(exc)) from exc
+    return cert
+
+
 def load_certificates(ders: Sequence[bytes]) -> tuple[x509.Certificate, ...]:
     certs = []
     for index, der in enumerate(ders):
         try:
-            certs.append(x509.load_der_x509_certificate(der))
+            certs.append(parse_certificate(der))
         except ValueError as exc:
-            raise ChainError(f"certificate {index} of the chain is not a DER X.509 certificate: {exc}") from exc
+            raise ChainError(f"certificate {index} of the chain is not a usable X.509 certificate: {exc}") from exc
     return tuple(certs)
 
 
@@ -174,7 +194,7 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(cert)
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
     return True
 
@@ -206,7 +226,7 @@ def validate_chain(chain: Sequence[x509.Certificate], purpose: CertificatePurpos
             raise ChainError(f"self-signed certificate {describe(child)!r} appears before the end of the chain")
         try:
             child.verify_directly_issued_by(parent)
-        except (ValueError, TypeError, InvalidSignature) as exc:
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm) as exc:
             raise ChainError(
                 f"certificate {describe(child)!r} is not issued by the next certificate {describe(parent)!r} "
                 f"in the chain ({exc or 'signature mismatch'})"

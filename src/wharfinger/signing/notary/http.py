@@ -7,15 +7,23 @@ every failure becomes the seam's own error type with the URL in the message.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 
 import httpx
+from asn1crypto import cms
+from cryptography import x509
 
 from wharfinger import __version__
 from wharfinger.errors import BackendError
 from wharfinger.signing.notary.revocation import RevocationFetchError
-from wharfinger.signing.notary.timestamp import TimestampError, build_timestamp_request, token_from_response
+from wharfinger.signing.notary.timestamp import (
+    TimestampError,
+    build_timestamp_request,
+    token_from_response,
+    verify_timestamp_token,
+)
 
 __all__ = ["HttpRevocationFetcher", "HttpTimestamper", "TimestampServiceError"]
 
@@ -43,6 +51,8 @@ class HttpTimestamper:
     url: str
     timeout: float = 10.0  # seconds
     client: httpx.Client | None = field(default=None, repr=False)
+    # When set (notation's --timestamp-root-cert), the token is verified against these TSA roots at once.
+    roots: tuple[x509.Certificate, ...] = ()
 
     def __call__(self, signature: bytes, hash_name: str) -> bytes:
         nonce = secrets.randbits(63)
@@ -72,14 +82,18 @@ class HttpTimestamper:
         except TimestampError as exc:
             raise TimestampServiceError(f"timestamp authority {self.url}: {exc.message}") from exc
         _check_token_answers(token, nonce, signature, hash_name, self.url)
+        if self.roots:
+            try:
+                verify_timestamp_token(token, signature, self.roots)
+            except TimestampError as exc:
+                raise TimestampServiceError(
+                    f"timestamp authority {self.url} returned a token that does not verify: {exc.message}",
+                    hint="check --timestamp-root-cert: it must be the root of this TSA's certificate chain",
+                ) from exc
         return token
 
 
 def _check_token_answers(token: bytes, nonce: int, signature: bytes, hash_name: str, url: str) -> None:
-    import hashlib  # noqa: PLC0415 -- keeps module import light
-
-    from asn1crypto import cms  # noqa: PLC0415
-
     info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
     if info["nonce"].native != nonce:
         raise TimestampServiceError(f"timestamp authority {url} answered another request (nonce mismatch)")

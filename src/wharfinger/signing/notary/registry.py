@@ -9,33 +9,33 @@ Verifying (``verify_image``):
 1. the trust policy is selected first: level ``skip`` needs no registry call at all;
 2. the referrers of the image digest with artifact type ``application/vnd.cncf.notary.signature``
    are listed (bounded; the tag schema on older registries);
-3. each signature manifest and its envelope blob are fetched (digest-verified, size-capped) and
-   handed to the pure ``verify_notary_signature``; as in Notation, the image verifies when at
-   least one signature does, and every signature's outcome is kept for the report.
+3. each signature manifest and its envelope blob are fetched (digest-verified, size-capped), at
+   most ``MAX_SIGNATURE_ATTEMPTS``, and the pure ``image.verify_image_signatures`` decides: as in
+   Notation, the image verifies when at least one signature does.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import datetime
 
-from wharfinger.errors import ManifestError, RegistryError, WharfingerError
+from wharfinger.errors import ManifestError, RegistryError, RegistryNotFoundError, WharfingerError
 from wharfinger.oci.client import RegistryClient
 from wharfinger.oci.manifest import Descriptor, ImageManifest
 from wharfinger.oci.referrers import attach_artifact, list_referrers
 from wharfinger.signing.notary.artifact import MAX_ENVELOPE_BLOB_BYTES, signature_annotations, signature_layer
-from wharfinger.signing.notary.model import (
-    SIGNATURE_ARTIFACT_TYPE,
-    FailureReason,
-    NotaryVerification,
-    VerificationLevel,
+from wharfinger.signing.notary.image import (
+    MAX_SIGNATURE_ATTEMPTS,
+    FetchedSignature,
+    ImageVerification,
+    applicable_policy,
+    verify_image_signatures,
 )
+from wharfinger.signing.notary.model import SIGNATURE_ARTIFACT_TYPE, VerificationLevel
 from wharfinger.signing.notary.revocation import RevocationChecker
-from wharfinger.signing.notary.trustpolicy import select_policy
-from wharfinger.signing.notary.verifier import TrustMaterial, verify_notary_signature
+from wharfinger.signing.notary.verifier import TrustMaterial
 
-__all__ = ["ImageVerification", "SignatureOutcome", "push_signature", "verify_image"]
+__all__ = ["ImageVerification", "push_signature", "verify_image"]  # ImageVerification lives in image.py
 
 
 def push_signature(
@@ -56,26 +56,6 @@ def push_signature(
         [(media_type, envelope)],
         annotations=signature_annotations(chain),
     )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SignatureOutcome:
-    manifest_digest: str
-    envelope_media_type: str | None
-    result: NotaryVerification
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImageVerification:
-    reference: str  # registry/repository@digest
-    digest: str
-    verified: bool
-    message: str
-    policy_name: str | None
-    level: VerificationLevel | None
-    signatures: tuple[SignatureOutcome, ...] = ()
-    referrers_source: str = ""  # "api", "tag-schema", "none"
-    truncated: bool = False
 
 
 def _fetch_envelope(client: RegistryClient, repository: str, descriptor: Descriptor) -> tuple[bytes, str]:
@@ -100,72 +80,31 @@ def verify_image(
     now: datetime,
     *,
     revocation: RevocationChecker | None = None,
+    max_signatures: int = MAX_SIGNATURE_ATTEMPTS,
 ) -> ImageVerification:
-    """Verify every Notary signature of ``subject`` in ``repository`` (``repository`` without the host)."""
+    """Fetch and verify the Notary signatures of ``subject`` in ``repository`` (without the host)."""
     scope = f"{client.host}/{repository}"
-    reference = f"{scope}@{subject.digest}"
-    policy = select_policy(trust.policy, scope)
-    if policy is None:
-        return ImageVerification(
-            reference=reference, digest=subject.digest, verified=False, policy_name=None, level=None,
-            message=f"no trust policy statement applies to {scope!r}",
-        )  # fmt: skip
-    if policy.level is VerificationLevel.SKIP:
-        return ImageVerification(
-            reference=reference, digest=subject.digest, verified=True, policy_name=policy.name, level=policy.level,
-            message=f"signature verification is skipped for {scope} by trust policy {policy.name!r}",
-        )  # fmt: skip
+    policy = applicable_policy(trust, scope)
+    if policy is None or policy.level is VerificationLevel.SKIP:  # decided without a registry call
+        return verify_image_signatures((), subject, trust, now, repository=scope)
     referrers = list_referrers(client, repository, subject.digest, artifact_type=SIGNATURE_ARTIFACT_TYPE)
-    outcomes: list[SignatureOutcome] = []
-    for descriptor in referrers.descriptors:
-        try:
-            envelope, media_type = _fetch_envelope(client, repository, descriptor)
-        except (ValueError, ManifestError) as exc:
-            outcomes.append(_broken(descriptor, policy.name, policy.level, str(exc)))
-            continue
-        except RegistryError:
-            raise
-        except WharfingerError as exc:  # e.g. a blob whose digest does not match
-            outcomes.append(_broken(descriptor, policy.name, policy.level, exc.message))
-            continue
-        result = verify_notary_signature(
-            envelope, media_type, subject, trust, now, repository=scope, revocation=revocation
-        )
-        outcomes.append(
-            SignatureOutcome(manifest_digest=descriptor.digest, envelope_media_type=media_type, result=result)
-        )
-    verified = any(o.result.verified for o in outcomes)
-    if not outcomes:
-        message = f"no signature is associated with {reference}, make sure the artifact was signed successfully"
-    elif verified:
-        good = next(o for o in outcomes if o.result.verified)
-        message = f"{reference} verified: signature {good.manifest_digest} by {good.result.signer_subject}"
-    else:
-        message = f"none of the {len(outcomes)} signature(s) of {reference} verified: " + "; ".join(
-            f"{o.manifest_digest[:19]}: {o.result.message}" for o in outcomes
-        )
-    return ImageVerification(
-        reference=reference,
-        digest=subject.digest,
-        verified=verified,
-        message=message,
-        policy_name=policy.name,
-        level=policy.level,
-        signatures=tuple(outcomes),
-        referrers_source=referrers.source,
-        truncated=referrers.truncated,
-    )
+    fetched = [_fetch(client, repository, d) for d in referrers.descriptors[:max_signatures]]
+    return verify_image_signatures(
+        fetched, subject, trust, now, repository=scope, revocation=revocation, referrers_source=referrers.source,
+        referrers_truncated=referrers.truncated, referrers_total=len(referrers.descriptors),
+        max_signatures=max_signatures,
+    )  # fmt: skip
 
 
-def _broken(descriptor: Descriptor, policy_name: str, level: VerificationLevel, message: str) -> SignatureOutcome:
-    return SignatureOutcome(
-        manifest_digest=descriptor.digest,
-        envelope_media_type=None,
-        result=NotaryVerification(
-            verified=False,
-            level=level,
-            policy_name=policy_name,
-            reason=FailureReason.MALFORMED_ENVELOPE,
-            message=f"the signature artifact is unusable: {message}",
-        ),
-    )
+def _fetch(client: RegistryClient, repository: str, descriptor: Descriptor) -> FetchedSignature:
+    try:
+        envelope, media_type = _fetch_envelope(client, repository, descriptor)
+    except (ValueError, ManifestError) as exc:
+        return FetchedSignature(manifest_digest=descriptor.digest, problem=str(exc))
+    except RegistryNotFoundError as exc:  # a referrer entry pointing at nothing
+        return FetchedSignature(manifest_digest=descriptor.digest, problem=exc.message)
+    except RegistryError:
+        raise
+    except WharfingerError as exc:  # e.g. a blob whose digest does not match
+        return FetchedSignature(manifest_digest=descriptor.digest, problem=exc.message)
+    return FetchedSignature(manifest_digest=descriptor.digest, envelope=envelope, envelope_media_type=media_type)

@@ -35,6 +35,7 @@ __all__ = [
     "RevocationResult",
     "RevocationStatus",
     "crl_urls",
+    "delta_crl_urls",
     "evaluate_crl",
     "evaluate_ocsp",
     "ocsp_request",
@@ -92,6 +93,20 @@ def crl_urls(cert: x509.Certificate) -> list[str]:
     return [url for point in cdp for url in _uris(point.full_name or [])]
 
 
+def delta_crl_urls(source: x509.Certificate | x509.CertificateRevocationList) -> list[str] | None:
+    """HTTP URLs of the Freshest CRL (delta CRL) extension; None when there is no such extension.
+
+    An extension without any HTTP URL gives ``[]``: a delta CRL exists but cannot be fetched.
+    """
+    try:
+        freshest = source.extensions.get_extension_for_class(x509.FreshestCRL).value
+    except x509.ExtensionNotFound:
+        return None
+    except ValueError:  # a malformed extension: treat as present but unusable
+        return []
+    return [url for point in freshest for url in _uris(point.full_name or [])]
+
+
 def _verify_by(public_key: object, signature: bytes, data: bytes, hash_algorithm: hashes.HashAlgorithm | None) -> bool:
     if hash_algorithm is None or isinstance(hash_algorithm, hashes.SHA1 | hashes.MD5):
         return False
@@ -112,24 +127,62 @@ def _revoked_after_signing(invalidity: datetime | None, signing_time: datetime |
     return invalidity is not None and signing_time is not None and invalidity > signing_time
 
 
-def evaluate_crl(
-    cert: x509.Certificate, issuer: x509.Certificate, crl_der: bytes, *, now: datetime, signing_time: datetime | None
-) -> RevocationResult:
+def _load_crl(data: bytes) -> x509.CertificateRevocationList:
+    return x509.load_der_x509_crl(data) if not data.startswith(b"-----") else x509.load_pem_x509_crl(data)
+
+
+def _crl_number(crl: x509.CertificateRevocationList, kind: type[x509.CRLNumber | x509.DeltaCRLIndicator]) -> int | None:
     try:
-        crl = x509.load_der_x509_crl(crl_der) if not crl_der.startswith(b"-----") else x509.load_pem_x509_crl(crl_der)
-    except ValueError as exc:
-        return RevocationResult(status=RevocationStatus.UNAVAILABLE, message=f"the CRL does not parse: {exc}")
-    if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
-        return RevocationResult(
-            status=RevocationStatus.UNAVAILABLE, message=f"the CRL for {describe(cert)!r} is not signed by its issuer"
-        )
-    try:
-        if crl.extensions.get_extension_for_class(x509.DeltaCRLIndicator):
-            return RevocationResult(status=RevocationStatus.UNAVAILABLE, message="a delta CRL was served as a base CRL")
+        value = crl.extensions.get_extension_for_class(kind).value
     except x509.ExtensionNotFound:
-        pass
+        return None
+    return value.crl_number
+
+
+def _unavailable(message: str) -> RevocationResult:
+    return RevocationResult(status=RevocationStatus.UNAVAILABLE, message=message)
+
+
+def evaluate_crl(
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    crl_der: bytes,
+    *,
+    now: datetime,
+    signing_time: datetime | None,
+    delta_der: bytes | None = None,
+) -> RevocationResult:
+    """Judge ``cert`` by its issuer's base CRL and, when given, the delta CRL that updates it."""
+    try:
+        crl = _load_crl(crl_der)
+    except ValueError as exc:
+        return _unavailable(f"the CRL does not parse: {exc}")
+    if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+        return _unavailable(f"the CRL for {describe(cert)!r} is not signed by its issuer")
+    if _crl_number(crl, x509.DeltaCRLIndicator) is not None:
+        return _unavailable("a delta CRL was served as a base CRL")
+    delta: x509.CertificateRevocationList | None = None
+    if delta_der is not None:
+        try:
+            delta = _load_crl(delta_der)
+        except ValueError as exc:
+            return _unavailable(f"the delta CRL does not parse: {exc}")
+        if delta.issuer != issuer.subject or not delta.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+            return _unavailable(f"the delta CRL for {describe(cert)!r} is not signed by its issuer")
+        base_needed = _crl_number(delta, x509.DeltaCRLIndicator)
+        base_number = _crl_number(crl, x509.CRLNumber)
+        if base_needed is None:
+            return _unavailable("the delta CRL has no delta CRL indicator")
+        if base_number is None or base_number < base_needed:
+            return _unavailable(f"the delta CRL needs base CRL number {base_needed}, the base CRL is {base_number}")
+        if delta.next_update_utc is not None and now > delta.next_update_utc:
+            return _unavailable(f"the delta CRL for {describe(cert)!r} expired at {delta.next_update_utc}")
     expired = crl.next_update_utc is not None and now > crl.next_update_utc
-    entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+    entry = None
+    if delta is not None:
+        entry = delta.get_revoked_certificate_by_serial_number(cert.serial_number)
+    if entry is None:
+        entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
     if entry is None:
         if expired:
             return RevocationResult(
@@ -285,7 +338,11 @@ class FetchingRevocationChecker:
             except RevocationFetchError as exc:
                 problems.append(f"CRL {url}: {exc}")
                 continue
-            result = evaluate_crl(cert, issuer, crl, now=now, signing_time=signing_time)
+            delta, problem = self._delta_for(cert, crl)
+            if problem:
+                problems.append(f"delta CRL for {url}: {problem}")
+                continue
+            result = evaluate_crl(cert, issuer, crl, now=now, signing_time=signing_time, delta_der=delta)
             if result.status is not RevocationStatus.UNAVAILABLE:
                 return result
             problems.append(f"CRL {url}: {result.message}")
@@ -293,6 +350,31 @@ class FetchingRevocationChecker:
             status=RevocationStatus.UNAVAILABLE,
             message=f"revocation status of {describe(cert)!r} could not be determined: " + "; ".join(problems),
         )
+
+    def _delta_for(self, cert: x509.Certificate, base_der: bytes) -> tuple[bytes | None, str | None]:
+        """The delta CRL named by the certificate (or the base CRL), or why it cannot be had."""
+        urls = _delta_urls_of(cert, base_der)
+        if urls is None:
+            return None, None
+        if not urls:
+            return None, "the Freshest CRL extension names no HTTP URL"
+        errors = []
+        for url in urls:
+            try:
+                return self.fetcher.fetch_crl(url), None
+            except RevocationFetchError as exc:
+                errors.append(f"{url}: {exc}")
+        return None, "; ".join(errors)
+
+
+def _delta_urls_of(cert: x509.Certificate, base_der: bytes) -> list[str] | None:
+    from_cert = delta_crl_urls(cert)
+    if from_cert is not None:
+        return from_cert
+    try:
+        return delta_crl_urls(_load_crl(base_der))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from asn1crypto import algos, cms, tsp
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -28,6 +28,7 @@ from wharfinger.signing.notary.chain import (
     ChainError,
     check_validity_range,
     describe,
+    parse_certificate,
     validate_chain,
 )
 
@@ -151,11 +152,14 @@ def _verify_cms_signature(cert: x509.Certificate, signer: cms.SignerInfo, data: 
 def _signer_certificate(
     signed: cms.SignedData, signer: cms.SignerInfo
 ) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    certs = [
-        x509.load_der_x509_certificate(choice.chosen.dump())
-        for choice in signed["certificates"] or []
-        if choice.name == "certificate"
-    ]
+    try:
+        certs = [
+            parse_certificate(choice.chosen.dump())
+            for choice in signed["certificates"] or []
+            if choice.name == "certificate"
+        ]
+    except ValueError as exc:
+        raise TimestampError(f"the timestamp token carries an unusable certificate: {exc}") from exc
     sid = signer["sid"]
     for cert in certs:
         if sid.name == "issuer_and_serial_number":
@@ -193,7 +197,7 @@ def _build_chain(
                 continue
             try:
                 current.verify_directly_issued_by(candidate)
-            except (ValueError, TypeError, InvalidSignature):
+            except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
                 continue
             found = extend([*path, candidate])
             if found:

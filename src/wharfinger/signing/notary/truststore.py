@@ -14,9 +14,11 @@ from enum import StrEnum
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from wharfinger.errors import TrustPolicyError
+from wharfinger.signing.notary.chain import parse_certificate
 
 __all__ = ["StoreType", "TrustStore", "load_trust_store", "parse_store_certificates"]
 
@@ -63,7 +65,7 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(cert)
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
     return True
 
@@ -80,11 +82,12 @@ def parse_store_certificates(store_type: StoreType, files: Iterable[tuple[str, b
     result: list[x509.Certificate] = []
     for file_name, data in files:
         try:
-            certs = (
+            loaded = (
                 x509.load_pem_x509_certificates(data)
                 if b"-----BEGIN" in data
                 else [x509.load_der_x509_certificate(data)]
             )
+            certs = [parse_certificate(c.public_bytes(Encoding.DER)) for c in loaded]
         except ValueError as exc:
             raise ValueError(f"{file_name} is not a PEM or DER X.509 certificate file") from exc
         for cert in certs:
