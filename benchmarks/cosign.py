@@ -37,8 +37,10 @@ def main() -> None:
     policy = CosignKeyPolicy(keys=(key,))
     manifest = (image / "manifests" / f"{signature_tag(DIGEST)}.json").read_bytes()
     host = yaml.safe_load((BASE / "11_keyless.yaml").read_text())["host"]
-    trust = KeylessTrust(fulcio_roots=(x509.load_pem_x509_certificate(host["fulcioCert"].encode()),),
-                         rekor_keys=(load_pem_public_key(host["rekorPubkey"].encode()),))
+    trust = KeylessTrust(
+        fulcio_roots=(x509.load_pem_x509_certificate(host["fulcioCert"].encode()),),
+        rekor_keys=(load_pem_public_key(host["rekorPubkey"].encode()),),
+    )
     keyless_manifest = (image / "manifests" / f"{signature_tag(KEYLESS)}.json").read_bytes()
     identity = IdentityPolicy(subject_regex="philipp", issuer_regex="github")
 
@@ -50,8 +52,10 @@ def main() -> None:
         assert verify_keyless_layer(layer, KEYLESS, trust, identity).verified
 
     print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}")
-    for name, fn in (("cosign key (parse manifest + ECDSA P-256 verify)", by_key),
-                     ("cosign keyless (parse + Fulcio chain + SET + entry + identity)", keyless)):
+    for name, fn in (
+        ("cosign key (parse manifest + ECDSA P-256 verify)", by_key),
+        ("cosign keyless (parse + Fulcio chain + SET + entry + identity)", keyless),
+    ):
         for _ in range(20):
             fn()
         samples = []

@@ -76,21 +76,13 @@ CASES = [
         IdentityPolicy(subject="foo!oidc.local", issuer="http://oidc.local:8080"),
         artifact_sha256="bc103b4a84971ef6459b294a2b98568a2bfb72cded09d4acd1e16366a401f95b",
     ),
-    pytest.param(
-        Case(
-            f"{GO}/bundles/sigstore.js@2.0.0-provenance.sigstore.json",
-            f"{GO}/trusted-roots/public-good.json",
-            None,
-            IdentityPolicy(
-                subject_regex="^https://github.com/sigstore/sigstore-js/.*",
-                issuer="https://token.actions.githubusercontent.com",
-            ),
-        ),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="its Rekor entry is intoto v0.0.2, which the sigstore library "
-            "cannot verify ('Integrated time only supported for dsse/hashedrekord 0.0.1'); "
-            "needs our own intoto-entry path",
+    Case(  # intoto v0.0.2 log entry: our own path (the sigstore library refuses it)
+        f"{GO}/bundles/sigstore.js@2.0.0-provenance.sigstore.json",
+        f"{GO}/trusted-roots/public-good.json",
+        None,
+        IdentityPolicy(
+            subject_regex="^https://github.com/sigstore/sigstore-js/.*",
+            issuer="https://token.actions.githubusercontent.com",
         ),
     ),
     Case(f"{GO}/bundles/dsse-2sigs.sigstore.json", f"{GO}/trusted-roots/public-good.json", None),

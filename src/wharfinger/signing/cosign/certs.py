@@ -8,13 +8,23 @@ certificate that breaks them is invalid, never silently treated as either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-__all__ = ["CertificateRole", "InvalidCertificateError", "certificate_role", "require_ca"]
+__all__ = [
+    "MAX_CHAIN_LENGTH",
+    "CertificateRole",
+    "InvalidCertificateError",
+    "certificate_role",
+    "check_chain",
+    "require_ca",
+]
+
+MAX_CHAIN_LENGTH = 5  # certificates between the leaf and the root, inclusive
 
 
 class CertificateRole(StrEnum):
@@ -74,3 +84,43 @@ def _is_ca(cert: x509.Certificate) -> bool:
     if eku is None or ExtendedKeyUsageOID.CODE_SIGNING not in eku.value:  # type: ignore[operator]
         raise InvalidCertificateError("invalid X.509 certificate: a leaf must have Extended Key Usage codeSigning")
     return False
+
+
+def check_chain(
+    leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], roots: Sequence[x509.Certificate]
+) -> None:
+    """Raise unless ``leaf`` is a code-signing leaf that chains, through CAs, to one of ``roots``.
+
+    ``roots`` may hold a trusted root's intermediates too (a Sigstore trusted root lists each
+    Fulcio chain whole): reaching any trusted certificate ends the path.
+    """
+    try:
+        role = certificate_role(leaf)
+    except InvalidCertificateError as exc:
+        raise InvalidCertificateError(f"the signing certificate is not a code-signing leaf ({exc})") from exc
+    if role is not CertificateRole.LEAF:
+        raise InvalidCertificateError("the signing certificate is a CA, not a code-signing leaf")
+    pool = [*intermediates, *roots]
+    current = leaf
+    for _ in range(MAX_CHAIN_LENGTH):
+        if any(current == root for root in roots):
+            return
+        issuer_cert = next((c for c in pool if c.subject == current.issuer and _signed_by(current, c)), None)
+        if issuer_cert is None or issuer_cert == current:  # no issuer, or a self-signed root we do not trust
+            raise InvalidCertificateError("the certificate does not chain to a trusted Fulcio root")
+        try:
+            require_ca(issuer_cert)
+        except InvalidCertificateError as exc:
+            raise InvalidCertificateError(f"a certificate in the chain is not a valid CA ({exc})") from exc
+        if issuer_cert in roots:
+            return
+        current = issuer_cert
+    raise InvalidCertificateError("the certificate chain is too long or loops")
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
