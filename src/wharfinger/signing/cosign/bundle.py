@@ -121,6 +121,9 @@ def load_trusted_root(path: str | Path) -> TrustedRoot:
 
     try:
         document = json.loads(Path(path).read_bytes())
+        # Protobuf JSON omits empty repeated fields (a TSA-only root has no logs or CAs); the model requires them.
+        for repeated in ("tlogs", "ctlogs", "certificateAuthorities", "timestampAuthorities"):
+            document.setdefault(repeated, [])
         # The trusted-root spec makes a CA's subject commonName optional (sigstore-go's roots omit it);
         # the sigstore library's model requires it, so an absent one is read as empty.
         for authority in [*document.get("certificateAuthorities", []), *document.get("timestampAuthorities", [])]:
