@@ -1,6 +1,8 @@
 """``wharfinger verify-blob FILE --bundle BUNDLE``: verify a Sigstore bundle over a file, as cosign does.
 
-Keyless by default (``--certificate-identity[-regexp]`` and ``--certificate-oidc-issuer[-regexp]``),
+Keyless (``--certificate-identity[-regexp]`` and ``--certificate-oidc-issuer[-regexp]``) or by
+key (``--key cosign.pub``, for ``cosign sign-blob --key … --bundle``; signed timestamps in the
+bundle are verified against the trusted root's TSAs),
 against ``--trusted-root FILE`` or the Sigstore public-good root that the sigstore library ships
 (``--staging`` for its staging root). Nothing is fetched: the transparency-log proof is in the
 bundle. Exit 0 when the bundle verifies, 1 when it does not (the reason is printed).
@@ -21,7 +23,7 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    app.command("verify-blob", help="Verify a Sigstore bundle over a file (keyless identity, offline).")(
+    app.command("verify-blob", help="Verify a Sigstore bundle over a file (keyless identity or --key, offline).")(
         verify_blob_command
     )
 
@@ -45,6 +47,10 @@ def verify_blob_command(
         Path | None, typer.Option("--trusted-root", help="Sigstore trusted_root.json (default: public-good).")
     ] = None,
     staging: Annotated[bool, typer.Option("--staging", help="Use Sigstore's staging trust root.")] = False,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="A public key (PEM): verify a key-signed bundle instead of an identity."),
+    ] = None,
     offline: Annotated[  # noqa: ARG001 -- accepted for cosign compatibility: verification never goes online
         bool, typer.Option("--offline", help="Accepted for cosign compatibility: nothing is ever fetched.")
     ] = True,
@@ -64,15 +70,36 @@ def verify_blob_command(
         subject=certificate_identity, subject_regex=certificate_identity_regexp,
         issuer=certificate_oidc_issuer, issuer_regex=certificate_oidc_issuer_regexp,
     )  # fmt: skip
-    if not (certificate_identity or certificate_identity_regexp) or not (
-        certificate_oidc_issuer or certificate_oidc_issuer_regexp
+    identity_given = any(
+        (certificate_identity, certificate_identity_regexp, certificate_oidc_issuer, certificate_oidc_issuer_regexp)
+    )
+    if key is not None and identity_given:
+        raise InputError(
+            "--key and --certificate-identity/--certificate-oidc-issuer exclude each other",
+            hint="a bundle is signed either by a key or by a Fulcio identity: pass the one that signed it",
+        )
+    if key is None and (
+        not (certificate_identity or certificate_identity_regexp)
+        or not (certificate_oidc_issuer or certificate_oidc_issuer_regexp)
     ):
         raise InputError(
             "verify-blob needs the signer's identity and issuer",
-            hint="pass --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp)",
+            hint="pass --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp), or --key",
         )
     root = load_trusted_root(trusted_root) if trusted_root else _shipped_root(staging=staging)
-    result = verify_bundle(bundle_bytes, artifact=artifact, trusted_root=root, identity=identity)
+    if key is not None:
+        from wharfinger.signing.cosign.bundle_key import TrustedPublicKey, verify_bundle_with_key
+        from wharfinger.signing.cosign.trust import load_cosign_key
+
+        trusted = load_cosign_key(key)
+        result = verify_bundle_with_key(
+            bundle_bytes,
+            artifact=artifact,
+            key=TrustedPublicKey(name=trusted.name, public_key=trusted.public_key),
+            trusted_root=root,
+        )
+    else:
+        result = verify_bundle(bundle_bytes, artifact=artifact, trusted_root=root, identity=identity)
     report = {"file": str(file), "verified": result.verified, "reason": result.reason,
               "identity": list(result.identity), "issuer": result.issuer}  # fmt: skip
     write_outputs(targets, lambda fmt: json.dumps(report, indent=2) if fmt == "json" else

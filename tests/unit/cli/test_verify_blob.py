@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 ASSETS = "vectors/cosign/sigstore-python/test/assets"
 GITHUB_ID = "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2"
@@ -116,3 +121,57 @@ def test_unreadable_bundle(run_cli, tmp_path: Path) -> None:
     )
     assert done.returncode == 3
     assert "Traceback" not in done.stderr
+
+
+def _key_signed_bundle(tmp_path: Path, content: bytes) -> tuple[Path, Path, Path]:
+    """What `cosign sign-blob --key cosign.key --bundle` writes (v0.3, no log entry, no timestamp)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = tmp_path / "cosign.pub"
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    artifact = tmp_path / "artifact.txt"
+    artifact.write_bytes(content)
+    bundle = {
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"publicKey": {"hint": ""}},
+        "messageSignature": {
+            "messageDigest": {
+                "algorithm": "SHA2_256",
+                "digest": base64.b64encode(hashlib.sha256(content).digest()).decode(),
+            },
+            "signature": base64.b64encode(key.sign(content, ec.ECDSA(hashes.SHA256()))).decode(),
+        },
+    }
+    path = tmp_path / "artifact.txt.sigstore.json"
+    path.write_text(json.dumps(bundle))
+    return artifact, path, public
+
+
+def test_key_signed_bundle(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    artifact, bundle, public = _key_signed_bundle(tmp_path, b"release notes\n")
+    done = run_cli("verify-blob", str(artifact), "--bundle", str(bundle), "--key", str(public), "-o", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["reason"] == "signed by key cosign"
+
+    artifact.write_bytes(b"release notes, edited\n")
+    tampered = run_cli("verify-blob", str(artifact), "--bundle", str(bundle), "--key", str(public))
+    assert tampered.returncode == 1
+    assert "another artifact" in tampered.stdout
+
+    (tmp_path / "stranger").mkdir()
+    _, _, stranger = _key_signed_bundle(tmp_path / "stranger", b"x")
+    artifact.write_bytes(b"release notes\n")
+    wrong_key = run_cli("verify-blob", str(artifact), "--bundle", str(bundle), "--key", str(stranger))
+    assert wrong_key.returncode == 1
+    assert "does not verify with key cosign" in wrong_key.stdout
+
+
+def test_key_and_identity_exclude_each_other(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    artifact, bundle, public = _key_signed_bundle(tmp_path, b"x")
+    done = run_cli(
+        "verify-blob", str(artifact), "--bundle", str(bundle), "--key", str(public),
+        "--certificate-identity", "a@b", "--certificate-oidc-issuer", "https://c",
+    )  # fmt: skip
+    assert done.returncode == 3
+    assert "exclude each other" in done.stderr
