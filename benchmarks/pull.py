@@ -33,15 +33,21 @@ from testkit.registry import start_registry  # noqa: E402
 from wharfinger.oci.client import RegistryClient, RegistrySettings  # noqa: E402
 from wharfinger.oci.pull import pull_to_layout  # noqa: E402
 
+CPU_SECONDS: dict[str, list[float]] = {}  # tool -> user+sys seconds per counted run
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """(wall seconds, peak RSS in KiB) of ``command`` under /usr/bin/time."""
+
+def timed(
+    command: list[str], env: dict[str, str] | None = None, *, must_succeed: bool = True, label: str = ""
+) -> tuple[float, int]:
+    """(wall seconds, peak RSS in KiB) of ``command`` under /usr/bin/time; CPU time kept per label."""
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "%e %M", *command], capture_output=True, text=True, env=env, check=False
+        ["/usr/bin/time", "-f", "%e %M %U %S", *command], capture_output=True, text=True, env=env, check=False
     )
-    if done.returncode != 0:
+    if done.returncode != 0 and must_succeed:
         raise SystemExit(f"{command[0]} failed: {done.stderr[-2000:]}")
-    wall, rss = done.stderr.strip().splitlines()[-1].split()
+    wall, rss, user, system = done.stderr.strip().splitlines()[-1].split()
+    if label:
+        CPU_SECONDS.setdefault(label, []).append(float(user) + float(system))
     return float(wall), int(rss)
 
 
@@ -51,7 +57,12 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=4, help="layers fetched at once")
     args = parser.parse_args()
     image = build_image(BIG_RECIPE)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # An existing PYTHONPATH goes first (e.g. a directory holding the pinned typer<0.28).
+    extra = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (extra, str(ROOT / "src")) if p)}
+    # An installed wharfinger has its bytecode compiled (pip does it); without .pyc files every run
+    # would compile every module again. The warm-up run writes them.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory(prefix="wharfinger-bench-pull-") as scratch:
         work = Path(scratch)
         with start_registry(work / "registry") as registry:
@@ -59,15 +70,19 @@ def main() -> None:
             skopeo_runs: list[tuple[float, int]] = []
             ours_runs: list[tuple[float, int]] = []
             library_runs: list[float] = []
+            startup_runs: list[float] = []
             for run in range(-1, args.runs):  # run -1 warms the page cache and is not counted
                 skopeo_dir, ours_dir = work / f"skopeo-{run}", work / f"ours-{run}"
+                counted = "" if run < 0 else "{}"
                 skopeo = timed(
-                    ["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"oci:{skopeo_dir}:latest"]
+                    ["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"oci:{skopeo_dir}:latest"],
+                    label=counted.format("skopeo"),
                 )
                 ours = timed(
                     [sys.executable, "-m", "wharfinger", "pull", ref, f"oci:{ours_dir}:latest",
                      "--insecure", registry.host],
                     env=env,
+                    label=counted.format("wharfinger"),
                 )  # fmt: skip
                 started = time.perf_counter()
                 with RegistryClient(
@@ -76,7 +91,15 @@ def main() -> None:
                     pull_to_layout(client, "bench/big", "latest", work / f"library-{run}")
                 library = time.perf_counter() - started
                 shutil.rmtree(work / f"library-{run}")
+                # start-up floor: the same command refused at once (bad destination, exit 3), no network
+                startup = timed(
+                    [sys.executable, "-m", "wharfinger", "pull", ref, "dir:/nowhere"],
+                    env=env,
+                    must_succeed=False,
+                    label=counted.format("startup"),
+                )
                 if run >= 0:
+                    startup_runs.append(startup[0])
                     skopeo_runs.append(skopeo)
                     ours_runs.append(ours)
                     library_runs.append(library)
@@ -92,7 +115,22 @@ def main() -> None:
           f"peak RSS {max(r for _, r in ours_runs) / 1024:.0f} MB")  # fmt: skip
     print(f"pull_to_layout (in-process, no interpreter start-up): median {statistics.median(library_runs):.2f} s, "
           f"runs {[round(x, 2) for x in library_runs]}")  # fmt: skip
-    print(f"ratio wharfinger/skopeo: {ours_wall / skopeo_wall:.2f}x (target <= 1.0x); RSS target < 100 MB")
+    print(
+        f"CLI start-up floor (`wharfinger pull` refused before any I/O): median {statistics.median(startup_runs):.2f} s"
+    )
+    print(f"ratio wharfinger/skopeo: CLI {ours_wall / skopeo_wall:.2f}x, in-process "
+          f"{statistics.median(library_runs) / skopeo_wall:.2f}x (target <= 1.0x); RSS target < 100 MB")  # fmt: skip
+    typer_version = subprocess.run(
+        [sys.executable, "-c", "import typer; print(typer.__version__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    cpu = {k: statistics.median(v) for k, v in CPU_SECONDS.items()}
+    print(f"CPU seconds (user+sys, median): skopeo {cpu['skopeo']:.2f}, wharfinger {cpu['wharfinger']:.2f}, "
+          f"of which start-up {cpu['startup']:.2f}")  # fmt: skip
+    print(f"load average: {os.getloadavg()[0]:.1f}; typer {typer_version}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from testkit.httpserver import Reply, Request
-from testkit.token_server import TokenService
+from testkit.token_server import ANONYMOUS, TokenService
 
 __all__ = ["AcrTokenService", "FakeEntraId"]
 
@@ -90,6 +90,11 @@ class AcrTokenService:
             self.refresh_tokens[refresh] = self.account
             self.tokens.tokens.append(refresh)
             return _json(200, {"refresh_token": refresh})
+        if request.path == "/oauth2/token" and request.method == "GET" and "authorization" not in request.headers:
+            # anonymous pull (ACR's anonymous pull access): the token service decides per repository
+            if request.first("service") != self.tokens.service:
+                return _json(400, {"errors": [{"code": "BAD_REQUEST"}]})
+            return self.tokens._token_reply(ANONYMOUS, request.query.get("scope", []), refresh=False)
         if request.path == "/oauth2/token" and request.method == "POST":
             if form.get("grant_type") != "refresh_token" or form.get("service") != self.tokens.service:
                 return _json(400, {"errors": [{"code": "BAD_REQUEST"}]})

@@ -505,3 +505,35 @@ def test_connaisseur_registry_fixture_signed_and_unsigned(vectors, expected) -> 
     unsigned = verify_image_signatures(fetched, target, trust, NOW, repository=repository)  # type: ignore[arg-type]
     assert not unsigned.verified
     assert "no signature is associated" in unsigned.message
+
+
+@pytest.mark.parametrize(
+    ("wanted", "verified"),
+    [
+        ({}, True),
+        ({"io.wabbit-networks.buildId": "123"}, True),
+        ({"io.wabbit-networks.buildId": "123", "io.wabbit-networks.buildTime": "1672944615"}, True),
+        ({"io.wabbit-networks.buildId": "321"}, False),
+        ({"io.wabbit-networks.unknown": "x"}, False),
+    ],
+)
+def test_user_metadata_of_notation_signature(vectors, wanted, verified) -> None:
+    """sig_env_with_metadata.json (notation_test.go --user-metadata cases): match and mismatch.
+
+    The source test uses a dummy verifier, so authenticity comes from trusting the envelope's own
+    self-signed leaf here; the metadata check is what is under test.
+    """
+    data = (vectors / MOCK / "sig_env_with_metadata.json").read_bytes()
+    parsed = parse_envelope(data, JWS)
+    target = parsed.target
+    leaf = x509.load_der_x509_certificate(parsed.certificate_chain[0])
+    trust = TrustMaterial(
+        policy=parse_trust_policy(policy("strict", ["ca:wabbit"], ["*"])),
+        store=TrustStore.from_certificates({(StoreType.CA, "wabbit"): [leaf]}),
+    )
+    at = datetime(2023, 1, 11, 19, 0, tzinfo=UTC)  # signed at 18:02Z; the short-lived leaf expired the next day
+    result = verify_notary_signature(data, JWS, target, trust, at, repository=NET_MONITOR, user_metadata=wanted)
+    assert result.verified is verified, result.message
+    if not verified:
+        assert result.reason is FailureReason.METADATA_MISMATCH
+        assert "unable to find specified metadata in the signature" in result.message

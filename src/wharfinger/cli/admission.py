@@ -15,7 +15,7 @@ admission_app = typer.Typer(
 
 
 @admission_app.command("serve")
-def serve(
+def serve(  # noqa: PLR0917 -- typer maps parameters to arguments and options
     policy: Annotated[list[Path], typer.Option("--policy", "-p", help="Policy YAML file or folder (repeatable).")],
     facts: Annotated[
         Path | None, typer.Option(help="Static facts file instead of the registry (tests, demos).")
@@ -86,7 +86,7 @@ def serve(
 
 
 @admission_app.command("install")
-def install(
+def install(  # noqa: PLR0917 -- typer maps parameters to arguments and options
     namespace: Annotated[
         str, typer.Option(help="Namespace of the webhook (excluded from admission).")
     ] = "wharfinger-system",

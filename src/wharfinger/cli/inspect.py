@@ -179,19 +179,17 @@ def _table(r: dict[str, Any]) -> str:
     ]
     lines += _columns(layer_rows)
     lines += ["", f"Referrers ({len(r['referrers'])})"]
-    if r["referrers"]:
-        lines += _columns(
-            [("ARTIFACT TYPE", "DIGEST", "SIZE", "SUBJECT")]
-            + [
-                (
-                    ref.get("artifactType") or "-",
-                    ref["digest"][:19] + "…",
-                    human_size(ref["size"]),
-                    ref["subject"][:19] + "…",
-                )
-                for ref in sorted(r["referrers"], key=lambda x: (x.get("artifactType") or "", x["digest"]))
-            ]
-        )
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for ref in r["referrers"]:
+        by_type.setdefault(ref.get("artifactType") or "(no artifact type)", []).append(ref)
+    if by_type:
+        for artifact_type in sorted(by_type):
+            group = sorted(by_type[artifact_type], key=lambda x: x["digest"])
+            lines.append(f"  {artifact_type} ({len(group)})")
+            lines += _columns(
+                [(ref["digest"], human_size(ref["size"]), f"on {ref['subject'][:19]}…") for ref in group],
+                indent="    ",
+            )
     else:
         lines.append("  none (no signatures, SBOMs or attestations found)")
     return "\n".join(lines) + "\n"

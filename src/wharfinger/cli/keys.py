@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 
 @keys_app.command("generate", help="Generate a key with a self-signed or CA-issued code-signing certificate.")
-def generate_command(
+def generate_command(  # noqa: PLR0917 -- typer: one parameter per option
     name: Annotated[str, typer.Argument(help="File name stem: writes NAME.pem and NAME.crt.")],
     subject: Annotated[
         str, typer.Option("--subject", help="Certificate subject, e.g. 'CN=ci,O=Acme,L=Seattle,ST=WA,C=US'.")

@@ -172,7 +172,7 @@ def _load_items(workloads: Path | None, kubeconfig: Path | None, context: str | 
 
 
 @policy_app.command("audit")
-def audit(
+def audit(  # noqa: PLR0917 -- typer maps parameters to arguments and options
     policy: Annotated[list[Path], typer.Argument(help="Policy YAML files or folders.")],
     workloads: Annotated[
         Path | None, typer.Option(help="`kubectl get ns,pods,deploy,sts,ds,job,cronjob -A -o json`.")

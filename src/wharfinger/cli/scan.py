@@ -79,7 +79,7 @@ def _inventory(source: str, platform: str | None, *, use_cache: bool, offline: b
     return inventory_of(text, platform, use_cache=use_cache)
 
 
-def scan(
+def scan(  # noqa: PLR0917 -- typer maps parameters to arguments and options
     source: Annotated[str, typer.Argument(help=_SOURCE_HELP, show_default=False)],
     output: Annotated[
         list[str] | None,

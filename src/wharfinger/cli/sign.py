@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from wharfinger.oci.reference import ImageRef
     from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm, Signer
 
-__all__ = ["SIGNATURE_FORMATS", "SignRequest", "register", "run_sign"]
+__all__ = ["SIGNATURE_FORMATS", "SignRequest", "parse_metadata", "register", "run_sign"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +36,7 @@ class SignRequest:
     expiry: timedelta | None = None
     timestamp_url: str | None = None
     timestamp_roots: tuple[bytes, ...] = ()  # PEM/DER TSA root certificates (--timestamp-root-cert)
+    user_metadata: tuple[tuple[str, str], ...] = ()  # --user-metadata KEY=VALUE, signed into the payload
 
 
 def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
@@ -46,7 +47,10 @@ def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
         from wharfinger.signing.notary.sign import build_envelope
 
         target = TargetDescriptor(
-            media_type=request.subject.media_type, digest=request.subject.digest, size=request.subject.size
+            media_type=request.subject.media_type,
+            digest=request.subject.digest,
+            size=request.subject.size,
+            annotations=tuple(sorted(request.user_metadata)),
         )
         envelope = build_envelope(
             EnvelopeMediaType(media_type),
@@ -122,6 +126,23 @@ def register(app: typer.Typer) -> None:
     )
 
 
+def parse_metadata(values: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """``--user-metadata KEY=VALUE`` pairs (Notation's flag); the ``io.cncf.notary`` prefix is reserved."""
+    from wharfinger.errors import InputError
+
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise InputError(f"--user-metadata {value!r} is not KEY=VALUE", hint="e.g. --user-metadata buildId=123")
+        if key.startswith("io.cncf.notary"):
+            raise InputError(f"--user-metadata key {key!r} uses the reserved io.cncf.notary prefix", hint="rename it")
+        if key in pairs:
+            raise InputError(f"--user-metadata key {key!r} is given twice", hint="give each key once")
+        pairs[key] = text
+    return tuple(sorted(pairs.items()))
+
+
 def _parse_duration(text: str) -> timedelta:
     from wharfinger.errors import InputError
 
@@ -132,7 +153,7 @@ def _parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(number) * units[unit])
 
 
-def sign_command(
+def sign_command(  # noqa: PLR0917 -- typer: one parameter per option
     image: Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")],
     key: Annotated[str, typer.Option("--key", help="Key URI: file:PATH (or a path); other providers by scheme.")],
     signature_format: Annotated[
@@ -149,14 +170,23 @@ def sign_command(
         str | None, typer.Option("--expiry", help="Signature expiry after signing time, e.g. 90d, 12h.")
     ] = None,
     insecure: Annotated[
-        bool, typer.Option("--insecure", help="Allow plain HTTP / unverified TLS for this image's registry.")
-    ] = False,
+        list[str] | None,
+        typer.Option(
+            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
+        ),
+    ] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+    user_metadata: Annotated[
+        list[str] | None,
+        typer.Option("--user-metadata", "-m", help="KEY=VALUE signed into the payload's annotations (repeatable)."),
+    ] = None,
     output: Annotated[
         list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE]: text (default, the digest), json.")
     ] = None,
 ) -> None:
     run_sign(image, key=key, signature_format=signature_format, timestamp_url=timestamp_url, expiry=expiry,
-             insecure=insecure, outputs=output, timestamp_root_cert=timestamp_root_cert)  # fmt: skip
+             insecure=tuple(insecure or ()), outputs=output, timestamp_root_cert=timestamp_root_cert,
+             ca_bundle=ca_bundle, user_metadata=parse_metadata(user_metadata))  # fmt: skip
 
 
 def run_sign(
@@ -166,9 +196,11 @@ def run_sign(
     signature_format: str,
     timestamp_url: str | None,
     expiry: str | None,
-    insecure: bool,
+    insecure: bool | tuple[str, ...],
     outputs: list[str] | None,
     timestamp_root_cert: Path | None = None,
+    ca_bundle: Path | None = None,
+    user_metadata: tuple[tuple[str, str], ...] = (),
 ) -> None:
     from wharfinger.cli.output import parse_outputs, write_outputs
     from wharfinger.cli.registry_access import client_for, resolve_descriptor
@@ -194,12 +226,12 @@ def run_sign(
     algorithm_for = FORMAT_ALGORITHMS.get(signature_format)
     if algorithm_for is not None and (wanted := algorithm_for(signer.key())) is not signer.key().algorithm:
         signer = open_signer(key, os.environ, algorithm=wanted)
-    with client_for(ref, insecure=insecure) as client:
+    with client_for(ref, insecure=insecure, ca_bundle=ca_bundle) as client:
         subject = resolve_descriptor(client, ref)
         pinned = ref.with_digest(subject.digest)
         request = SignRequest(
             client=client, ref=pinned, subject=subject, signer=signer, now=SystemClock().now(), expiry=lifetime,
-            timestamp_url=timestamp_url, timestamp_roots=roots,
+            timestamp_url=timestamp_url, timestamp_roots=roots, user_metadata=user_metadata,
         )  # fmt: skip
         pushed = sign(request)
     report = {

@@ -55,7 +55,9 @@ class VerifyOptions:
     image: str
     trust_policy: Path | None = None
     trust_store: Path | None = None
-    insecure: bool = False
+    insecure: bool | tuple[str, ...] = ()  # hosts reached without TLS (True: the image's own host)
+    ca_bundle: Path | None = None
+    user_metadata: tuple[tuple[str, str], ...] = ()  # --user-metadata KEY=VALUE the signature must carry
     revocation: bool = True  # check OCSP/CRL online when certificates name endpoints
     cosign: CosignOptions = field(default_factory=CosignOptions)
 
@@ -90,9 +92,12 @@ def _verify_notary(options: VerifyOptions) -> tuple[bool, dict[str, Any]]:
     )
     ref = parse_ref(options.image)
     revocation = FetchingRevocationChecker(HttpRevocationFetcher()) if options.revocation else NoRevocationSource()
-    with client_for(ref, insecure=options.insecure) as client:
+    with client_for(ref, insecure=options.insecure, ca_bundle=options.ca_bundle) as client:
         subject = resolve_descriptor(client, ref)
-        result = verify_image(client, ref.repository, subject, trust, SystemClock().now(), revocation=revocation)
+        result = verify_image(
+            client, ref.repository, subject, trust, SystemClock().now(), revocation=revocation,
+            user_metadata=dict(options.user_metadata), registry=ref.registry,
+        )  # fmt: skip
     return result.verified, notary_report(result)
 
 
@@ -144,7 +149,7 @@ def _verify_cosign(options: VerifyOptions) -> tuple[bool, dict[str, Any]]:
 
     opts = options.cosign
     ref = parse_ref(options.image)
-    with client_for(ref, insecure=options.insecure) as client:
+    with client_for(ref, insecure=options.insecure, ca_bundle=options.ca_bundle) as client:
         subject = resolve_descriptor(client, ref)
         found = fetch_signatures(client, ref.repository, subject.digest)
     pinned = f"{ref.registry}/{ref.repository}@{subject.digest}"
@@ -232,7 +237,7 @@ def register(app: typer.Typer) -> None:
     )(verify_command)
 
 
-def verify_command(
+def verify_command(  # noqa: PLR0917 -- typer: one parameter per option
     image: Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")],
     trust_policy: Annotated[
         Path | None, typer.Option("--trust-policy", help="Notary Project trustpolicy.json (version 1.0).")
@@ -241,8 +246,16 @@ def verify_command(
         Path | None, typer.Option("--trust-store", help="Notary trust store folder (holds x509/ca/NAME/*.pem).")
     ] = None,
     insecure: Annotated[
-        bool, typer.Option("--insecure", help="Allow plain HTTP / unverified TLS for this image's registry.")
-    ] = False,
+        list[str] | None,
+        typer.Option(
+            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
+        ),
+    ] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+    user_metadata: Annotated[
+        list[str] | None,
+        typer.Option("--user-metadata", "-m", help="KEY=VALUE the signature's payload must carry (repeatable)."),
+    ] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="No OCSP/CRL downloads: revocation is 'unavailable' where required.")
     ] = False,
@@ -277,7 +290,9 @@ def verify_command(
         image=image,
         trust_policy=trust_policy,
         trust_store=trust_store,
-        insecure=insecure,
+        insecure=tuple(insecure or ()),
+        ca_bundle=ca_bundle,
+        user_metadata=parse_metadata(user_metadata),
         revocation=not offline,
         cosign=CosignOptions(
             keys=tuple(key or ()),
@@ -292,6 +307,12 @@ def verify_command(
         ),
     )
     run_verify(options, outputs=output)
+
+
+def parse_metadata(values: list[str] | None) -> tuple[tuple[str, str], ...]:
+    from wharfinger.cli.sign import parse_metadata as parse
+
+    return parse(values)
 
 
 def run_verify(options: VerifyOptions, *, outputs: list[str] | None) -> None:

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     )(verify_attestation_command)
 
 
-def verify_attestation_command(
+def verify_attestation_command(  # noqa: PLR0917 -- typer maps parameters to arguments and options
     image: Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")],
     key: Annotated[list[Path], typer.Option("--key", help="Public key (PEM) trusted to attest; repeatable.")],
     predicate_type: Annotated[
@@ -33,8 +33,12 @@ def verify_attestation_command(
         typer.Option("--type", help="slsaprovenance, slsaprovenance1, slsaprovenance02, vuln, cyclonedx, or a URI."),
     ] = "slsaprovenance",
     insecure: Annotated[
-        bool, typer.Option("--insecure", help="Allow plain HTTP / unverified TLS for this image's registry.")
-    ] = False,
+        list[str] | None,
+        typer.Option(
+            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
+        ),
+    ] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
     output: Annotated[
         list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE], repeatable: text (default), json.")
     ] = None,
@@ -52,7 +56,7 @@ def verify_attestation_command(
     wanted = predicate_types_for(predicate_type)
     keys = tuple(load_cosign_key(path) for path in key)
     ref = parse_ref(image)
-    with client_for(ref, insecure=insecure) as client:
+    with client_for(ref, insecure=tuple(insecure or ()), ca_bundle=ca_bundle) as client:
         subject = resolve_descriptor(client, ref)
         found = fetch_attestations(client, ref.repository, subject.digest)
     entries: list[dict[str, Any]] = []

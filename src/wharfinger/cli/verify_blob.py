@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
     )
 
 
-def verify_blob_command(
+def verify_blob_command(  # noqa: PLR0917 -- typer maps parameters to arguments and options
     file: Annotated[Path, typer.Argument(help="The signed file.")],
     bundle: Annotated[Path, typer.Option("--bundle", help="The Sigstore bundle (.sigstore.json).")],
     certificate_identity: Annotated[

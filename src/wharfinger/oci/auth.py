@@ -351,6 +351,7 @@ class Challenge:
 
 _RFC7230_TCHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _PARAM = re.compile(rf'\s*({_RFC7230_TCHARS})\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+_QUOTED_PAIR = re.compile(r"\\(.)")  # RFC 7230 quoted-pair: backslash escapes the next character
 _SCHEME = re.compile(rf"\s*({_RFC7230_TCHARS})(?:\s+|$)")
 
 
@@ -373,7 +374,7 @@ def parse_challenges(header: str) -> list[Challenge]:
                 break
             # A bare token followed by "=" is a parameter; a token followed by space is the next scheme.
             name, raw = param.group(1).lower(), param.group(2)
-            value = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\") if raw.startswith('"') else raw
+            value = _QUOTED_PAIR.sub(r"\1", raw[1:-1]) if raw.startswith('"') else raw
             params[name] = value
             position = param.end()
         challenges.append(Challenge(scheme=scheme, params=params))
@@ -407,6 +408,8 @@ class HostAuth:
     _tokens: dict[tuple[str, ...], _Token] = field(default_factory=dict)
     _refresh_token: Secret | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _fetch_lock: threading.Lock = field(default_factory=threading.Lock)
+    _entra_failure: RegistryAuthError | None = None  # why Entra ID sign-in failed (we fell back to anonymous)
 
     def header_for(self, scopes: Iterable[str]) -> str | None:
         """The ``Authorization`` value to send up front, or None (anonymous / not challenged yet)."""
@@ -414,11 +417,22 @@ class HostAuth:
             return self.credentials.basic_header() if self.credentials else None
         if self.scheme == "bearer":
             key = _scope_key(scopes)
-            with self._lock:
-                token = self._tokens.get(key)
-                if token is not None and token.expires > self.clock.now():
-                    return f"Bearer {token.value.reveal()}"
-            return f"Bearer {self._fetch_token(key).value.reveal()}"
+            cached = self._cached(key)
+            if cached is not None:
+                return f"Bearer {cached.reveal()}"
+            # Parallel layer downloads start together: one of them fetches, the others reuse it.
+            with self._fetch_lock:
+                cached = self._cached(key)
+                if cached is not None:
+                    return f"Bearer {cached.reveal()}"
+                return f"Bearer {self._fetch_token(key).value.reveal()}"
+        return None
+
+    def _cached(self, key: tuple[str, ...]) -> Secret | None:
+        with self._lock:
+            token = self._tokens.get(key)
+            if token is not None and token.expires > self.clock.now():
+                return token.value
         return None
 
     def answer(self, challenge_header: str | None, scopes: Iterable[str], *, what: str) -> str:
@@ -463,6 +477,11 @@ class HostAuth:
 
     def refused(self, what: str, status: int) -> RegistryAuthError:
         """The error for a request the registry still refuses after authenticating (401/403)."""
+        if self._entra_failure is not None:
+            return RegistryAuthError(
+                f"{self.host} refused {what} (HTTP {status}) to anonymous access, and {self._entra_failure.message}",
+                hint=self._entra_failure.hint,
+            )
         if status == 403:  # noqa: PLR2004 -- HTTP status
             why = "access denied for these credentials"
         elif self.credentials is None:
@@ -477,7 +496,20 @@ class HostAuth:
         now = self.clock.now()
         entra = self.credentials.entra_token if self.credentials else None
         if self._refresh_token is None and entra is not None:
-            self._refresh_token = self._exchange_entra_token(entra)
+            try:
+                self._refresh_token = self._exchange_entra_token(entra)
+            except RegistryAuthError as entra_error:
+                # No Entra ID identity here (or no role on the registry): a public repository can
+                # still be pulled anonymously. If that fails too, the Entra ID error is the useful one.
+                self._entra_failure = entra_error
+                try:
+                    anonymous = self._password_grant(key)
+                except RegistryAuthError:
+                    raise entra_error from None
+                token = self._read_token(anonymous, now)
+                with self._lock:
+                    self._tokens[key] = token
+                return token
         learned = self._refresh_token
         refresh = learned or (self.credentials.identity_token if self.credentials else None)
         can_use_password = self.credentials is not None and self.credentials.basic_header() is not None
@@ -562,9 +594,23 @@ class HostAuth:
     ) -> httpx.Response:
         assert self.realm is not None  # noqa: S101 -- checked by the caller
         try:
-            response = self.http.request(
-                method, url or self.realm, data=data, params=params, headers=headers, follow_redirects=False
-            )
+            request = self.http.build_request(method, url or self.realm, data=data, params=params, headers=headers)
+            response = self.http.send(request, stream=True)
+            try:
+                body = bytearray()
+                # Capped: a hostile token service cannot flood memory. (In-memory test transports
+                # hand over a body that is already read.)
+                chunks = [response.content] if response.is_stream_consumed else response.iter_raw()
+                for chunk in chunks:
+                    body += chunk
+                    if len(body) > MAX_TOKEN_RESPONSE_BYTES:
+                        raise RegistryUnavailableError(
+                            f"the token service of {self.host} sent an oversized reply (over {len(body)} bytes)",
+                            hint="the token service is broken or hostile; report it",
+                        )
+            finally:
+                response.close()
+            response = httpx.Response(response.status_code, headers=response.headers, content=bytes(body))
         except httpx.HTTPError as exc:
             raise RegistryUnavailableError(
                 f"the token service of {self.host} at {_origin(self.realm)} cannot be reached: {type(exc).__name__}",

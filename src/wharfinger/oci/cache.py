@@ -106,6 +106,10 @@ class BlobCache:
         self.root = root
         self.max_bytes = max_bytes  # bytes; 0 means unbounded
         self.tmp_max_age = tmp_max_age  # seconds
+        # What this process last counted plus what it wrote since: the directory is scanned
+        # again only when that could exceed the limit, not after every blob of a 100-layer pull.
+        # Other processes' writes are not counted here; each writer evicts for itself.
+        self._estimated_total: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BlobCache:
@@ -159,7 +163,11 @@ class BlobCache:
         finally:
             tmp.unlink(missing_ok=True)
         if self.max_bytes:
-            self._evict_if_needed(keep=target)
+            written = target.stat().st_size if target.exists() else 0
+            if self._estimated_total is not None:
+                self._estimated_total += written
+            if self._estimated_total is None or self._estimated_total > self.max_bytes:
+                self._evict_if_needed(keep=target)
 
     def put_bytes(self, digest: str, data: Buffer) -> Path:
         with self.writer(digest, expected_size=memoryview(data).nbytes) as out:
@@ -256,6 +264,7 @@ class BlobCache:
     def _evict_if_needed(self, *, keep: Path) -> None:
         entries = self.entries()
         total = sum(e.size for e in entries)
+        self._estimated_total = total
         if total <= self.max_bytes:
             return
         for entry in sorted(entries, key=lambda e: e.last_used):
@@ -266,6 +275,7 @@ class BlobCache:
             with contextlib.suppress(FileNotFoundError):
                 entry.path.unlink()
                 total -= entry.size
+        self._estimated_total = total
         log.debug("cache evicted", extra={"event": "oci.cache.evicted", "remaining_bytes": total})
 
 

@@ -31,6 +31,14 @@ def test_inspect_layout_json(run_cli, images) -> None:
     ]
 
 
+def test_inspect_table_groups_referrers_by_artifact_type(run_cli, images) -> None:
+    done = run_cli("inspect", f"oci:{images.layout}:v1")
+    assert done.returncode == 0, done.stderr
+    referrers = done.stdout.split("Referrers (1)", 1)[1]
+    assert "  application/spdx+json (1)" in referrers
+    assert f"on {images.tag_digest('v1')[:19]}…" in referrers
+
+
 def test_inspect_index_with_platform(run_cli, images) -> None:
     done = run_cli("inspect", f"oci-archive:{images.multi_archive}:multi", "--platform", "linux/arm64", "-o", "json")
     assert done.returncode == 0, done.stderr
@@ -61,6 +69,8 @@ def test_inspect_docker_archive_table(run_cli, images, tmp_path: Path) -> None:
         (["inspect", "oci:/tmp", "--platform", "linux"], 3, "invalid platform"),
         (["inspect", "oci:/tmp", "-o", "yaml"], 3, "unknown output format"),
         (["cache", "prune", "--max-size", "lots"], 3, "invalid --max-size"),
+        (["inspect", "oci:/tmp/" + "a" * 300], 3, "File name too long"),
+        (["inspect", "docker-archive:/tmp/" + "a" * 300], 3, "File name too long"),
     ],
 )
 def test_bad_input_is_one_clear_line(run_cli, args: list[str], code: int, message: str) -> None:

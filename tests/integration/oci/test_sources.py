@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import shutil
@@ -189,3 +190,120 @@ def test_an_artifact_is_not_an_image(images) -> None:
     referrer = source.referrers(image.digest)[0]
     with pytest.raises(ManifestError, match="artifact"):
         resolve(f"oci:{images.layout}@{referrer.digest}")
+
+
+def _docker25_archive(images, path: Path) -> Path:
+    """What docker save writes since 25.0: an OCI layout plus the legacy manifest.json beside it."""
+    layout = images.skopeo_layout
+    index = json.loads((layout / "index.json").read_text())
+    multi = json.loads((layout / "blobs" / "sha256" / index["manifests"][0]["digest"].split(":")[1]).read_bytes())
+    amd64 = next(m for m in multi["manifests"] if m["platform"]["architecture"] == "amd64")
+    manifest = json.loads((layout / "blobs" / "sha256" / amd64["digest"].split(":")[1]).read_bytes())
+    docker_index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {
+                **{k: amd64[k] for k in ("mediaType", "digest", "size")},
+                "annotations": {
+                    "io.containerd.image.name": "docker.io/library/demo:v1",
+                    "org.opencontainers.image.ref.name": "v1",
+                },
+            }
+        ],
+    }
+    legacy = [
+        {
+            "Config": "blobs/sha256/" + manifest["config"]["digest"].split(":")[1],
+            "RepoTags": ["demo:v1"],
+            "Layers": ["blobs/sha256/" + layer["digest"].split(":")[1] for layer in manifest["layers"]],
+        }
+    ]
+    with tarfile.open(path, "w") as tar:
+        for blob in sorted((layout / "blobs" / "sha256").iterdir()):
+            tar.add(blob, f"blobs/sha256/{blob.name}")
+        for name, doc in (("index.json", docker_index), ("manifest.json", legacy)):
+            data = json.dumps(doc).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        tar.add(layout / "oci-layout", "oci-layout")
+    return path
+
+
+@pytest.mark.parametrize("selector", ["", ":demo:v1", ":docker.io/library/demo:v1", "@0"])
+def test_docker_save_25_oci_form_keeps_real_digests(images, tmp_path: Path, selector: str) -> None:
+    path = _docker25_archive(images, tmp_path / "docker25.tar")
+    source, image = resolve(f"docker-archive:{path}{selector}")
+    assert image.digest == images.tag_digest("v1")  # the real manifest, not a synthesised one
+    assert image.ref == parse_ref("demo:v1")
+    assert {"etc/os-release", "app/hello.txt"} <= layer_files(source, image)
+
+
+def _put(layout: Path, doc: dict) -> dict:
+    data = json.dumps(doc).encode()
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    return {"mediaType": doc["mediaType"], "digest": f"sha256:{digest}", "size": len(data)}
+
+
+def test_referrers_by_tag_schema_and_cosign_tags(images, tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    shutil.copytree(images.layout, layout)
+    subject = images.tag_digest("v1")
+    tag = subject.replace(":", "-")
+    signature = {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": "sha256:" + "5" * 64,
+        "size": 700,
+        "artifactType": "application/vnd.cncf.notary.signature",
+    }
+    fallback = _put(
+        layout, {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [signature]}
+    )
+    config = json.loads((layout / "blobs" / "sha256" / subject.split(":")[1]).read_text())["config"]
+    cosign = _put(
+        layout,
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config,
+            "layers": [
+                {"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": "sha256:" + "6" * 64,
+                 "size": 250, "annotations": {"dev.cosignproject.cosign/signature": "MEUCIQ…"}}
+            ],
+        },
+    )  # fmt: skip
+    index = json.loads((layout / "index.json").read_text())
+    index["manifests"] += [
+        {**fallback, "annotations": {"org.opencontainers.image.ref.name": tag}},
+        {**cosign, "annotations": {"org.opencontainers.image.ref.name": f"{tag}.sig"}},
+    ]
+    (layout / "index.json").write_text(json.dumps(index))
+    source, image = resolve(f"oci:{layout}:v1")
+    kinds = sorted(r.artifact_type or "" for r in source.referrers(image.digest))
+    assert kinds == [
+        "application/spdx+json",
+        "application/vnd.cncf.notary.signature",
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+    ]
+    only = source.referrers(image.digest, "application/vnd.cncf.notary.signature")
+    assert [r.digest for r in only] == [signature["digest"]]
+
+
+def test_index_without_this_host_and_several_others(images, tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    shutil.copytree(images.layout, layout)
+    multi = images.tag_digest("multi")
+    doc = json.loads((layout / "blobs" / "sha256" / multi.split(":")[1]).read_text())
+    for entry, arch in zip(doc["manifests"], ("s390x", "ppc64le"), strict=True):
+        entry["platform"] = {"os": "linux", "architecture": arch}
+    other = _put(layout, doc)
+    index = json.loads((layout / "index.json").read_text())
+    index["manifests"].append({**other, "annotations": {"org.opencontainers.image.ref.name": "others"}})
+    (layout / "index.json").write_text(json.dumps(index))
+    with pytest.raises(PlatformNotFoundError, match="no image for this machine") as info:
+        resolve(f"oci:{layout}:others")
+    assert "linux/s390x, linux/ppc64le" in (info.value.hint or "")
+    _, image = resolve(f"oci:{layout}:others", "linux/ppc64le")
+    assert image.digest == images.tag_digest("v1-arm64")

@@ -15,7 +15,7 @@ from testkit.httpserver import serve
 from testkit.images import BuiltImage
 from testkit.pushing import push_layout_with_client
 from testkit.registry import RegistryPki, RunningRegistry, start_registry
-from testkit.token_server import Grant, TokenService
+from testkit.token_server import ANONYMOUS, Grant, TokenService
 from wharfinger.errors import RegistryAuthError
 from wharfinger.oci.acr import EntraIdCredentials
 from wharfinger.oci.client import RegistryClient, RegistrySettings
@@ -41,7 +41,10 @@ def acr_world(tmp_path_factory, registry_pki: RegistryPki) -> Iterator[AcrWorld]
         issuer="wharfinger-acr-issuer",
         signer=registry_pki.token_signer,
         users={},
-        grants=[Grant(account="entra-identity", repository="*", actions=frozenset({"*"}))],
+        grants=[
+            Grant(account="entra-identity", repository="*", actions=frozenset({"*"})),
+            Grant(account=ANONYMOUS, repository="public/*", actions=frozenset({"pull"})),
+        ],
     )
     entra = FakeEntraId(tenant="tenant-1", client_id="client-app", client_secret=secrets.token_hex(8))
     acr = AcrTokenService(tokens=tokens, entra=entra)
@@ -115,4 +118,15 @@ def test_entra_refusal_is_a_registry_auth_error(acr_world: AcrWorld) -> None:
     client = _client(acr_world, _client_secret_credential(acr_world, secret="wrong"))
     with pytest.raises(RegistryAuthError) as caught:
         client.get_manifest("acr/app", "v1")
+    assert "az login" in (caught.value.hint or "")
+
+
+def test_public_repository_is_pulled_anonymously_without_an_entra_identity(
+    acr_world: AcrWorld, small_image: BuiltImage
+) -> None:
+    push_layout_with_client(_client(acr_world, _client_secret_credential(acr_world)), small_image, "public/app", "v1")
+    nobody = _client(acr_world, _client_secret_credential(acr_world, secret="wrong"))
+    assert nobody.get_manifest("public/app", "v1").digest == small_image.digest
+    with pytest.raises(RegistryAuthError) as caught:  # a private one still needs the identity
+        nobody.get_manifest("acr/app", "v1")
     assert "az login" in (caught.value.hint or "")

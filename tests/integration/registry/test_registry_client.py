@@ -162,11 +162,16 @@ def test_untrusted_certificate_says_ca_bundle(registry_basic) -> None:
     assert "--ca-bundle" in (caught.value.hint or "")
 
 
-def test_http2_is_negotiated_over_tls(registry_basic, client_for) -> None:
-    client = client_for(registry_basic)
-    client.ping()
+def test_http2_round_trip_over_tls(registry_basic, small_image, client_for) -> None:
+    client = client_for(registry_basic, http2=True)
+    push_layout_with_client(client, small_image, "basic/h2", "v1")
+    layer = client.get_manifest("basic/h2", "v1").parse().layers[0]
+    sink = io.BytesIO()
+    client.download_blob("basic/h2", layer.digest, sink, size=layer.size)
     response = client._http.get(client.url("/v2/"))
     assert response.http_version == "HTTP/2"
+    default = client_for(registry_basic)
+    assert default._http.get(default.url("/v2/")).http_version == "HTTP/1.1"
 
 
 # --- TLS + token auth --------------------------------------------------------------------------
@@ -211,3 +216,50 @@ def test_token_anonymous_pull_of_public_repository(registry_token, small_image, 
 def test_token_wrong_password(registry_token, client_for) -> None:
     with pytest.raises(RegistryAuthError):
         client_for(registry_token, password="nope").get_manifest("shared/app", "v1")
+
+
+# --- insecure hosts are explicit -----------------------------------------------------------------
+
+
+def test_plain_http_registry_needs_to_be_listed_insecure(registry_plain) -> None:
+    client = RegistryClient(registry_plain.host, settings=RegistrySettings(max_retries=0), sleep=lambda _s: None)
+    with pytest.raises(RegistryUnavailableError):
+        client.ping()  # HTTPS to a plain-HTTP server fails; no silent downgrade
+    other = RegistryClient(
+        registry_plain.host,
+        settings=RegistrySettings(insecure_hosts=frozenset({"127.0.0.1:1"})),
+        sleep=lambda _s: None,
+    )
+    with pytest.raises(RegistryUnavailableError):
+        other.ping()  # another host being insecure does not make this one insecure
+
+
+def test_insecure_tls_host_skips_verification_only_for_itself(registry_basic, small_image, client_for) -> None:
+    insecure = client_for(registry_basic, ca_bundle=None, insecure_hosts=frozenset({registry_basic.host}))
+    push_layout_with_client(insecure, small_image, "basic/insecure", "v1")
+    assert insecure.base_url.startswith("https://")  # still TLS, just unverified
+    assert insecure.get_manifest("basic/insecure", "v1").digest == small_image.digest
+
+
+def test_token_catalog_scope(registry_token, small_image, client_for) -> None:
+    alice = client_for(registry_token)
+    push_layout_with_client(alice, small_image, "shared/listed", "v1")
+    assert "shared/listed" in alice.catalog()
+    assert "v1" in alice.list_tags("shared/listed")
+    bob = client_for(registry_token, user="bob", password=registry_token.token_service.users["bob"])
+    with pytest.raises(RegistryAuthError):
+        bob.catalog()
+
+
+def test_parallel_pull_from_token_registry_fetches_one_token_per_scope(
+    registry_token, small_image, client_for, tmp_path
+) -> None:
+    from wharfinger.oci.pull import pull_to_layout
+
+    alice = client_for(registry_token)
+    push_layout_with_client(alice, small_image, "shared/parallel", "v1")
+    service = registry_token.token_service
+    puller = client_for(registry_token, parallel_downloads=4)
+    before = len(service.issued)
+    pull_to_layout(puller, "shared/parallel", "v1", tmp_path / "out")
+    assert len(service.issued) - before == 1  # the manifest's token serves the parallel blob downloads

@@ -58,13 +58,24 @@ def test_two_attesters_each_verified_by_type_and_key(registry_plain, run_cli, tm
     _attach(client, "team/attested", digest, builder, SLSA_PROVENANCE_V1, PROVENANCE)
     assert len(fetch_attestations(client, "team/attested", digest).envelopes) == 2  # appended, not replaced
 
-    vuln = run_cli("verify-attestation", image, "--key", str(scanner_pub), "--type", "vuln", "--insecure")
+    vuln = run_cli(
+        "verify-attestation", image, "--key", str(scanner_pub), "--type", "vuln", "--insecure", registry_plain.host
+    )
     assert vuln.returncode == 0, vuln.stderr
     assert json.loads(vuln.stdout) == SCAN
     assert "1 https://cosign.sigstore.dev/attestation/vuln/v1 attestation(s) verified" in vuln.stderr
 
     provenance = run_cli(
-        "verify-attestation", image, "--key", str(builder_pub), "--type", "slsaprovenance", "--insecure", "-o", "json"
+        "verify-attestation",
+        image,
+        "--key",
+        str(builder_pub),
+        "--type",
+        "slsaprovenance",
+        "--insecure",
+        registry_plain.host,
+        "-o",
+        "json",
     )
     assert provenance.returncode == 0, provenance.stderr
     report = json.loads(provenance.stdout)
@@ -75,7 +86,14 @@ def test_two_attesters_each_verified_by_type_and_key(registry_plain, run_cli, tm
 
     # The scanner's key did not sign the provenance: nothing of that type verifies with it.
     wrong_key = run_cli(
-        "verify-attestation", image, "--key", str(scanner_pub), "--type", "slsaprovenance", "--insecure"
+        "verify-attestation",
+        image,
+        "--key",
+        str(scanner_pub),
+        "--type",
+        "slsaprovenance",
+        "--insecure",
+        registry_plain.host,
     )
     assert wrong_key.returncode == 1
     assert (
@@ -92,7 +110,7 @@ def test_statement_about_another_image_is_refused(registry_plain, run_cli, tmp_p
     _attach(client, "team/moved", digest, key, VULN_PREDICATE_V1, SCAN, about=other)  # copied from v2's .att
     done = run_cli(
         "verify-attestation", f"{registry_plain.host}/team/moved:v1", "--key", str(public), "--type", "vuln",
-        "--insecure", "-o", "json",
+        "--insecure", registry_plain.host, "-o", "json",
     )  # fmt: skip
     assert done.returncode == 1
     assert f"the attestation is about {other}, not {digest}" in json.loads(done.stdout)["message"]
@@ -103,9 +121,13 @@ def test_no_attestation_and_bad_type(registry_plain, run_cli, tmp_path: Path) ->
     push_tiny_image(client, "team/bare", "v1")
     image = f"{registry_plain.host}/team/bare:v1"
     _, public = _key_pair(tmp_path, "scanner")
-    none = run_cli("verify-attestation", image, "--key", str(public), "--type", "vuln", "--insecure")
+    none = run_cli(
+        "verify-attestation", image, "--key", str(public), "--type", "vuln", "--insecure", registry_plain.host
+    )
     assert none.returncode == 1
     assert "no attestations found" in none.stderr
-    bad = run_cli("verify-attestation", image, "--key", str(public), "--type", "sbom-ish", "--insecure")
+    bad = run_cli(
+        "verify-attestation", image, "--key", str(public), "--type", "sbom-ish", "--insecure", registry_plain.host
+    )
     assert bad.returncode == 3
     assert "neither a known short name nor a predicate type URI" in bad.stderr

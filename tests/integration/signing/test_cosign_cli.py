@@ -38,7 +38,9 @@ def test_sign_verify_two_signers_and_a_stranger(registry_plain, run_cli, tmp_pat
     _, stranger_pub = _key_pair(tmp_path, "stranger", ec.SECP256R1())
 
     for key in (alice, bob):
-        signed = run_cli("sign", image, "--key", str(key), "--format", "cosign", "--insecure", "-o", "json")
+        signed = run_cli(
+            "sign", image, "--key", str(key), "--format", "cosign", "--insecure", registry_plain.host, "-o", "json"
+        )
         assert signed.returncode == 0, signed.stderr
         assert json.loads(signed.stdout)["subject"] == f"{image}@{digest}"
 
@@ -46,14 +48,25 @@ def test_sign_verify_two_signers_and_a_stranger(registry_plain, run_cli, tmp_pat
     assert len(layers) == 2  # the second signer appended; the first signature was kept
 
     both = run_cli(
-        "verify", image, "--key", str(alice_pub), "--key", str(bob_pub), "--threshold", "2", "--insecure", "-o", "json"
+        "verify",
+        image,
+        "--key",
+        str(alice_pub),
+        "--key",
+        str(bob_pub),
+        "--threshold",
+        "2",
+        "--insecure",
+        registry_plain.host,
+        "-o",
+        "json",
     )
     assert both.returncode == 0, both.stdout + both.stderr
     report = json.loads(both.stdout)
     assert report["verified"] is True
     assert report["message"] == "signed by alice, bob"
 
-    stranger = run_cli("verify", image, "--key", str(stranger_pub), "--insecure")
+    stranger = run_cli("verify", image, "--key", str(stranger_pub), "--insecure", registry_plain.host)
     assert stranger.returncode == 1
     assert "NOT VERIFIED" in stranger.stdout
     assert "threshold not reached" in stranger.stderr
@@ -64,9 +77,12 @@ def test_retagged_image_has_no_signature(registry_plain, run_cli, tmp_path: Path
     push_tiny_image(client, "team/retag", "v1")
     image = f"{registry_plain.host}/team/retag:v1"
     key, public = _key_pair(tmp_path, "ci", ec.SECP256R1())
-    assert run_cli("sign", image, "--key", str(key), "--format", "cosign", "--insecure").returncode == 0
+    assert (
+        run_cli("sign", image, "--key", str(key), "--format", "cosign", "--insecure", registry_plain.host).returncode
+        == 0
+    )
     push_tiny_image(client, "team/retag", "v1", content=b"tampered")  # the tag now names other content
-    done = run_cli("verify", image, "--key", str(public), "--insecure", "-o", "json")
+    done = run_cli("verify", image, "--key", str(public), "--insecure", registry_plain.host, "-o", "json")
     assert done.returncode == 1
     assert "no cosign signatures found" in json.loads(done.stdout)["message"]
 
@@ -75,7 +91,9 @@ def test_private_key_given_as_public_key_is_a_clear_input_error(registry_plain, 
     client = plain_client(registry_plain)
     push_tiny_image(client, "team/badkey", "v1")
     key, _ = _key_pair(tmp_path, "ci", ec.SECP256R1())
-    done = run_cli("verify", f"{registry_plain.host}/team/badkey:v1", "--key", str(key), "--insecure")
+    done = run_cli(
+        "verify", f"{registry_plain.host}/team/badkey:v1", "--key", str(key), "--insecure", registry_plain.host
+    )
     assert done.returncode == 3
     assert "not a PEM public key" in done.stderr
     assert "Traceback" not in done.stderr

@@ -41,7 +41,8 @@ def keys(tmp_path_factory, run_cli) -> Path:
 
 
 def _sign(run_cli, keys: Path, image: str, fmt: str, *extra: str):
-    return run_cli("sign", image, "--key", f"file:{keys / 'signer.pem'}", "--format", fmt, "--insecure", *extra,
+    host = image.split("/", 1)[0]
+    return run_cli("sign", image, "--key", f"file:{keys / 'signer.pem'}", "--format", fmt, "--insecure", host, *extra,
                    env={"WHARFINGER_KEY_PASSPHRASE": "correct horse"})  # fmt: skip
 
 
@@ -49,7 +50,7 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     client = plain_client(registry_plain)
     digest = push_tiny_image(client, "team/app", "v1")
     image = f"{registry_plain.host}/team/app:v1"
-    jws = _sign(run_cli, keys, image, "notation-jws")
+    jws = _sign(run_cli, keys, image, "notation-jws", "-m", "buildId=42")
     assert jws.returncode == 0, jws.stderr
     cose = _sign(run_cli, keys, image, "notation-cose", "-o", "json")
     assert cose.returncode == 0, cose.stderr
@@ -57,7 +58,7 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     assert cose_report["subject"] == f"{image}@{digest}"  # the tag was resolved: the digest is what got signed
     policy = write_trust_policy(tmp_path / "trustpolicy.json", f"{registry_plain.host}/team/app")
     verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"),
-                       "--insecure", "-o", "json")  # fmt: skip
+                       "--insecure", registry_plain.host, "-o", "json")  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
     report = json.loads(verified.stdout)
     assert report["digest"] == digest
@@ -77,6 +78,13 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     assert [layer["mediaType"] for layer in manifest["layers"]] == ["application/jose+json"]
     thumbprints = json.loads(manifest["annotations"]["io.cncf.notary.x509chain.thumbprint#S256"])
     assert len(thumbprints) == 2
+    # --user-metadata: only the JWS signature carries buildId=42, so only it verifies under that demand
+    demanded = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"),
+                       "--insecure", registry_plain.host, "-o", "json", "-m", "buildId=42")  # fmt: skip
+    assert demanded.returncode == 0, demanded.stdout + demanded.stderr
+    outcome = {s["digest"]: s for s in json.loads(demanded.stdout)["signatures"]}
+    assert outcome[jws.stdout.strip()]["verified"] is True
+    assert outcome[cose_report["signature"]]["reason"] == "metadata-mismatch"
 
 
 def test_wrong_identity_and_table_output(registry_plain, run_cli, keys, tmp_path) -> None:
@@ -87,7 +95,14 @@ def test_wrong_identity_and_table_output(registry_plain, run_cli, keys, tmp_path
         tmp_path / "tp.json", f"{registry_plain.host}/team/other", identity="x509.subject: C=US, ST=WA, O=Evil"
     )
     result = run_cli(
-        "verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"), "--insecure"
+        "verify",
+        image,
+        "--trust-policy",
+        str(policy),
+        "--trust-store",
+        str(keys / "truststore"),
+        "--insecure",
+        registry_plain.host,
     )
     assert result.returncode == 1
     assert "NOT VERIFIED" in result.stdout
@@ -98,7 +113,8 @@ def test_unsigned_image_has_no_signature(registry_plain, run_cli, keys, tmp_path
     push_tiny_image(plain_client(registry_plain), "team/unsigned", "v1", content=b"unsigned")
     policy = write_trust_policy(tmp_path / "tp.json", "*")
     result = run_cli("verify", f"{registry_plain.host}/team/unsigned:v1", "--trust-policy", str(policy),
-                     "--trust-store", str(keys / "truststore"), "--insecure", "-o", "json")  # fmt: skip
+                     "--trust-store", str(keys / "truststore"), "--insecure", registry_plain.host,
+                     "-o", "json")  # fmt: skip
     assert result.returncode == 1
     assert "no signature is associated" in json.loads(result.stdout)["message"]
 
@@ -106,11 +122,21 @@ def test_unsigned_image_has_no_signature(registry_plain, run_cli, keys, tmp_path
 def test_bad_inputs_exit_with_hints(registry_plain, run_cli, keys, tmp_path) -> None:
     image = f"{registry_plain.host}/team/app:v1"
     no_pass = run_cli(
-        "sign", image, "--key", str(keys / "signer.pem"), "--insecure", env={"WHARFINGER_KEY_PASSPHRASE": ""}
+        "sign",
+        image,
+        "--key",
+        str(keys / "signer.pem"),
+        "--insecure",
+        registry_plain.host,
+        env={"WHARFINGER_KEY_PASSPHRASE": ""},
     )
     assert no_pass.returncode == 4
     assert "encrypted" in no_pass.stderr
     assert "hint:" in no_pass.stderr
+    for bad, words in (("novalue", "is not KEY=VALUE"), ("io.cncf.notary.x=1", "reserved io.cncf.notary prefix")):
+        refused = _sign(run_cli, keys, image, "notation-jws", "-m", bad)
+        assert refused.returncode == 3
+        assert words in refused.stderr
     bad_format = _sign(run_cli, keys, image, "gpg")
     assert bad_format.returncode == 3
     assert "unknown signature format 'gpg'" in bad_format.stderr
@@ -119,11 +145,18 @@ def test_bad_inputs_exit_with_hints(registry_plain, run_cli, keys, tmp_path) -> 
     )
     store = str(keys / "truststore")
     bad_policy = run_cli(
-        "verify", image, "--trust-policy", str(tmp_path / "tp.json"), "--trust-store", store, "--insecure"
+        "verify",
+        image,
+        "--trust-policy",
+        str(tmp_path / "tp.json"),
+        "--trust-store",
+        store,
+        "--insecure",
+        registry_plain.host,
     )
     assert bad_policy.returncode == 3
     assert "wildcard scope cannot be used in conjunction" in bad_policy.stderr
-    missing = run_cli("verify", image, "--insecure")
+    missing = run_cli("verify", image, "--insecure", registry_plain.host)
     assert missing.returncode == 3
     assert "--trust-policy" in missing.stderr
     assert "Traceback" not in missing.stderr + bad_policy.stderr + no_pass.stderr
@@ -149,7 +182,8 @@ def test_thousands_of_referrers_cost_bounded_time(registry_plain, run_cli, keys,
     policy = write_trust_policy(tmp_path / "tp.json", "*")
     started = time.monotonic()
     result = run_cli("verify", f"{registry_plain.host}/team/flood:v1", "--trust-policy", str(policy),
-                     "--trust-store", str(keys / "truststore"), "--insecure", "-o", "json")  # fmt: skip
+                     "--trust-store", str(keys / "truststore"), "--insecure", registry_plain.host,
+                     "-o", "json")  # fmt: skip
     assert time.monotonic() - started < 60
     assert result.returncode == 1
     report = json.loads(result.stdout)
@@ -188,7 +222,16 @@ def test_timestamped_signature_through_the_cli(registry_plain, run_cli, keys, tm
         tmp_path / "tp.json", f"{registry_plain.host}/team/stamped", stores=("ca:acme", "tsa:tsa")
     )
     result = run_cli(
-        "verify", image, "--trust-policy", str(policy), "--trust-store", str(store), "--insecure", "-o", "json"
+        "verify",
+        image,
+        "--trust-policy",
+        str(policy),
+        "--trust-store",
+        str(store),
+        "--insecure",
+        registry_plain.host,
+        "-o",
+        "json",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     (signature,) = json.loads(result.stdout)["signatures"]
@@ -227,3 +270,26 @@ def test_keys_generate_bad_input(run_cli, tmp_path) -> None:
     )
     assert missing_issuer.returncode == 3
     assert "does not exist" in missing_issuer.stderr
+
+
+def test_policy_scope_uses_the_reference_registry_name(registry_plain, run_cli, keys, tmp_path) -> None:
+    """Scopes name the registry as references do (docker.io/…), even where the API host differs."""
+    from datetime import UTC, datetime
+
+    from wharfinger.signing.notary.registry import verify_image
+    from wharfinger.signing.notary.trustpolicy import parse_trust_policy
+    from wharfinger.signing.notary.truststore import load_trust_store
+    from wharfinger.signing.notary.verifier import TrustMaterial
+
+    client = plain_client(registry_plain)
+    digest = push_tiny_image(client, "team/alias", "v1", content=b"alias")
+    assert _sign(run_cli, keys, f"{registry_plain.host}/team/alias:v1", "notation-jws").returncode == 0
+    policy = write_trust_policy(tmp_path / "tp.json", "docker.io/team/alias")
+    trust = TrustMaterial(policy=parse_trust_policy(policy.read_bytes()), store=load_trust_store(keys / "truststore"))
+    subject = client.get_manifest("team/alias", digest).descriptor()
+    now = datetime.now(UTC)
+    by_alias = verify_image(client, "team/alias", subject, trust, now, registry="docker.io")
+    assert by_alias.verified, by_alias.message
+    by_host = verify_image(client, "team/alias", subject, trust, now)
+    assert not by_host.verified
+    assert "no trust policy statement applies" in by_host.message

@@ -9,6 +9,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wharfinger.errors import RegistryAuthError
 from wharfinger.oci.auth import (
@@ -207,3 +209,26 @@ def test_entra_id_is_offered_only_for_acr_hosts(tmp_path: Path) -> None:
     assert acr.entra_token is not None
     assert acr.password is None
     assert default_credentials({}, tmp_path, entra_id=False).credentials_for("contoso.azurecr.io") is None
+
+
+_param_names = st.sampled_from(["realm", "service", "scope", "error", "x-extra"])
+_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+
+
+@given(
+    challenges=st.lists(
+        st.tuples(st.sampled_from(["Bearer", "Basic"]), st.dictionaries(_param_names, _values, min_size=1)),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_parse_challenges_reads_back_any_quoted_header(challenges) -> None:
+    def quote(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    header = ", ".join(
+        f"{scheme} " + ",".join(f"{name}={quote(value)}" for name, value in params.items())
+        for scheme, params in challenges
+    )
+    parsed = parse_challenges(header)
+    assert [(c.scheme, dict(c.params)) for c in parsed] == [(s.lower(), p) for s, p in challenges]

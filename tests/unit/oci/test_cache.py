@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from wharfinger.errors import DigestMismatchError, InvalidDigestError
+from wharfinger.errors import DigestMismatchError, InputError, InvalidDigestError
 from wharfinger.oci.cache import BlobCache
 from wharfinger.oci.digest import sha256_digest
-from wharfinger.oci.settings import Settings
+from wharfinger.oci.settings import Settings, parse_size
 
 
 def blob(n: int, size: int = 1000) -> tuple[str, bytes]:
@@ -143,3 +143,39 @@ def test_many_processes_at_once(tmp_path: Path) -> None:
     assert cache.stats().temp_files == 0
     for entry in cache.entries():  # whatever survived eviction is whole
         assert cache.read_bytes(entry.digest) is not None
+
+
+def test_eviction_counts_writes_between_scans(tmp_path: Path) -> None:
+    cache = BlobCache(tmp_path, max_bytes=5500)
+    digests = []
+    for n in range(8):  # 8 x 1000 bytes into a 5500-byte cache, one process
+        digest, data = blob(n)
+        cache.put_bytes(digest, data)
+        os.utime(cache.path_for(digest), (1000 + n, 1000 + n))
+        digests.append(digest)
+    stats = cache.stats()
+    assert stats.total_bytes <= 5500
+    assert stats.entries == 5
+    assert all(cache.contains(d) for d in digests[-5:])  # the most recent survive
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("2048", 2048),
+        ("1K", 1024),
+        ("1KiB", 1024),
+        ("500MiB", 500 * 1024**2),
+        ("10G", 10 * 1024**3),
+        ("1.5 GB", 1536 * 1024**2),
+    ],
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "lots", "-1G", "1X", "1 0M"])
+def test_bad_sizes(text: str, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="WHARFINGER_CACHE_MAX_SIZE") as info:
+        Settings.from_env({"HOME": str(tmp_path), "WHARFINGER_CACHE_MAX_SIZE": text or " "})
+    assert info.value.hint

@@ -402,3 +402,78 @@ def test_unknown_challenge_scheme() -> None:
     with pytest.raises(RegistryAuthError) as caught:
         client.ping()
     assert "negotiate" in caught.value.message
+
+
+def test_wrong_media_type_is_refused_when_parsed() -> None:
+    client, _, _ = make_client(
+        lambda r, n: httpx.Response(200, content=MANIFEST, headers={"Content-Type": mt.OCI_INDEX})
+    )
+    fetched = client.get_manifest("app", "v1")
+    with pytest.raises(ManifestError) as caught:
+        fetched.parse()
+    assert mt.OCI_INDEX in caught.value.message
+
+
+def test_manifest_without_any_media_type() -> None:
+    body = json.dumps({"schemaVersion": 2, "layers": []}).encode()
+    client, _, _ = make_client(lambda r, n: httpx.Response(200, content=body, headers={"Content-Type": ""}))
+    with pytest.raises(ManifestError) as caught:
+        client.get_manifest("app", "v1")
+    assert "no media type" in caught.value.message
+
+
+def test_expired_refresh_token_falls_back_to_the_password() -> None:
+    from urllib.parse import parse_qs
+
+    credentials = Credentials(username="u", password=Secret("pw"), source="test")
+    clock = MutableClock()
+    grants: list[str] = []
+
+    def handler(request, n):
+        if request.url.host == "auth.test":
+            if request.method == "POST":
+                grants.append(parse_qs(request.content.decode())["grant_type"][0])
+                return httpx.Response(401, json={"errors": [{"code": "UNAUTHORIZED"}]})  # refresh token expired
+            grants.append("password")
+            assert request.headers["authorization"].startswith("Basic ")
+            return httpx.Response(200, json={"token": f"t{n}", "refresh_token": "r1", "expires_in": 60})
+        if not request.headers.get("authorization", "").startswith("Bearer t"):
+            return httpx.Response(
+                401, headers={"WWW-Authenticate": 'Bearer realm="https://auth.test/token",service="registry.test"'}
+            )
+        return httpx.Response(200, content=MANIFEST, headers={"Content-Type": mt.OCI_MANIFEST})
+
+    client, _, _ = make_client(handler, credentials=credentials, clock=clock)
+    client.get_manifest("app", "v1")
+    assert grants == ["password"]
+    clock.at += timedelta(seconds=120)  # token expired: the refresh token is tried, refused, password again
+    client.get_manifest("app", "v1")
+    assert grants == ["password", "refresh_token", "password"]
+
+
+def test_fetch_blob_is_capped_and_verified() -> None:
+    client, _, _ = make_client(lambda r, n: httpx.Response(200, content=BLOB))
+    assert client.fetch_blob("app", BLOB_DIGEST, size=len(BLOB), max_bytes=len(BLOB)) == BLOB
+    with pytest.raises(ManifestError):
+        client.fetch_blob("app", BLOB_DIGEST, size=len(BLOB), max_bytes=100)
+    with pytest.raises(ManifestError):
+        client.fetch_blob("app", BLOB_DIGEST, max_bytes=100)  # size unknown: stops reading past the cap
+    altered, _, _ = make_client(lambda r, n: httpx.Response(200, content=BLOB[:-1] + b"!"))
+    with pytest.raises(DigestMismatchError):
+        altered.fetch_blob("app", BLOB_DIGEST, max_bytes=len(BLOB))
+
+
+def test_flooding_token_service_is_refused() -> None:
+    def flood() -> Iterator[bytes]:
+        for _ in range(100_000):
+            yield b"x" * 65536
+
+    def handler(request, n):
+        if request.url.host == "auth.test":
+            return httpx.Response(200, content=flood())
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer realm="https://auth.test/token"'})
+
+    client, _, _ = make_client(handler)
+    with pytest.raises(RegistryUnavailableError) as caught:
+        client.ping()
+    assert "oversized" in caught.value.message

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wharfinger.errors import DigestMismatchError, ManifestError, PlatformNotFoundError
 from wharfinger.oci import mediatypes as mt
@@ -344,3 +346,18 @@ def test_config_with_offset_time_and_minimal_fields() -> None:
 def test_bad_configs(doc: dict[str, Any], message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         parse_config(raw(doc))
+
+
+_arch = st.sampled_from(
+    ["amd64", "x86_64", "x86-64", "aarch64", "arm64", "arm", "armhf", "armel", "i386", "386", "s390x"]
+)
+_variant = st.none() | st.sampled_from(["v5", "v6", "v7", "v8", "8", "7", "v1", "v3"])
+
+
+@given(arch=_arch, variant=_variant, os_name=st.sampled_from(["linux", "Linux", "macos", "windows"]))
+def test_normalisation_is_idempotent_and_matching_is_symmetric(arch: str, variant: str | None, os_name: str) -> None:
+    plat = Platform(os=os_name, architecture=arch, variant=variant)
+    once = plat.normalized()
+    assert once.normalized() == once
+    assert plat.matches(once)
+    assert once.matches(plat)

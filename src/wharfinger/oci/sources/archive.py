@@ -69,6 +69,8 @@ class TarFiles:
             raise LayoutError(f"archive {path} does not exist", hint="check the path") from exc
         except IsADirectoryError as exc:
             raise LayoutError(f"{path} is a directory, not an archive", hint="use oci:DIR for a layout") from exc
+        except OSError as exc:
+            raise LayoutError(f"cannot read archive {path}: {exc.strerror}", hint="check the path") from exc
         self._path = path
         if magic == b"\x1f\x8b":
             self._tmp = tempfile.TemporaryFile()  # noqa: SIM115  # lives as long as this reader

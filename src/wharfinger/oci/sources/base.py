@@ -182,15 +182,19 @@ def _choose(index: ImageIndex, platform: Platform | None) -> Descriptor:
             if len(nested) == 1 and not index.platforms():
                 return nested[0]
             raise
+    host = host_platform()
     try:
-        return select_platform(index, host_platform())
-    except PlatformNotFoundError:
+        return select_platform(index, host)
+    except PlatformNotFoundError as exc:
         runnable = index.runnable()
         if len(runnable) == 1:
             return runnable[0]
         if len(index.manifests) == 1:
             return index.manifests[0]
-        raise
+        raise PlatformNotFoundError(
+            f"index {index.digest} has no image for this machine ({host}) and several for others",
+            hint=exc.hint,
+        ) from exc
 
 
 def verifier_for(descriptor: Descriptor, what: str = "blob") -> DigestVerifier:

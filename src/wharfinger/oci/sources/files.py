@@ -49,7 +49,11 @@ class DirFiles:
     """A directory (an OCI image layout)."""
 
     def __init__(self, root: Path) -> None:
-        if not root.is_dir():
+        try:
+            is_dir = root.is_dir()
+        except OSError as exc:
+            raise LayoutError(f"cannot use {root}: {exc.strerror}", hint="check the path") from exc
+        if not is_dir:
             raise LayoutError(f"{root} is not a directory", hint="give the path of an OCI image layout directory")
         self.root = root
         self.description = str(root)

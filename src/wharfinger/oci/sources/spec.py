@@ -87,6 +87,8 @@ def parse_source(text: str) -> SourceSpec:
         raise InputError(f"{text!r} names no {kind.value} location", hint=_HINT)
     if kind is SourceKind.REGISTRY:
         return SourceSpec(kind=kind, text=text, ref=parse_ref(rest))
+    if "\x00" in rest:
+        raise InputError(f"{kind.value} path in {text!r} contains a NUL byte", hint=_HINT)
     if kind in (SourceKind.DIR, SourceKind.SBOM):
         return SourceSpec(kind=kind, text=text, path=Path(rest))
     path_text, selector = _split_path(rest)
@@ -108,7 +110,7 @@ def parse_source(text: str) -> SourceSpec:
 
 def _split_path(rest: str) -> tuple[str, str | None]:
     """``PATH[:SELECTOR]`` or ``PATH@DIGEST``: an existing path wins, else split as skopeo does."""
-    if Path(rest).exists():
+    if _exists(rest):
         return rest, None
     if (position := re.fullmatch(r"(.+)(@[0-9]+)", rest)) is not None:  # docker-archive:FILE@N
         return position.group(1), position.group(2)
@@ -119,6 +121,13 @@ def _split_path(rest: str) -> tuple[str, str | None]:
     if colon > 0:
         return rest[:colon], rest[colon + 1 :]
     return rest, None
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):  # a name too long, a NUL byte: not an existing path
+        return False
 
 
 def open_source(spec: SourceSpec, *, settings: Settings, cache: BlobCache | None = None) -> ImageSource:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from wharfinger.errors import ManifestError
 from wharfinger.signing.cosign.attestation import pae, parse_statement
@@ -96,9 +97,13 @@ def _leaf(document: Mapping[str, Any]) -> x509.Certificate:
             raw = material["x509CertificateChain"]["certificates"][0]["rawBytes"]
         else:
             raw = material["certificate"]["rawBytes"]
-        return x509.load_der_x509_certificate(base64.b64decode(raw, validate=True))
-    except (KeyError, TypeError, IndexError, ValueError, binascii.Error) as exc:
+        certificate = x509.load_der_x509_certificate(base64.b64decode(raw, validate=True))
+        _ = certificate.extensions, certificate.public_key()  # decoded now: hostile ones fail here, not later
+    except (KeyError, TypeError, IndexError, ValueError, binascii.Error, x509.DuplicateExtension) as exc:
         raise _Refused(f"invalid bundle: no readable signing certificate ({exc})") from exc
+    except UnsupportedAlgorithm as exc:
+        raise _Refused(f"invalid bundle: unsupported signing certificate key ({exc})") from exc
+    return certificate
 
 
 def _verify(  # noqa: PLR0917 -- private; one call site, all arguments distinct

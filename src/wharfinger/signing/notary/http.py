@@ -94,11 +94,15 @@ class HttpTimestamper:
 
 
 def _check_token_answers(token: bytes, nonce: int, signature: bytes, hash_name: str, url: str) -> None:
-    info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
-    if info["nonce"].native != nonce:
+    try:
+        info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
+        answered_nonce = info["nonce"].native
+        imprint = info["message_imprint"]["hashed_message"].native
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise TimestampServiceError(f"timestamp authority {url} sent a malformed token: {exc}") from exc
+    if answered_nonce != nonce:
         raise TimestampServiceError(f"timestamp authority {url} answered another request (nonce mismatch)")
-    imprint = info["message_imprint"]
-    if imprint["hashed_message"].native != hashlib.new(hash_name, signature).digest():
+    if imprint != hashlib.new(hash_name, signature).digest():
         raise TimestampServiceError(f"timestamp authority {url} stamped another message")
 
 

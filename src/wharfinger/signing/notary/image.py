@@ -7,7 +7,7 @@ signature does; every signature's result is kept, and at most ``max_signatures``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,6 +78,7 @@ def verify_image_signatures(
     referrers_total: int | None = None,  # how many signature referrers exist, when more were listed than fetched
     max_signatures: int = MAX_SIGNATURE_ATTEMPTS,
     limits: EnvelopeLimits = DEFAULT_LIMITS,
+    user_metadata: Mapping[str, str] | None = None,
 ) -> ImageVerification:
     """The verdict on ``subject`` in ``repository`` (``registry/repo``) from its fetched signatures."""
     reference = f"{repository}@{subject.digest}"
@@ -105,7 +106,7 @@ def verify_image_signatures(
         else:
             result = verify_notary_signature(
                 fetched.envelope, fetched.envelope_media_type, subject, trust, now,
-                repository=repository, revocation=revocation, limits=limits,
+                repository=repository, revocation=revocation, limits=limits, user_metadata=user_metadata,
             )  # fmt: skip
         outcomes.append(
             SignatureOutcome(

@@ -121,6 +121,9 @@ def decode_jws(data: bytes, limits: EnvelopeLimits = DEFAULT_LIMITS) -> RawEnvel
     alg = protected.get("alg")
     if not isinstance(alg, str):
         raise malformed("JWS protected header has no alg")
+    crit = protected.get("crit")
+    if isinstance(crit, list) and any(isinstance(c, str) and c in _REGISTERED for c in crit):
+        raise malformed("the crit header lists a registered JWS header (alg, cty, …), which RFC 7515 forbids")
     times = {name: _parse_time(protected[name], name=name) for name in _TIME_HEADERS if name in protected}
     return RawEnvelope(
         media_type=EnvelopeMediaType.JWS,

@@ -146,6 +146,7 @@ class FailureReason(StrEnum):
     REVOKED = "revoked"
     REVOCATION_UNAVAILABLE = "revocation-unavailable"
     PLUGIN_REQUIRED = "plugin-required"
+    METADATA_MISMATCH = "metadata-mismatch"  # the verifier asked for user metadata the signature lacks
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,7 @@ Verifying (``verify_image``):
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import datetime
 
 from wharfinger.errors import ManifestError, RegistryError, RegistryNotFoundError, WharfingerError
@@ -81,9 +82,15 @@ def verify_image(
     *,
     revocation: RevocationChecker | None = None,
     max_signatures: int = MAX_SIGNATURE_ATTEMPTS,
+    user_metadata: Mapping[str, str] | None = None,
+    registry: str | None = None,
 ) -> ImageVerification:
-    """Fetch and verify the Notary signatures of ``subject`` in ``repository`` (without the host)."""
-    scope = f"{client.host}/{repository}"
+    """Fetch and verify the Notary signatures of ``subject`` in ``repository`` (without the host).
+
+    ``registry`` is the name in the image reference (``docker.io``), which trust policy scopes use;
+    it defaults to the client's host, which differs only where the API lives elsewhere (Docker Hub).
+    """
+    scope = f"{registry or client.host}/{repository}"
     policy = applicable_policy(trust, scope)
     if policy is None or policy.level is VerificationLevel.SKIP:  # decided without a registry call
         return verify_image_signatures((), subject, trust, now, repository=scope)
@@ -92,7 +99,7 @@ def verify_image(
     return verify_image_signatures(
         fetched, subject, trust, now, repository=scope, revocation=revocation, referrers_source=referrers.source,
         referrers_truncated=referrers.truncated, referrers_total=len(referrers.descriptors),
-        max_signatures=max_signatures,
+        max_signatures=max_signatures, user_metadata=user_metadata,
     )  # fmt: skip
 
 

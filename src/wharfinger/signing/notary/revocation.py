@@ -16,7 +16,7 @@ from typing import Protocol
 
 from asn1crypto import keys
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -153,6 +153,21 @@ def evaluate_crl(
     delta_der: bytes | None = None,
 ) -> RevocationResult:
     """Judge ``cert`` by its issuer's base CRL and, when given, the delta CRL that updates it."""
+    try:
+        return _evaluate_crl(cert, issuer, crl_der, now=now, signing_time=signing_time, delta_der=delta_der)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # cryptography decodes CRL fields lazily
+        return _unavailable(f"the CRL for {describe(cert)!r} is malformed: {exc}")
+
+
+def _evaluate_crl(
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    crl_der: bytes,
+    *,
+    now: datetime,
+    signing_time: datetime | None,
+    delta_der: bytes | None = None,
+) -> RevocationResult:
     try:
         crl = _load_crl(crl_der)
     except ValueError as exc:

@@ -80,10 +80,13 @@ def token_from_response(response_der: bytes) -> bytes:
     if status not in {"granted", "granted_with_mods"}:
         text = response["status"]["status_string"].native
         raise TimestampError(f"the TSA refused the request: {status} {text or ''}".strip())
-    token = response["time_stamp_token"]
-    if not token or token.native is None:
-        raise TimestampError("the TSA granted the request but sent no TimeStampToken")
-    return bytes(token.dump())
+    try:
+        token = response["time_stamp_token"]
+        if not token or token.native is None:
+            raise TimestampError("the TSA granted the request but sent no TimeStampToken")
+        return bytes(token.dump())
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TimestampError(f"the TSA answer is malformed: {exc}") from exc
 
 
 def _load_token(token_der: bytes) -> tuple[cms.SignedData, tsp.TSTInfo, bytes]:
@@ -227,6 +230,19 @@ def verify_timestamp_token(
     carries: a token requested without certReq (Sigstore's TSA) names its signer only, whose
     certificate is in the trusted root.
     """
+    try:
+        return _verify_timestamp_token(token_der, message, tsa_roots, known_certificates)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        # asn1crypto decodes lazily: a structure error can surface at any field access
+        raise TimestampError(f"the timestamp token is malformed: {exc}") from exc
+
+
+def _verify_timestamp_token(
+    token_der: bytes,
+    message: bytes,
+    tsa_roots: Sequence[x509.Certificate],
+    known_certificates: Sequence[x509.Certificate] = (),
+) -> VerifiedTimestamp:
     signed, tst, content_bytes = _load_token(token_der)
     signer_infos = signed["signer_infos"]
     if len(signer_infos) != 1:

@@ -88,7 +88,7 @@ def parse_store_certificates(store_type: StoreType, files: Iterable[tuple[str, b
                 else [x509.load_der_x509_certificate(data)]
             )
             certs = [parse_certificate(c.public_bytes(Encoding.DER)) for c in loaded]
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             raise ValueError(f"{file_name} is not a PEM or DER X.509 certificate file") from exc
         for cert in certs:
             if not _is_ca(cert) and not _is_self_signed(cert):

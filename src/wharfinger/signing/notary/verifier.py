@@ -400,6 +400,14 @@ def _plugin_problem(envelope: NotaryEnvelope, installed: Mapping[str, str]) -> s
     )
 
 
+def _missing_metadata(envelope: NotaryEnvelope, wanted: Mapping[str, str]) -> str | None:
+    signed = dict(envelope.target.annotations)
+    absent = [f"{k}={v}" for k, v in sorted(wanted.items()) if signed.get(k) != v]
+    if not absent:
+        return None
+    return "unable to find specified metadata in the signature: " + ", ".join(absent)
+
+
 def _semver_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]:
     match = SEMVER_RE.match(version)
     if not match:
@@ -421,8 +429,14 @@ def verify_notary_signature(
     repository: str,
     revocation: RevocationChecker | None = None,
     limits: EnvelopeLimits = DEFAULT_LIMITS,
+    user_metadata: Mapping[str, str] | None = None,
 ) -> NotaryVerification:
-    """Verify one signature ``envelope`` of ``media_type`` over ``target`` in ``repository`` at ``now``."""
+    """Verify one signature ``envelope`` of ``media_type`` over ``target`` in ``repository`` at ``now``.
+
+    ``user_metadata`` (Notation's ``--user-metadata``): key/value pairs the signed payload's
+    annotations must contain. A trust store that the policy names but that is broken raises
+    ``TrustPolicyError`` (a configuration problem, not a property of this signature).
+    """
     policy = select_policy(trust.policy, repository)
     if policy is None:
         return _no_policy(repository)
@@ -441,8 +455,11 @@ def verify_notary_signature(
     if parsed is not None:
         envelope_info, chain = parsed
         plugin_problem = _plugin_problem(envelope_info, trust.installed_plugins)
+        missing = _missing_metadata(envelope_info, user_metadata or {})
         if plugin_problem:
             run.failed(ValidationType.INTEGRITY, FailureReason.PLUGIN_REQUIRED, plugin_problem, force=True)
+        elif missing:
+            run.failed(ValidationType.INTEGRITY, FailureReason.METADATA_MISMATCH, missing, force=True)
         elif _authenticity(run, envelope_info, chain, trust.store) and _expiry(run, envelope_info, now):
             ok, stamp = _authentic_timestamp(run, envelope_info, chain, trust.store, now)
             if ok:

@@ -90,6 +90,7 @@ def test_unknown_non_critical_header_is_kept_as_extended_attribute(pki, trust_fo
         ({"io.cncf.notary.signingTime": "yesterday"}, "RFC 3339"),
         ({"io.cncf.notary.signingTime": "2026-03-01T12:00:00"}, "time zone"),
         ({"x5c": ["AA=="]}, "not allowed"),
+        ({"crit": ["io.cncf.notary.signingScheme", "alg"]}, "registered JWS header"),
     ],
 )
 def test_header_rules(pki, trust_for, change, words) -> None:

@@ -83,3 +83,25 @@ def test_verification_always_gives_a_reason(trust_for, position: int, value: int
     if bytes(corrupted) != JWS and not result.verified:
         assert result.reason is not None
         assert result.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0), st.integers(min_value=0, max_value=255))
+def test_corrupted_timestamp_tokens_give_a_reason(shared_dir, position: int, value: int) -> None:
+    """The token of Notation's jwsWithTimestamp.sig, one byte changed: TimestampError or success, nothing else."""
+    import base64
+
+    from cryptography import x509
+
+    from wharfinger.signing.notary.timestamp import TimestampError, verify_timestamp_token
+
+    base = shared_dir / "vectors/notation/notation-go/verifier/testdata"
+    doc = json.loads((base / "timestamp/sigEnv/jwsWithTimestamp.sig").read_text())
+    token = bytearray(base64.b64decode(doc["header"]["io.cncf.notary.timestampSignature"]))
+    signature = parse_envelope(json.dumps(doc).encode(), MEDIA[0]).signature
+    root = x509.load_der_x509_certificate((base / "truststore/x509/tsa/test-timestamp/globalsignRoot.cer").read_bytes())
+    token[position % len(token)] = value
+    try:
+        verify_timestamp_token(bytes(token), signature, [root])
+    except TimestampError as exc:
+        assert exc.message  # noqa: PT017 -- the property is about the exception's type and message

@@ -137,3 +137,26 @@ def test_cose_envelope_layout(pki) -> None:
     assert message.value[0][:1] == b"\xa6"  # six protected headers
     assert bytes.fromhex("c11a") in message.value[0]  # times are tag 1 integers
     assert list(message.value[1][33]) == list(pki.signer().key().certificate_chain)
+
+
+def test_self_signed_signing_certificate(trust_for) -> None:
+    """`keys generate` without --issuer: a self-signed code-signing leaf, trusted by putting it in the store."""
+    from notary_testpki import policy_bytes
+
+    from wharfinger.signing.keys.file import FileSigner
+    from wharfinger.signing.keys.generate import generate_identity
+    from wharfinger.signing.notary.trustpolicy import parse_trust_policy
+    from wharfinger.signing.notary.truststore import StoreType, TrustStore, parse_store_certificates
+    from wharfinger.signing.notary.verifier import TrustMaterial
+
+    leaf = generate_identity(subject="CN=ci-signer,O=Acme,ST=WA,C=US", now=SIGNED_AT)
+    assert len(leaf.chain) == 1
+    signer = FileSigner.from_pem(leaf.private_key_pem(), key_id="self", chain_pem=leaf.chain_pem())
+    envelope = build_cose_envelope(TARGET, signer, SIGNED_AT)
+    stored = parse_store_certificates(StoreType.CA, [("leaf.pem", leaf.chain_pem())])  # accepted as a store entry
+    trust = TrustMaterial(
+        policy=parse_trust_policy(policy_bytes()),
+        store=TrustStore.from_certificates({(StoreType.CA, "acme"): stored}),
+    )
+    result = verify_notary_signature(envelope, "application/cose", TARGET, trust, NOW, repository=REPO)
+    assert result.verified, result.message
