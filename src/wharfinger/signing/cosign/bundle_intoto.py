@@ -218,8 +218,10 @@ def _check_log_entry(entry: Mapping[str, Any], signed_by_log: LogSignatureCheck)
             proof = parse_inclusion_proof(proof_document)
             verify_inclusion_proof(body, proof)
             verify_checkpoint(proof, log_id, signed_by_log)
-    except (ProofError, ValueError, binascii.Error) as exc:
-        raise _Refused(str(exc) or "malformed inclusion promise") from exc
+    except (ProofError, ValueError, TypeError, binascii.Error) as exc:
+        raise _Refused(
+            f"malformed or failed log proof: {exc}" if not isinstance(exc, ProofError) else str(exc)
+        ) from exc
     return datetime.fromtimestamp(integrated_time, UTC)
 
 
