@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from wharfinger.signing.cosign.bundle import IdentityPolicy, load_trusted_root, verify_bundle
+from wharfinger.signing.cosign.bundle_key import TrustedPublicKey, verify_bundle_with_key
 
 PY = "cosign/sigstore-python/test/assets"
 GO = "cosign/sigstore-go/pkg/testing/data"
@@ -32,6 +35,8 @@ class Case:
     extra_tsa: str | None = None  # a TSA authority (sigstore-python's tsa/ca.json) to add to the root
     reason_contains: str = ""  # for invalid ones: a word the reason must contain
     artifact_sha256: str | None = None  # the artifact by digest, as the source test passes it
+    key: str | None = None  # key-based bundles: the trusted public key (PEM) instead of an identity
+    key_valid: tuple[datetime, datetime] | None = None  # and its validity window
 
 
 CASES = [
@@ -76,22 +81,23 @@ CASES = [
         IdentityPolicy(subject="foo!oidc.local", issuer="http://oidc.local:8080"),
         artifact_sha256="bc103b4a84971ef6459b294a2b98568a2bfb72cded09d4acd1e16366a401f95b",
     ),
-    pytest.param(
-        Case(
-            f"{GO}/bundles/sigstore.js@2.0.0-provenance.sigstore.json",
-            f"{GO}/trusted-roots/public-good.json",
-            None,
-            IdentityPolicy(
-                subject_regex="^https://github.com/sigstore/sigstore-js/.*",
-                issuer="https://token.actions.githubusercontent.com",
-            ),
+    Case(  # intoto v0.0.2 log entry: our own path (the sigstore library refuses it)
+        f"{GO}/bundles/sigstore.js@2.0.0-provenance.sigstore.json",
+        f"{GO}/trusted-roots/public-good.json",
+        None,
+        IdentityPolicy(
+            subject_regex="^https://github.com/sigstore/sigstore-js/.*",
+            issuer="https://token.actions.githubusercontent.com",
         ),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="its Rekor entry is intoto v0.0.2, which the sigstore library "
-            "cannot verify ('Integrated time only supported for dsse/hashedrekord 0.0.1'); "
-            "needs our own intoto-entry path",
-        ),
+    ),
+    Case(  # sigstore-go's TestPublicKeyValidityCheckedAgainstSignedTimestamp: key valid for the first second of 1970
+        f"{GO}/bundles/public-key-validity.sigstore.json",
+        f"{GO}/trusted-roots/public-key-validity.json",
+        None,
+        artifact_sha256="6ae8a75555209fd6c44157c0aed8016e763ff435a19cf186f76863140143ff72",  # the digest it signs
+        key=f"{GO}/public-keys/public-key-validity.pem",
+        key_valid=(datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=1)),
+        reason_contains="outside of public key validity window",
     ),
     Case(f"{GO}/bundles/dsse-2sigs.sigstore.json", f"{GO}/trusted-roots/public-good.json", None),
     Case(
@@ -132,13 +138,26 @@ def test_bundle_verifies_exactly_as_expected(shared_dir: Path, case: Case, tmp_p
     trusted_root = load_trusted_root(_root_file(shared_dir, case, tmp_path))
     if case.artifact_sha256:
         artifact = None
-    result = verify_bundle(
-        (shared_dir / "vectors" / case.bundle).read_bytes(),
-        artifact=artifact,
-        trusted_root=trusted_root,
-        identity=case.identity,
-        artifact_sha256=case.artifact_sha256,
-    )
+    bundle = (shared_dir / "vectors" / case.bundle).read_bytes()
+    if case.key is not None:
+        valid_from, valid_until = case.key_valid or (None, None)
+        key = TrustedPublicKey(
+            name="key",
+            public_key=load_pem_public_key((shared_dir / "vectors" / case.key).read_bytes()),
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        result = verify_bundle_with_key(
+            bundle, artifact=artifact, artifact_sha256=case.artifact_sha256, key=key, trusted_root=trusted_root
+        )
+    else:
+        result = verify_bundle(
+            bundle,
+            artifact=artifact,
+            trusted_root=trusted_root,
+            identity=case.identity,
+            artifact_sha256=case.artifact_sha256,
+        )
     assert result.verified is (entry["expected"] == "valid"), (result.reason, entry["reason"])
     if not result.verified:
         assert result.reason
@@ -148,7 +167,7 @@ def test_bundle_verifies_exactly_as_expected(shared_dir: Path, case: Case, tmp_p
 def test_every_bundle_vector_is_covered(shared_dir: Path) -> None:
     listed = {p for p, e in _expected(shared_dir).items() if e["kind"] == "sigstore-bundle"}
     covered = {c.bundle if isinstance(c, Case) else c.values[0].bundle for c in CASES}
-    missing = listed - covered - {f"{GO}/bundles/public-key-validity.sigstore.json"}
+    missing = listed - covered
     assert not missing, f"bundle vectors without a case: {sorted(missing)}"
 
 

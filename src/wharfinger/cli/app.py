@@ -34,6 +34,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.sign",
     "wharfinger.cli.verify",
     "wharfinger.cli.attest",
+    "wharfinger.cli.verify_blob",
+    "wharfinger.cli.verify_attestation",
     "wharfinger.cli.keys",
 )
 

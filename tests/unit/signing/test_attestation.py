@@ -10,13 +10,17 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from wharfinger.errors import ManifestError
+from wharfinger.errors import InputError, ManifestError
 from wharfinger.signing.cosign.attestation import (
+    MAX_ENVELOPES,
+    SLSA_PROVENANCE_V1,
     VULN_PREDICATE_V1,
     build_dsse_attestation,
     check_statement,
     pae,
     parse_attestation_manifest,
+    plain_json,
+    predicate_types_for,
     verify_dsse_with_keys,
 )
 from wharfinger.signing.cosign.bundle import IdentityPolicy, load_trusted_root, verify_bundle
@@ -154,3 +158,48 @@ def test_real_sigstore_dsse_bundle_statement_from_cosign(shared_dir: Path) -> No
     assert checked.statement is not None
     assert checked.statement.predicate_type
     assert not check_statement(result.payload, DIGEST, signer=None).verified
+
+
+def test_attestation_flood_is_refused() -> None:
+    key = EcdsaKey()
+    _, descriptor = build_dsse_attestation("r/app", DIGEST, VULN_PREDICATE_V1, SCAN, key)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "size": 2,
+                "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+            },
+            "layers": [descriptor.to_json()] * (MAX_ENVELOPES + 1),
+        }
+    ).encode()
+    with pytest.raises(ManifestError, match="limit"):
+        parse_attestation_manifest(manifest, {})
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("vuln", (VULN_PREDICATE_V1,)),
+        ("slsaprovenance", (SLSA_PROVENANCE_V1, "https://slsa.dev/provenance/v0.2")),
+        ("slsaprovenance1", (SLSA_PROVENANCE_V1,)),
+        ("https://example.com/custom/v1", ("https://example.com/custom/v1",)),
+    ],
+)
+def test_predicate_type_names(name: str, expected: tuple[str, ...]) -> None:
+    assert predicate_types_for(name) == expected
+
+
+def test_unknown_predicate_type_name_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="neither a known short name"):
+        predicate_types_for("sbom")
+
+
+def test_verified_predicate_serialises_back_to_the_signed_json() -> None:
+    key = EcdsaKey()
+    envelope, _ = build_dsse_attestation("r/app", DIGEST, VULN_PREDICATE_V1, {**SCAN, "list": [1, {"a": 2}]}, key)
+    outcome = verify_dsse_with_keys(envelope, DIGEST, [key.trusted()])
+    assert outcome.statement is not None
+    assert json.loads(json.dumps(plain_json(outcome.statement.predicate))) == {**SCAN, "list": [1, {"a": 2}]}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from wharfinger.errors import ManifestError
+from wharfinger.errors import InputError, ManifestError
 from wharfinger.oci.digest import sha256_digest
 from wharfinger.oci.manifest import Descriptor, ImageManifest, parse_manifest
 from wharfinger.signing.cosign.simplesigning import CosignKey
@@ -28,6 +28,7 @@ from wharfinger.signing.keys.signer import Signer
 __all__ = [
     "DSSE_MEDIA_TYPE",
     "INTOTO_PAYLOAD_TYPE",
+    "PREDICATE_TYPE_NAMES",
     "SLSA_PROVENANCE_V1",
     "VULN_PREDICATE_V1",
     "AttestationVerification",
@@ -37,6 +38,8 @@ __all__ = [
     "pae",
     "parse_attestation_manifest",
     "parse_statement",
+    "plain_json",
+    "predicate_types_for",
     "verify_dsse_with_keys",
 ]
 
@@ -48,6 +51,18 @@ SLSA_PROVENANCE_V02 = "https://slsa.dev/provenance/v0.2"
 CYCLONEDX_PREDICATE = "https://cyclonedx.org/bom"
 VULN_PREDICATE_V1 = "https://cosign.sigstore.dev/attestation/vuln/v1"
 PREDICATE_TYPE_ANNOTATION = "predicateType"
+
+# cosign's short ``--type`` names. For verification "slsaprovenance" accepts SLSA v1 and v0.2
+# (cosign means v0.2 by it, ``wharfinger attest`` writes v1).
+PREDICATE_TYPE_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "slsaprovenance": (SLSA_PROVENANCE_V1, SLSA_PROVENANCE_V02),
+        "slsaprovenance1": (SLSA_PROVENANCE_V1,),
+        "slsaprovenance02": (SLSA_PROVENANCE_V02,),
+        "vuln": (VULN_PREDICATE_V1,),
+        "cyclonedx": (CYCLONEDX_PREDICATE,),
+    }
+)
 
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024  # bytes; SBOM attestations can be large
 MAX_ENVELOPES = 256  # attestation layers read from one manifest
@@ -84,6 +99,27 @@ def _freeze(value: Any) -> Any:
         return MappingProxyType({k: _freeze(v) for k, v in value.items()})
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
+    return value
+
+
+def predicate_types_for(name: str) -> tuple[str, ...]:
+    """The predicate type URIs a ``--type`` value stands for: a short name, or a URI itself."""
+    if name in PREDICATE_TYPE_NAMES:
+        return PREDICATE_TYPE_NAMES[name]
+    if "://" in name:
+        return (name,)
+    raise InputError(
+        f"--type {name!r} is neither a known short name nor a predicate type URI",
+        hint=f"use one of {', '.join(PREDICATE_TYPE_NAMES)} or a full URI (https://…)",
+    )
+
+
+def plain_json(value: Any) -> Any:
+    """A frozen predicate back as plain dicts and lists (for json.dumps)."""
+    if isinstance(value, Mapping):
+        return {k: plain_json(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [plain_json(v) for v in value]
     return value
 
 

@@ -121,6 +121,9 @@ def load_trusted_root(path: str | Path) -> TrustedRoot:
 
     try:
         document = json.loads(Path(path).read_bytes())
+        # Protobuf JSON omits empty repeated fields (a TSA-only root has no logs or CAs); the model requires them.
+        for repeated in ("tlogs", "ctlogs", "certificateAuthorities", "timestampAuthorities"):
+            document.setdefault(repeated, [])
         # The trusted-root spec makes a CA's subject commonName optional (sigstore-go's roots omit it);
         # the sigstore library's model requires it, so an absent one is read as empty.
         for authority in [*document.get("certificateAuthorities", []), *document.get("timestampAuthorities", [])]:
@@ -153,6 +156,17 @@ def verify_bundle(
 
     if len(bundle_json) > MAX_BUNDLE_BYTES:
         return BundleVerification(verified=False, reason=f"bundle exceeds {MAX_BUNDLE_BYTES} bytes")
+    try:
+        document = json.loads(bundle_json)
+    except ValueError as exc:
+        return BundleVerification(verified=False, reason=f"invalid bundle: {_first_line(exc)}")
+    from wharfinger.signing.cosign import bundle_intoto  # noqa: PLC0415 -- it imports this module
+
+    if isinstance(document, dict) and bundle_intoto.is_intoto_bundle(document):
+        # The library refuses intoto log entries (npm provenance): our own path verifies them.
+        return bundle_intoto.verify_intoto_bundle(
+            document, artifact=artifact, artifact_sha256=artifact_sha256, trusted_root=trusted_root, identity=identity
+        )
     try:
         bundle = Bundle.from_json(bundle_json)
     except (InvalidBundle, ValueError, KeyError, TypeError) as exc:

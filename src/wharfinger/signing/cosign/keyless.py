@@ -25,19 +25,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from wharfinger.errors import ManifestError
 from wharfinger.signing.cosign.bundle import IdentityPolicy, certificate_identities, certificate_issuer
+from wharfinger.signing.cosign.certs import InvalidCertificateError, check_chain
 from wharfinger.signing.cosign.simplesigning import PAYLOAD_TYPE, CosignSignatureLayer, parse_payload
+from wharfinger.signing.cosign.tlog import LogSignatureCheck, ProofError, verify_inclusion_promise
 from wharfinger.signing.keys.algorithms import default_algorithm, verify_raw
 from wharfinger.signing.keys.signer import SignatureAlgorithm
 
 __all__ = ["KeylessTrust", "KeylessVerification", "verify_keyless_layer"]
-
-MAX_CHAIN_LENGTH = 5  # certificates between the leaf and the root, inclusive
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,31 +136,9 @@ def _check_chain(
     issuer: str | None,
 ) -> None:
     try:
-        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        eku = None
-    if eku is None or ExtendedKeyUsageOID.CODE_SIGNING not in eku:
-        raise _Refused("the certificate is not a code-signing certificate", sans, issuer)
-    pool = [*intermediates, *roots]
-    current = leaf
-    for _ in range(MAX_CHAIN_LENGTH):
-        if any(current == root for root in roots):
-            return
-        issuer_cert = next((c for c in pool if c.subject == current.issuer and _signed_by(current, c)), None)
-        if issuer_cert is None or issuer_cert == current:  # no issuer, or a self-signed root we do not trust
-            raise _Refused("the certificate does not chain to a trusted Fulcio root", sans, issuer)
-        if issuer_cert in roots:
-            return
-        current = issuer_cert
-    raise _Refused("the certificate chain is too long or loops", sans, issuer)
-
-
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
+        check_chain(leaf, intermediates, roots)
+    except InvalidCertificateError as exc:
+        raise _Refused(str(exc), sans, issuer) from exc
 
 
 def _check_set(
@@ -172,23 +148,33 @@ def _check_set(
         bundle = json.loads(raw)
         entry = bundle["Payload"]
         signed = base64.b64decode(bundle["SignedEntryTimestamp"], validate=True)
-        canonical = json.dumps(
-            {
-                "body": entry["body"],
-                "integratedTime": entry["integratedTime"],
-                "logID": entry["logID"],
-                "logIndex": entry["logIndex"],
-            },
-            separators=(",", ":"),
-            sort_keys=True,
-        ).encode()
+        body, integrated, log_id, index = entry["body"], entry["integratedTime"], entry["logID"], entry["logIndex"]
+        log_id_bytes = bytes.fromhex(log_id)
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise _Refused(f"malformed transparency-log bundle: {exc}", sans, issuer) from exc
     if not rekor_keys:
         raise _Refused("no Rekor public key is trusted: the log entry cannot be checked", sans, issuer)
-    if not any(verify_raw(key, SignatureAlgorithm.ECDSA_SHA256, signed, canonical) for key in rekor_keys):
-        raise _Refused("the transparency-log entry is not signed by a trusted Rekor key", sans, issuer)
+    try:
+        verify_inclusion_promise(
+            body_b64=body,
+            integrated_time=integrated,
+            log_id=log_id_bytes,
+            log_index=index,
+            signed_entry_timestamp=signed,
+            signed_by_log=any_key_signs(rekor_keys),
+        )
+    except ProofError as exc:
+        raise _Refused(str(exc), sans, issuer) from exc
     return dict(entry)
+
+
+def any_key_signs(keys: Sequence[PublicKeyTypes]) -> LogSignatureCheck:
+    """A log-signature check that accepts any of ``keys`` whatever the log id (trust given as bare keys)."""
+
+    def check(_log_id: bytes, signature: bytes, data: bytes) -> bool:
+        return any(verify_raw(key, SignatureAlgorithm.ECDSA_SHA256, signature, data) for key in keys)
+
+    return check
 
 
 def _check_entry_body(

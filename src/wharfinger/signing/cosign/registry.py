@@ -1,8 +1,9 @@
-"""cosign signatures in a registry: the ``sha256-<hex>.sig`` manifest, read and appended to.
+"""cosign signatures and attestations in a registry: the ``sha256-<hex>.sig`` / ``.att`` manifests.
 
 cosign keeps every signature of an image as a layer of one manifest under the signature tag,
-so signing appends a layer (keeping other signers') and verifying reads them all. Each blob
-is fetched by digest and checked before the pure verifier sees it.
+so signing appends a layer (keeping other signers') and verifying reads them all; attestations
+(DSSE envelopes) live the same way under the ``.att`` tag. Each blob is fetched by digest and
+checked before the pure verifier sees it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from wharfinger.errors import ManifestError, RegistryNotFoundError
 from wharfinger.oci import mediatypes as mt
 from wharfinger.oci.digest import sha256_digest
 from wharfinger.oci.manifest import Descriptor, ImageManifest
+from wharfinger.signing.cosign.attestation import (
+    DSSE_MEDIA_TYPE,
+    MAX_ENVELOPE_BYTES,
+    MAX_ENVELOPES,
+    attestation_tag,
+    parse_attestation_manifest,
+)
 from wharfinger.signing.cosign.simplesigning import (
     MAX_LAYERS,
     MAX_PAYLOAD_BYTES,
@@ -27,7 +35,14 @@ from wharfinger.signing.cosign.simplesigning import (
 if TYPE_CHECKING:
     from wharfinger.oci.client import RegistryClient
 
-__all__ = ["SignatureManifest", "append_signature", "fetch_signatures"]
+__all__ = [
+    "AttestationManifest",
+    "SignatureManifest",
+    "append_attestation",
+    "append_signature",
+    "fetch_attestations",
+    "fetch_signatures",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,19 +73,61 @@ def fetch_signatures(client: RegistryClient, repository: str, image_digest: str)
     return SignatureManifest(digest=manifest.digest, layers=tuple(parse_signature_manifest(manifest.raw, blobs)))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttestationManifest:
+    digest: str | None  # None: the image has no .att manifest
+    envelopes: tuple[bytes, ...]  # DSSE envelopes, each checked against its layer digest
+
+
+def fetch_attestations(client: RegistryClient, repository: str, image_digest: str) -> AttestationManifest:
+    tag = attestation_tag(image_digest)
+    try:
+        fetched = client.get_manifest(repository, tag)
+    except RegistryNotFoundError:
+        return AttestationManifest(digest=None, envelopes=())
+    manifest = fetched.parse()
+    if not isinstance(manifest, ImageManifest):
+        raise ManifestError(f"{repository}:{tag} is not an image manifest")
+    layers = [layer for layer in manifest.layers if layer.media_type == DSSE_MEDIA_TYPE]
+    if len(layers) > MAX_ENVELOPES:
+        raise ManifestError(f"{repository}:{tag} has {len(layers)} attestations (limit {MAX_ENVELOPES})")
+    blobs: dict[str, bytes] = {}
+    for layer in layers:
+        if layer.size > MAX_ENVELOPE_BYTES:
+            raise ManifestError(f"attestation {layer.digest} is {layer.size} bytes (limit {MAX_ENVELOPE_BYTES})")
+        with client.open_blob(repository, layer.digest, size=layer.size) as stream:
+            blobs[layer.digest] = stream.read(MAX_ENVELOPE_BYTES + 1)
+    return AttestationManifest(digest=manifest.digest, envelopes=tuple(parse_attestation_manifest(manifest.raw, blobs)))
+
+
+def append_attestation(
+    client: RegistryClient, repository: str, image_digest: str, envelope: bytes, layer: Descriptor
+) -> Descriptor:
+    """Add one DSSE envelope layer to the image's ``.att`` manifest (creating it); return the new manifest.
+
+    ``envelope`` and ``layer`` are what ``attestation.build_dsse_attestation`` returns.
+    """
+    return _append_layer(client, repository, attestation_tag(image_digest), envelope, layer)
+
+
 def append_signature(
     client: RegistryClient, repository: str, image_digest: str, payload: bytes, layer: Descriptor
 ) -> Descriptor:
     """Add one signature layer to the image's ``.sig`` manifest (creating it); return the new manifest."""
+    return _append_layer(client, repository, signature_tag(image_digest), payload, layer)
+
+
+def _append_layer(client: RegistryClient, repository: str, tag: str, blob: bytes, layer: Descriptor) -> Descriptor:
+    """Push ``blob`` and a manifest under ``tag`` holding the existing layers plus ``layer`` (same one: replaced)."""
     existing: list[Descriptor] = []
     try:
-        current = client.get_manifest(repository, signature_tag(image_digest)).parse()
+        current = client.get_manifest(repository, tag).parse()
         if isinstance(current, ImageManifest):
             existing = [d for d in current.layers if d.digest != layer.digest or d.annotations != layer.annotations]
     except RegistryNotFoundError:
         pass
     layers = [*existing, layer]
-    client.push_blob(repository, layer.digest, len(payload), payload)
+    client.push_blob(repository, layer.digest, len(blob), blob)
     config = json.dumps(
         {
             "architecture": "",
@@ -91,5 +148,5 @@ def append_signature(
         },
         separators=(",", ":"),
     ).encode()
-    digest = client.push_manifest(repository, manifest, mt.OCI_MANIFEST, tag=signature_tag(image_digest))
+    digest = client.push_manifest(repository, manifest, mt.OCI_MANIFEST, tag=tag)
     return Descriptor(media_type=mt.OCI_MANIFEST, digest=digest, size=len(manifest))

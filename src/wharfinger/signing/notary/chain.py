@@ -61,6 +61,8 @@ def parse_certificate(der: bytes) -> x509.Certificate:
             _ = cert.extensions, cert.subject, cert.issuer, cert.not_valid_after_utc
     except (UnsupportedAlgorithm, x509.InvalidVersion) as exc:
         raise ValueError(f"unsupported key, algorithm or version: {exc}") from exc
+    except x509.DuplicateExtension as exc:  # not a ValueError; found by the timestamp-token fuzz test
+        raise ValueError(str(exc)) from exc
     except CryptographyDeprecationWarning as exc:
         raise ValueError(str(exc)) from exc
     return cert

@@ -153,7 +153,7 @@ def _verify_cms_signature(cert: x509.Certificate, signer: cms.SignerInfo, data: 
 
 
 def _signer_certificate(
-    signed: cms.SignedData, signer: cms.SignerInfo
+    signed: cms.SignedData, signer: cms.SignerInfo, known: Sequence[x509.Certificate] = ()
 ) -> tuple[x509.Certificate, list[x509.Certificate]]:
     try:
         certs = [
@@ -163,6 +163,7 @@ def _signer_certificate(
         ]
     except ValueError as exc:
         raise TimestampError(f"the timestamp token carries an unusable certificate: {exc}") from exc
+    certs += known
     sid = signer["sid"]
     for cert in certs:
         if sid.name == "issuer_and_serial_number":
@@ -217,25 +218,37 @@ def _build_chain(
 
 
 def verify_timestamp_token(
-    token_der: bytes, message: bytes, tsa_roots: Sequence[x509.Certificate]
+    token_der: bytes,
+    message: bytes,
+    tsa_roots: Sequence[x509.Certificate],
+    *,
+    known_certificates: Sequence[x509.Certificate] = (),
 ) -> VerifiedTimestamp:
-    """Verify that ``token_der`` countersigns ``message`` and chains to one of ``tsa_roots``."""
+    """Verify that ``token_der`` countersigns ``message`` and chains to one of ``tsa_roots``.
+
+    ``known_certificates`` are looked in for the signer and its chain besides those the token
+    carries: a token requested without certReq (Sigstore's TSA) names its signer only, whose
+    certificate is in the trusted root.
+    """
     try:
-        return _verify_timestamp_token(token_der, message, tsa_roots)
+        return _verify_timestamp_token(token_der, message, tsa_roots, known_certificates)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
         # asn1crypto decodes lazily: a structure error can surface at any field access
         raise TimestampError(f"the timestamp token is malformed: {exc}") from exc
 
 
 def _verify_timestamp_token(
-    token_der: bytes, message: bytes, tsa_roots: Sequence[x509.Certificate]
+    token_der: bytes,
+    message: bytes,
+    tsa_roots: Sequence[x509.Certificate],
+    known_certificates: Sequence[x509.Certificate] = (),
 ) -> VerifiedTimestamp:
     signed, tst, content_bytes = _load_token(token_der)
     signer_infos = signed["signer_infos"]
     if len(signer_infos) != 1:
         raise TimestampError(f"a timestamp token must have exactly one signer, this one has {len(signer_infos)}")
     signer = signer_infos[0]
-    cert, pool = _signer_certificate(signed, signer)
+    cert, pool = _signer_certificate(signed, signer, known_certificates)
     signed_attrs = signer["signed_attrs"]
     if not signed_attrs:
         raise TimestampError("the timestamp token has no signed attributes")
