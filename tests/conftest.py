@@ -2,6 +2,9 @@
 
 * ``shared_dir``: the read-only ``../shared`` folder beside the project (or ``$WHARFINGER_SHARED``).
   Missing vectors fail the run; they never skip it.
+* ``registry_plain`` / ``registry_basic`` / ``registry_token``, ``small_image``,
+  ``multi_platform_image``: real ``docker-registry`` instances and real Debian-package images
+  (``tests/testkit/``), reusable by every area.
 * In CI (``CI=true``) a skipped test is a failure: a missing tool must break the build, not
   quietly shrink it.
 """
@@ -16,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("WHARFINGER_SHARED", ROOT.parent / "shared")).resolve()
+# Shared real-part fixtures (registries, token service, images): see tests/testkit/.
+from testkit.shared import ROOT, SHARED
+
+pytest_plugins = ["testkit.registry", "testkit.images"]
 
 _skipped: list[str] = []
 

@@ -9,6 +9,8 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     ManifestError · PlatformNotFoundError · LayoutError
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
+    │     PackageMetadataError (a malformed lock file or package manifest; catalogers skip it)
+    │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
     ├── VerificationError       the artifact is not trustworthy             → exit 1
     │     DigestMismatchError
     └── BackendError            a dependency failed; a retry may help       → exit 4
@@ -22,6 +24,7 @@ result, and the CLI turns it into exit 1 itself.
 from __future__ import annotations
 
 __all__ = [
+    "AdvisoryFormatError",
     "BackendError",
     "DatabaseError",
     "DigestMismatchError",
@@ -31,6 +34,7 @@ __all__ = [
     "KeyProviderError",
     "LayoutError",
     "ManifestError",
+    "PackageMetadataError",
     "PlatformNotFoundError",
     "PolicyError",
     "RegistryAuthError",
@@ -111,6 +115,10 @@ class DatabaseError(InputError):
     """A vulnerability database file is corrupt, truncated or of an unknown schema."""
 
 
+class AdvisoryFormatError(InputError):
+    """One advisory record (OSV, distro feed, KEV, EPSS) is malformed; ingestion skips and counts it."""
+
+
 class VerificationError(WharfingerError):
     """The artifact is not trustworthy: a signature or digest check failed."""
 
@@ -149,3 +157,10 @@ class KeyProviderError(BackendError):
 
 class StoreError(BackendError):
     """The store (SQLite/PostgreSQL) failed."""
+
+
+class PackageMetadataError(InputError):
+    """A package database, manifest or lock file inside an image is malformed or too large.
+
+    Catalogers skip the file with a warning; the error never ends a scan.
+    """

@@ -20,7 +20,13 @@ from wharfinger.errors import WharfingerError
 __all__ = ["app", "main"]
 
 # Each module has `register(app: typer.Typer) -> None`. Order is the order in --help.
-COMMAND_MODULES: tuple[str, ...] = ("wharfinger.cli.sbom",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "wharfinger.cli.demo",
+    "wharfinger.cli.inspect",
+    "wharfinger.cli.pull",
+    "wharfinger.cli.cache",
+    "wharfinger.cli.sbom",
+)
 
 app = typer.Typer(
     name="wharfinger",
@@ -70,6 +76,10 @@ def _register_commands() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented exit code."""
+    # `import httpx` also imports httpx's own command-line client (click, rich.progress, pygments)
+    # unless that fails; Wharfinger never runs it, and it costs ~40 ms of start-up (several times
+    # that on a loaded machine) for every registry command. httpx then installs a stub `main`.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None in sys.modules makes the import fail
     _register_commands()
     try:
         app(args=argv, standalone_mode=False)

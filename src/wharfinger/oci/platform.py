@@ -8,7 +8,7 @@ finds the ``linux/arm64/v8`` entry: ``aarch64`` → ``arm64`` (variant ``v8`` wh
 
 from __future__ import annotations
 
-import platform as _host
+import os
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -86,4 +86,4 @@ def parse_platform(text: str) -> Platform:
 
 def host_platform() -> Platform:
     """The platform images default to: Linux on this machine's CPU (containers are Linux images)."""
-    return Platform(os="linux", architecture=_host.machine() or "amd64").normalized()
+    return Platform(os="linux", architecture=os.uname().machine or "amd64").normalized()

@@ -45,6 +45,7 @@ class Settings:
     parallel_downloads: int = 4  # layers fetched at once
     chunk_bytes: int = 1 * MIB  # bytes; read and upload chunk
     insecure_hosts: frozenset[str] = field(default_factory=frozenset)  # host[:port] allowed over plain HTTP
+    ca_bundle: Path | None = None  # extra PEM CA certificates trusted for registries ($WHARFINGER_CA_BUNDLE)
 
     @property
     def blob_cache_dir(self) -> Path:
@@ -57,6 +58,8 @@ class Settings:
         settings = cls(cache_root=default_cache_root(env))
         if value := env.get("WHARFINGER_CACHE_MAX_SIZE"):
             settings = replace(settings, cache_max_bytes=parse_size(value, "WHARFINGER_CACHE_MAX_SIZE"))
+        if value := env.get("WHARFINGER_CA_BUNDLE"):
+            settings = replace(settings, ca_bundle=Path(value).expanduser())
         if value := env.get("WHARFINGER_MAX_MANIFEST_SIZE"):
             settings = replace(settings, max_manifest_bytes=parse_size(value, "WHARFINGER_MAX_MANIFEST_SIZE"))
         return settings

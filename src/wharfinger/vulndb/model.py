@@ -84,12 +84,14 @@ class Affected:
 class Advisory:
     id: str  # primary id: the CVE when there is one, else the source id (GHSA-…, PYSEC-…, GO-…)
     aliases: tuple[str, ...] = ()  # every other id merged into this one
+    related: tuple[str, ...] = ()  # ids of other vulnerabilities or notices that mention this one (DSA-…)
     summary: str = ""
     details: str = ""
     published: datetime | None = None
     modified: datetime | None = None
     withdrawn: datetime | None = None
     severity: Severity = Severity.UNKNOWN  # the one computed severity (vulndb's documented precedence)
+    severity_source: str = ""  # where `severity` came from: "ghsa", "cvss:3.1", "debian" … (vulndb/severity.py)
     cvss_vectors: tuple[str, ...] = ()  # every CVSS vector we know, "CVSS:3.1/AV:N/…"
     cvss_score: float | None = None
     epss: float | None = None  # probability 0..1

@@ -27,8 +27,8 @@ from wharfinger.oci.manifest import Descriptor, ImageManifest, Manifest, parse_c
 from wharfinger.oci.platform import Platform
 from wharfinger.oci.reference import ImageRef, parse_ref
 from wharfinger.oci.settings import Settings
+from wharfinger.oci.sources.archive import TarFiles
 from wharfinger.oci.sources.base import ResolvedImage, read_manifest, verifier_for
-from wharfinger.oci.sources.files import TarFiles
 from wharfinger.oci.sources.layout import CONTAINERD_NAME, OciLayoutSource
 
 __all__ = ["DOCKER_LAYER_TAR", "DockerArchiveSource"]

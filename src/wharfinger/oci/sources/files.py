@@ -1,4 +1,4 @@
-"""Read-only file access to an image on disk: a directory, or a tar archive read in place.
+"""Read-only file access to an image on disk: a directory here, a tar archive in ``archive.py``.
 
 Both give the same three operations over slash-separated names relative to the root, so the OCI
 layout and docker-archive readers do not care whether they sit on a folder or a ``.tar``.
@@ -11,21 +11,14 @@ inside a layout directory (a blob must be a regular file in the layout, not a po
 from __future__ import annotations
 
 import errno
-import gzip
-import io
 import os
-import posixpath
-import shutil
 import stat
-import tarfile
-import tempfile
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from wharfinger.errors import LayoutError, UnsafeArchiveError
-from wharfinger.oci.settings import Settings
 
-__all__ = ["DirFiles", "ImageFiles", "TarFiles"]
+__all__ = ["MISSING_HINT", "UNSAFE_HINT", "DirFiles", "ImageFiles", "read_limited", "safe_parts"]
 
 
 class ImageFiles(Protocol):
@@ -42,7 +35,7 @@ class ImageFiles(Protocol):
     def close(self) -> None: ...
 
 
-def _read_limited(stream: BinaryIO, size: int, name: str, max_bytes: int, where: str) -> bytes:
+def read_limited(stream: BinaryIO, size: int, name: str, max_bytes: int, where: str) -> bytes:
     with stream:
         if size > max_bytes:
             raise LayoutError(
@@ -56,13 +49,17 @@ class DirFiles:
     """A directory (an OCI image layout)."""
 
     def __init__(self, root: Path) -> None:
-        if not root.is_dir():
+        try:
+            is_dir = root.is_dir()
+        except OSError as exc:
+            raise LayoutError(f"cannot use {root}: {exc.strerror}", hint="check the path") from exc
+        if not is_dir:
             raise LayoutError(f"{root} is not a directory", hint="give the path of an OCI image layout directory")
         self.root = root
         self.description = str(root)
 
     def _path(self, name: str) -> Path:
-        return self.root.joinpath(*_safe_parts(name, self.description))
+        return self.root.joinpath(*safe_parts(name, self.description))
 
     def exists(self, name: str) -> bool:
         return self._path(name).is_file()
@@ -72,162 +69,39 @@ class DirFiles:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError as exc:
-            raise LayoutError(f"{name} is missing from {self.description}", hint=_MISSING_HINT) from exc
+            raise LayoutError(f"{name} is missing from {self.description}", hint=MISSING_HINT) from exc
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise UnsafeArchiveError(
                     f"{name} in {self.description} is a symlink",
                     hint="blobs in a layout must be regular files; copy the image with `skopeo copy` to a clean layout",
                 ) from exc
-            raise LayoutError(f"cannot open {name} in {self.description}: {exc.strerror}", hint=_MISSING_HINT) from exc
+            raise LayoutError(f"cannot open {name} in {self.description}: {exc.strerror}", hint=MISSING_HINT) from exc
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             os.close(fd)
-            raise UnsafeArchiveError(f"{name} in {self.description} is not a regular file", hint=_MISSING_HINT)
+            raise UnsafeArchiveError(f"{name} in {self.description} is not a regular file", hint=MISSING_HINT)
         return os.fdopen(fd, "rb"), info.st_size
 
     def read(self, name: str, *, max_bytes: int) -> bytes:
         stream, size = self.open(name)
-        return _read_limited(stream, size, name, max_bytes, self.description)
+        return read_limited(stream, size, name, max_bytes, self.description)
 
     def close(self) -> None:
         return None
 
 
-_MISSING_HINT = "the layout or archive is incomplete; copy the image again (e.g. with `skopeo copy`)"
+MISSING_HINT = "the layout or archive is incomplete; copy the image again (e.g. with `skopeo copy`)"
 
 
-def _safe_parts(name: str, where: str) -> list[str]:
+def safe_parts(name: str, where: str) -> list[str]:
     """Split a relative name; refuse absolute names and any ``..`` (the archive must stay in its root)."""
     if name.startswith("/") or "\\" in name or "\x00" in name:
-        raise UnsafeArchiveError(f"unsafe path {name!r} in {where}", hint=_UNSAFE_HINT)
+        raise UnsafeArchiveError(f"unsafe path {name!r} in {where}", hint=UNSAFE_HINT)
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if not parts or ".." in parts:
-        raise UnsafeArchiveError(f"unsafe path {name!r} in {where}", hint=_UNSAFE_HINT)
+        raise UnsafeArchiveError(f"unsafe path {name!r} in {where}", hint=UNSAFE_HINT)
     return parts
 
 
-_UNSAFE_HINT = "the archive tries to reach outside itself; do not use it, it is corrupt or hostile"
-
-
-class _Slice(io.RawIOBase):
-    """``size`` bytes at ``offset`` of a file, through its own handle (safe to read several at once)."""
-
-    def __init__(self, path: Path, offset: int, size: int) -> None:
-        super().__init__()
-        self._file = path.open("rb")
-        self._file.seek(offset)
-        self._left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]  # RawIOBase takes any buffer
-        if self._left <= 0:
-            return 0
-        view = memoryview(buffer).cast("B")
-        data = self._file.read(min(len(view), self._left))
-        if not data:
-            raise LayoutError("archive ends inside a member", hint="the archive is truncated; save it again")
-        view[: len(data)] = data
-        self._left -= len(data)
-        return len(data)
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
-class TarFiles:
-    """A tar archive (``docker save``, ``oci-archive``), read in place without extracting anything.
-
-    Members are indexed once; reads open their own handle at the member's offset. A compressed
-    archive (``docker save | gzip``) is first decompressed to an anonymous temporary file.
-    """
-
-    def __init__(self, path: Path, settings: Settings) -> None:
-        self.description = str(path)
-        self._settings = settings
-        self._tmp: BinaryIO | None = None
-        try:
-            with path.open("rb") as probe:
-                magic = probe.read(2)
-        except FileNotFoundError as exc:
-            raise LayoutError(f"archive {path} does not exist", hint="check the path") from exc
-        except IsADirectoryError as exc:
-            raise LayoutError(f"{path} is a directory, not an archive", hint="use oci:DIR for a layout") from exc
-        self._path = path
-        if magic == b"\x1f\x8b":
-            self._tmp = tempfile.TemporaryFile()  # noqa: SIM115  # lives as long as this reader
-            with gzip.open(path, "rb") as src:
-                shutil.copyfileobj(src, self._tmp, 1 << 20)
-            self._tmp.flush()
-            self._path = Path(f"/proc/self/fd/{self._tmp.fileno()}")
-        self._members: dict[str, tarfile.TarInfo] = {}
-        try:
-            with tarfile.open(self._path, "r:") as tar:
-                for count, member in enumerate(tar, start=1):
-                    if count > settings.max_archive_entries:
-                        raise UnsafeArchiveError(
-                            f"{path} has more than {settings.max_archive_entries} members",
-                            hint="an image archive has a few dozen; this one is hostile or not an image",
-                        )
-                    name = "/".join(_safe_parts(member.name, self.description))
-                    if name in self._members and not member.isdir():
-                        raise UnsafeArchiveError(
-                            f"{path} contains {name!r} twice", hint="an archive with duplicates can be read two ways"
-                        )
-                    self._members[name] = member
-        except tarfile.TarError as exc:
-            raise LayoutError(f"{path} is not a readable tar archive: {exc}", hint="save the image again") from exc
-
-    def _member(self, name: str) -> tarfile.TarInfo:
-        current = "/".join(_safe_parts(name, self.description))
-        for _ in range(self._settings.max_archive_link_hops + 1):
-            member = self._members.get(current)
-            if member is None:
-                raise LayoutError(f"{current} is missing from {self.description}", hint=_MISSING_HINT)
-            if member.isfile():
-                return member
-            if member.issym():
-                target = posixpath.join(posixpath.dirname(current), member.linkname)
-            elif member.islnk():
-                target = member.linkname
-            else:
-                raise UnsafeArchiveError(f"{current} in {self.description} is not a regular file", hint=_UNSAFE_HINT)
-            if target.startswith("/"):
-                raise UnsafeArchiveError(
-                    f"{current} in {self.description} links to the absolute path {member.linkname!r}",
-                    hint=_UNSAFE_HINT,
-                )
-            normal = posixpath.normpath(target)
-            if normal.startswith("../") or normal == "..":
-                raise UnsafeArchiveError(
-                    f"{current} in {self.description} links outside the archive ({member.linkname!r})",
-                    hint=_UNSAFE_HINT,
-                )
-            current = normal
-        raise UnsafeArchiveError(f"{name} in {self.description} is a link loop", hint=_UNSAFE_HINT)
-
-    def exists(self, name: str) -> bool:
-        try:
-            self._member(name)
-        except LayoutError:
-            return False
-        return True
-
-    def open(self, name: str) -> tuple[BinaryIO, int]:
-        member = self._member(name)
-        if member.sparse is not None:  # GNU sparse members: their data is not one contiguous run
-            raise UnsafeArchiveError(f"{name} in {self.description} is a sparse file", hint=_UNSAFE_HINT)
-        raw = _Slice(self._path, member.offset_data, member.size)
-        return io.BufferedReader(raw, 1 << 16), member.size
-
-    def read(self, name: str, *, max_bytes: int) -> bytes:
-        stream, size = self.open(name)
-        return _read_limited(stream, size, name, max_bytes, self.description)
-
-    def close(self) -> None:
-        if self._tmp is not None:
-            self._tmp.close()
-            self._tmp = None
+UNSAFE_HINT = "the archive tries to reach outside itself; do not use it, it is corrupt or hostile"

@@ -12,7 +12,7 @@ import logging
 from types import MappingProxyType
 from typing import BinaryIO, Final
 
-from wharfinger.errors import DigestMismatchError, InvalidDigestError, InvalidReferenceError, LayoutError
+from wharfinger.errors import DigestMismatchError, InvalidDigestError, InvalidReferenceError, LayoutError, ManifestError
 from wharfinger.oci import mediatypes as mt
 from wharfinger.oci.digest import open_verified, parse_digest
 from wharfinger.oci.manifest import Descriptor, ImageIndex, ImageManifest, Manifest, parse_manifest
@@ -83,7 +83,10 @@ class OciLayoutSource:
         if self._index is None:
             self.check_layout()
             data = self.files.read("index.json", max_bytes=self.settings.max_manifest_bytes)
-            parsed = parse_manifest(data, mt.OCI_INDEX, max_bytes=self.settings.max_manifest_bytes)
+            try:
+                parsed = parse_manifest(data, mt.OCI_INDEX, max_bytes=self.settings.max_manifest_bytes)
+            except ManifestError as exc:
+                raise LayoutError(f"index.json in {self.files.description}: {exc.message}", hint=exc.hint) from exc
             assert isinstance(parsed, ImageIndex)  # noqa: S101  # parse_manifest honours the declared type
             self._index = parsed
         return self._index

@@ -15,6 +15,7 @@ registry is asked for, so local sources never load the HTTP stack.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -24,9 +25,6 @@ from wharfinger.errors import InputError, InvalidDigestError, InvalidReferenceEr
 from wharfinger.oci.digest import parse_digest
 from wharfinger.oci.reference import ImageRef, parse_ref
 from wharfinger.oci.settings import Settings
-from wharfinger.oci.sources.docker_archive import DockerArchiveSource
-from wharfinger.oci.sources.files import DirFiles, TarFiles
-from wharfinger.oci.sources.layout import OciLayoutSource
 
 if TYPE_CHECKING:
     from wharfinger.oci.cache import BlobCache
@@ -89,6 +87,8 @@ def parse_source(text: str) -> SourceSpec:
         raise InputError(f"{text!r} names no {kind.value} location", hint=_HINT)
     if kind is SourceKind.REGISTRY:
         return SourceSpec(kind=kind, text=text, ref=parse_ref(rest))
+    if "\x00" in rest:
+        raise InputError(f"{kind.value} path in {text!r} contains a NUL byte", hint=_HINT)
     if kind in (SourceKind.DIR, SourceKind.SBOM):
         return SourceSpec(kind=kind, text=text, path=Path(rest))
     path_text, selector = _split_path(rest)
@@ -110,8 +110,10 @@ def parse_source(text: str) -> SourceSpec:
 
 def _split_path(rest: str) -> tuple[str, str | None]:
     """``PATH[:SELECTOR]`` or ``PATH@DIGEST``: an existing path wins, else split as skopeo does."""
-    if Path(rest).exists():
+    if _exists(rest):
         return rest, None
+    if (position := re.fullmatch(r"(.+)(@[0-9]+)", rest)) is not None:  # docker-archive:FILE@N
+        return position.group(1), position.group(2)
     at = rest.rfind("@")
     if at > 0 and ":" in rest[at:]:
         return rest[:at], rest[at:]
@@ -121,8 +123,19 @@ def _split_path(rest: str) -> tuple[str, str | None]:
     return rest, None
 
 
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):  # a name too long, a NUL byte: not an existing path
+        return False
+
+
 def open_source(spec: SourceSpec, *, settings: Settings, cache: BlobCache | None = None) -> ImageSource:
     """An ``ImageSource`` for ``spec`` (the caller closes it)."""
+    # Source modules are imported per kind, not at the top: `inspect oci:…` must not pay for
+    # tarfile/gzip, nor for the HTTP stack (the 150 ms start-up budget of issue #3).
+    from wharfinger.oci.sources.layout import OciLayoutSource  # noqa: PLC0415
+
     if spec.kind is SourceKind.REGISTRY:
         assert spec.ref is not None  # noqa: S101  # parse_source sets it for this kind
         try:
@@ -143,9 +156,13 @@ def open_source(spec: SourceSpec, *, settings: Settings, cache: BlobCache | None
         )
     assert spec.path is not None  # noqa: S101  # parse_source sets it for file kinds
     if spec.kind is SourceKind.OCI:
+        from wharfinger.oci.sources.files import DirFiles  # noqa: PLC0415
+
         return OciLayoutSource(
             DirFiles(spec.path), settings=settings, tag=spec.tag, digest=spec.digest, description=spec.text
         )
+    from wharfinger.oci.sources.archive import TarFiles  # noqa: PLC0415
+
     if spec.kind is SourceKind.OCI_ARCHIVE:
         return OciLayoutSource(
             TarFiles(spec.path, settings),
@@ -154,6 +171,8 @@ def open_source(spec: SourceSpec, *, settings: Settings, cache: BlobCache | None
             digest=spec.digest,
             description=spec.text,
         )
+    from wharfinger.oci.sources.docker_archive import DockerArchiveSource  # noqa: PLC0415
+
     return DockerArchiveSource(
         TarFiles(spec.path, settings), settings=settings, selector=spec.selector, description=spec.text
     )

@@ -1,0 +1,75 @@
+"""``wharfinger pull IMAGE oci:DIR[:TAG]``: copy an image from a registry into an OCI layout.
+
+Like ``skopeo copy docker://IMAGE oci:DIR:TAG``: one platform (``--platform``, else this host's),
+or every platform with ``--all-platforms``; layers download in parallel, streamed and verified.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from wharfinger.oci.settings import Settings
+
+__all__ = ["register", "registry_settings_from_flags"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("pull", help="Copy an image from a registry into an OCI layout directory (oci:DIR[:TAG]).")(
+        pull_command
+    )
+
+
+def registry_settings_from_flags(insecure: list[str] | None, ca_bundle: Path | None) -> Settings:
+    """``oci.Settings`` from the environment plus ``--insecure HOST`` / ``--ca-bundle FILE``."""
+    from dataclasses import replace
+
+    from wharfinger.oci.settings import Settings
+
+    settings = Settings.from_env()
+    if insecure:
+        settings = replace(settings, insecure_hosts=settings.insecure_hosts | frozenset(insecure))
+    if ca_bundle is not None:
+        settings = replace(settings, ca_bundle=ca_bundle)
+    return settings
+
+
+def pull_command(  # noqa: PLR0917 -- typer maps parameters to arguments and options
+    image: Annotated[str, typer.Argument(help="Registry reference, e.g. registry.example/app:1.0 or …@sha256:…")],
+    destination: Annotated[str, typer.Argument(help="oci:DIR[:TAG] (the tag defaults to the image's tag).")],
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="os/arch or os/arch/variant to pick from a multi-platform index.")
+    ] = None,
+    all_platforms: Annotated[bool, typer.Option("--all-platforms", help="Copy the whole index.")] = False,
+    insecure: Annotated[
+        list[str] | None,
+        typer.Option("--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP."),
+    ] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+) -> None:
+    from wharfinger.errors import InputError
+    from wharfinger.oci.client import connect
+    from wharfinger.oci.platform import parse_platform
+    from wharfinger.oci.pull import pull_to_layout
+    from wharfinger.oci.reference import parse_ref
+
+    if not destination.startswith("oci:") or len(destination) <= len("oci:"):
+        raise InputError(f"unsupported destination {destination!r}", hint="write oci:DIR or oci:DIR:TAG")
+    path_text, _, tag = destination.removeprefix("oci:").partition(":")
+    ref = parse_ref(image.removeprefix("docker://"))
+    settings = registry_settings_from_flags(insecure, ca_bundle)
+    wanted = parse_platform(platform) if platform else None
+    with connect(ref.api_host, settings=settings) as client:
+        result = pull_to_layout(
+            client,
+            ref.repository,
+            ref.identifier,
+            Path(path_text),
+            tag=tag or ref.tag,
+            platform=wanted,
+            all_platforms=all_platforms,
+        )
+    typer.echo(result.top.digest)

@@ -1,0 +1,129 @@
+"""Named sections of executables (ELF, PE, Mach-O), read by hand with bounds checks.
+
+Used for data that compilers embed in a section of its own, such as cargo-auditable's
+``.dep-v0`` (Mach-O ``__DATA,.dep-v0``). ``executable_format`` tells the three formats apart from
+their first bytes so catalogers can skip every other file cheaply.
+"""
+
+# ruff: noqa: PLR2004 - a binary format: offsets, magic numbers and load-command ids are the spec
+from __future__ import annotations
+
+import struct
+from typing import Literal
+
+__all__ = ["ExecutableFormat", "executable_format", "find_section"]
+
+ExecutableFormat = Literal["elf", "pe", "macho"]
+
+_MACHO_MAGICS = {
+    b"\xcf\xfa\xed\xfe": ("<", True),
+    b"\xce\xfa\xed\xfe": ("<", False),
+    b"\xfe\xed\xfa\xcf": (">", True),
+    b"\xfe\xed\xfa\xce": (">", False),
+}
+
+
+def executable_format(head: bytes) -> ExecutableFormat | None:
+    """The format announced by a file's first bytes (at least 4), or None."""
+    if head[:4] == b"\x7fELF":
+        return "elf"
+    if head[:2] == b"MZ":
+        return "pe"
+    if head[:4] in _MACHO_MAGICS:
+        return "macho"
+    return None
+
+
+def _slice(data: bytes, offset: int, size: int) -> bytes | None:
+    if offset < 0 or size < 0 or offset + size > len(data):
+        return None
+    return data[offset : offset + size]
+
+
+def _elf_section(data: bytes, name: str) -> bytes | None:
+    is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
+    if is64:
+        shoff = struct.unpack_from(f"{order}Q", data, 0x28)[0]
+        shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", data, 0x3A)
+    else:
+        shoff = struct.unpack_from(f"{order}I", data, 0x20)[0]
+        shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", data, 0x2E)
+    if shnum == 0 or shstrndx >= shnum or shnum > 65535:
+        return None
+
+    def header(index: int) -> tuple[int, int, int]:
+        base = shoff + index * shentsize
+        if is64:
+            sh_name, _type, _flags, _addr, offset, size = struct.unpack_from(f"{order}IIQQQQ", data, base)
+        else:
+            sh_name, _type, _flags, _addr, offset, size = struct.unpack_from(f"{order}IIIIII", data, base)
+        return sh_name, offset, size
+
+    _, str_offset, str_size = header(shstrndx)
+    strings = _slice(data, str_offset, str_size) or b""
+    wanted = name.encode()
+    for index in range(shnum):
+        sh_name, offset, size = header(index)
+        end = strings.find(b"\x00", sh_name)
+        if strings[sh_name:end] == wanted:
+            return _slice(data, offset, size)
+    return None
+
+
+def _pe_section(data: bytes, name: str) -> bytes | None:
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    if data[pe : pe + 4] != b"PE\x00\x00":
+        return None
+    nsections, opt_size = struct.unpack_from("<H", data, pe + 6)[0], struct.unpack_from("<H", data, pe + 20)[0]
+    table = pe + 24 + opt_size
+    wanted = name.encode()[:8]
+    for index in range(min(nsections, 96)):
+        entry = table + index * 40
+        raw_name = data[entry : entry + 8].rstrip(b"\x00")
+        if raw_name == wanted:
+            virtual_size, _vaddr, raw_size, raw_ptr = struct.unpack_from("<IIII", data, entry + 8)
+            return _slice(data, raw_ptr, min(virtual_size, raw_size) if virtual_size else raw_size)
+    return None
+
+
+def _macho_section(data: bytes, name: str) -> bytes | None:
+    order, is64 = _MACHO_MAGICS[data[:4]]
+    ncmds = struct.unpack_from(f"{order}I", data, 16)[0]
+    pos = 32 if is64 else 28
+    wanted = name.encode()[:16]
+    for _ in range(min(ncmds, 4096)):
+        cmd, size = struct.unpack_from(f"{order}II", data, pos)
+        if cmd in (0x19, 0x1):  # LC_SEGMENT_64, LC_SEGMENT
+            nsects = struct.unpack_from(f"{order}I", data, pos + (64 if is64 else 48))[0]
+            sect = pos + (72 if is64 else 56)
+            for _ in range(min(nsects, 1024)):
+                sectname = data[sect : sect + 16].rstrip(b"\x00")
+                if is64:
+                    _addr, sect_size, offset = struct.unpack_from(f"{order}QQI", data, sect + 32)
+                else:
+                    _addr, sect_size, offset = struct.unpack_from(f"{order}III", data, sect + 32)
+                if sectname == wanted:
+                    return _slice(data, offset, sect_size)
+                sect += 80 if is64 else 68
+        if size < 8:
+            return None
+        pos += size
+    return None
+
+
+def find_section(data: bytes, name: str) -> bytes | None:
+    """The bytes of section ``name`` (Mach-O: the section name in any segment), or None.
+
+    Raises ``ValueError`` for a file whose headers point outside it.
+    """
+    kind = executable_format(data[:4])
+    try:
+        if kind == "elf":
+            return _elf_section(data, name)
+        if kind == "pe":
+            return _pe_section(data, name)
+        if kind == "macho":
+            return _macho_section(data, name)
+    except struct.error as exc:
+        raise ValueError(f"truncated {kind} headers: {exc}") from exc
+    return None

@@ -1,0 +1,187 @@
+"""Go modules: compiled binaries (build info), ``go.mod`` and ``go.sum``.
+
+* ``parse_go_binary``: the main module, every dependency (a ``=>`` replacement with a version
+  reports the replacement, as the binary was built from it) and the toolchain as the ``stdlib``
+  package (``pkg:golang/stdlib@1.19.8``). A main module built as ``(devel)`` takes the version
+  stamped with ``-ldflags "-X main.version=…"`` when there is one. Binaries built in GOPATH mode
+  carry no module information and report only ``stdlib``.
+* ``parse_go_mod``: the main module (no version) and every ``require``d module; ``replace``
+  directives apply when their left-hand version is absent or matches, and a replacement by a
+  local path removes the module (its code is in the image, not a released version). Before
+  ``go 1.17`` go.mod lists indirect requirements only partially, so, as trivy does, ``// indirect``
+  lines of such files are left to ``go.sum`` and not reported from go.mod.
+* ``parse_go_sum``: one version per module (the last line go wrote, i.e. the newest).
+
+purls: ``pkg:golang/github.com/x/y@v1.2.3``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wharfinger.errors import PackageMetadataError
+from wharfinger.inventory.catalogers._documents import Parsed, decode_text
+from wharfinger.inventory.catalogers.gobuildinfo import BuildInfo, Module, read_build_info
+from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, purl_for
+from wharfinger.inventory.package import Location, Package, PackageType
+
+__all__ = ["parse_go_binary", "parse_go_mod", "parse_go_sum"]
+
+_LDFLAGS_VERSION = re.compile(r"-X[ =]?['\"]?([\w./-]+)\.(?:version|Version|VERSION)=([^\s'\"]+)")
+_VERSION_PACKAGES = ("main", "version", "cmd", "build", "buildinfo")
+
+
+def _go_package(path: str, version: str, location: Location, *, metadata: dict[str, str] | None = None) -> Package:
+    return language_package(
+        name=path,
+        version=version,
+        type_=PackageType.GOLANG,
+        location=location,
+        metadata=metadata,
+    )
+
+
+def _stdlib(go_version: str, location: Location) -> Package:
+    version = go_version.split(maxsplit=1)[0].removeprefix("go")  # "go1.20.1 X:boringcrypto" → "1.20.1"
+    return language_package(
+        name="stdlib",
+        version=version,
+        type_=PackageType.GOLANG,
+        location=location,
+        purl=purl_for(PackageType.GOLANG, "stdlib", version),
+        cpes=(cpe23("golang", "go", version),),
+        metadata={"go_toolchain": go_version},
+    )
+
+
+def _main_version(info: BuildInfo, main: Module) -> str:
+    if main.version and main.version != "(devel)":
+        return main.version
+    for key, value in info.settings:
+        if key == "-ldflags":
+            for match in _LDFLAGS_VERSION.finditer(value):
+                if match.group(1).rsplit("/", 1)[-1] in _VERSION_PACKAGES:
+                    return match.group(2)
+    return main.version
+
+
+def parse_go_binary(data: bytes, location: Location) -> Parsed:
+    """The modules compiled into a Go binary; nothing for a file that is not one."""
+    try:
+        info = read_build_info(data)
+    except ValueError as exc:
+        raise PackageMetadataError(
+            f"{location.path} has a Go build-info header that cannot be read: {exc}",
+            hint="the binary is truncated or corrupt; it is skipped",
+        ) from exc
+    if info is None:
+        return Parsed()
+    meta = {"go_toolchain": info.go_version}
+    packages: list[Package] = []
+    if info.main is not None and info.main.path:
+        packages.append(
+            _go_package(
+                info.main.path, _main_version(info, info.main), location, metadata={**meta, "main_module": "true"}
+            )
+        )
+    for dep in info.deps:
+        replaced = dep.replaced_by
+        if replaced is not None and replaced.version:
+            extra = {**meta, "replaces": f"{dep.path}@{dep.version}"}
+            packages.append(_go_package(replaced.path, replaced.version, location, metadata=extra))
+        elif replaced is not None:
+            packages.append(
+                _go_package(dep.path, dep.version, location, metadata={**meta, "replaced_by": replaced.path})
+            )
+        else:
+            packages.append(_go_package(dep.path, dep.version, location, metadata=meta))
+    packages.append(_stdlib(info.go_version, location))
+    return Parsed(packages=tuple(packages))
+
+
+# --- go.mod ------------------------------------------------------------------------------------
+
+
+def _lists_all_indirect(go_directive: str) -> bool:
+    """Module graph pruning (go 1.17+) makes go.mod list every indirect requirement."""
+    match = re.match(r"^1\.(\d+)", go_directive)
+    return match is None or int(match.group(1)) >= 17  # noqa: PLR2004 - go 1.17
+
+
+def _tokens(line: str) -> list[str]:
+    line = line.split("//", 1)[0]
+    return [t.strip('"`') for t in line.split()]
+
+
+def _is_local_path(path: str) -> bool:
+    return path.startswith(("./", "../", "/")) or path in (".", "..")
+
+
+def parse_go_mod(data: bytes, location: Location, *, apply_replaces: bool = True) -> Parsed:
+    """The main module and its required modules, with ``replace`` directives applied unless told not to."""
+    text = decode_text(data, location)
+    module = ""
+    requires: dict[str, str] = {}
+    indirect: set[str] = set()
+    go_directive = ""
+    replaces: list[tuple[str, str, str, str]] = []  # old path, old version or "", new path, new version or ""
+    block: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        tokens = _tokens(raw)
+        if not tokens:
+            continue
+        if block is not None:
+            if tokens == [")"]:
+                block = None
+                continue
+            directive, args = block, tokens
+        elif tokens[-1] == "(" and len(tokens) == 2:  # noqa: PLR2004 - "require (" opens a block
+            block = tokens[0]
+            continue
+        else:
+            directive, args = tokens[0], tokens[1:]
+        if directive == "module" and args:
+            module = args[0]
+        elif directive == "go" and args:
+            go_directive = args[0]
+        elif directive == "require" and len(args) >= 2:  # noqa: PLR2004
+            requires[args[0]] = args[1]
+            if re.search(r"//\s*indirect", raw):
+                indirect.add(args[0])
+        elif directive == "replace" and "=>" in args:
+            arrow = args.index("=>")
+            old, new = args[:arrow], args[arrow + 1 :]
+            if not old or not new:
+                raise PackageMetadataError(
+                    f"{location.path}:{number}: malformed replace directive", hint="fix the go.mod; it is skipped"
+                )
+            replaces.append((old[0], old[1] if len(old) > 1 else "", new[0], new[1] if len(new) > 1 else ""))
+    if not module:
+        raise PackageMetadataError(f"{location.path} has no module directive", hint="the file is not a go.mod")
+    if not _lists_all_indirect(go_directive):
+        requires = {path: version for path, version in requires.items() if path not in indirect}
+    resolved = dict(requires)
+    for old_path, old_version, new_path, new_version in replaces if apply_replaces else ():
+        if old_path not in resolved or (old_version and old_version != requires.get(old_path)):
+            continue
+        del resolved[old_path]
+        if not _is_local_path(new_path) and new_version:
+            resolved[new_path] = new_version
+    packages = [_go_package(module, "", location, metadata={"main_module": "true"})]
+    packages.extend(_go_package(path, version, location) for path, version in resolved.items())
+    return Parsed(packages=tuple(packages))
+
+
+def parse_go_sum(data: bytes, location: Location) -> Parsed:
+    """One package per module in ``go.sum`` at the last (newest) version listed."""
+    versions: dict[str, str] = {}
+    for number, raw in enumerate(decode_text(data, location).splitlines(), start=1):
+        fields = raw.split()
+        if not fields:
+            continue
+        if len(fields) != 3:  # noqa: PLR2004 - module, version, hash
+            raise PackageMetadataError(
+                f"{location.path}:{number}: expected `module version hash`", hint="the file is not a go.sum"
+            )
+        versions[fields[0]] = fields[1].removesuffix("/go.mod")
+    return Parsed(packages=tuple(_go_package(path, version, location) for path, version in versions.items()))

@@ -1,0 +1,244 @@
+"""PKCS#11 key provider (HSMs, SoftHSM2, cloud HSM clients) behind ``Signer``.
+
+Key URIs follow RFC 7512::
+
+    pkcs11:token=wharfinger;object=release-key?module-path=/usr/lib/softhsm/libsofthsm2.so
+
+Path attributes ``token``, ``object`` (label), ``id`` (percent-encoded bytes), ``slot-id``;
+query attributes ``module-path``, ``pin-source`` (``file:`` path) or ``pin-value``. The PIN is
+better given in ``$WHARFINGER_PKCS11_PIN`` and the module in ``$WHARFINGER_PKCS11_MODULE``.
+The private key never leaves the token: only digests go in and signatures come out.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from wharfinger.errors import InputError, KeyProviderError
+from wharfinger.signing.keys.algorithms import default_algorithm, hash_for
+from wharfinger.signing.keys.secret import Secret
+from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+__all__ = ["Pkcs11KeyUri", "Pkcs11Signer", "parse_pkcs11_uri"]
+
+_DEFAULT_MODULES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pkcs11KeyUri:
+    token: str | None = None
+    object_label: str | None = None
+    object_id: bytes | None = None
+    slot_id: int | None = None
+    module_path: str | None = None
+    pin: Secret | None = field(default=None, repr=False)
+
+    def redacted(self) -> str:
+        parts = [f"{k}={v}" for k, v in (("token", self.token), ("object", self.object_label)) if v]
+        if self.object_id is not None:
+            parts.append("id=" + "".join(f"%{b:02x}" for b in self.object_id))
+        return "pkcs11:" + ";".join(parts)
+
+
+def parse_pkcs11_uri(uri: str, *, env: Mapping[str, str] | None = None) -> Pkcs11KeyUri:
+    """Parse an RFC 7512 URI; the PIN and module may come from the environment."""
+    env = os.environ if env is None else env
+    if not uri.startswith("pkcs11:"):
+        raise InputError(
+            f"not a PKCS#11 URI: {uri.split('?', maxsplit=1)[0]!r}", hint="write pkcs11:token=NAME;object=LABEL"
+        )
+    body = uri[len("pkcs11:") :]
+    path, _, query = body.partition("?")
+    attrs: dict[str, bytes] = {}
+    for part in filter(None, path.split(";")):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise InputError(f"malformed PKCS#11 URI attribute {key!r}", hint="attributes are name=value")
+        attrs[key] = unquote_to_bytes(value)
+    queries: dict[str, bytes] = {}
+    for part in filter(None, query.split("&")):
+        key, _, value = part.partition("=")
+        queries[key] = unquote_to_bytes(value)
+    pin: Secret | None = None
+    if "pin-value" in queries:
+        pin = Secret(queries["pin-value"].decode())
+    elif "pin-source" in queries:
+        source = queries["pin-source"].decode().removeprefix("file:")
+        try:
+            pin = Secret(Path(source).read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise InputError(f"cannot read the PKCS#11 PIN file {source}: {exc.strerror}") from exc
+    elif env.get("WHARFINGER_PKCS11_PIN"):
+        pin = Secret(env["WHARFINGER_PKCS11_PIN"])
+    slot = attrs.get("slot-id")
+    return Pkcs11KeyUri(
+        token=attrs["token"].decode() if "token" in attrs else None,
+        object_label=attrs["object"].decode() if "object" in attrs else None,
+        object_id=attrs.get("id"),
+        slot_id=int(slot) if slot is not None else None,
+        module_path=(queries.get("module-path", b"").decode() or env.get("WHARFINGER_PKCS11_MODULE")),
+        pin=pin,
+    )
+
+
+def _module_path(key_uri: Pkcs11KeyUri) -> str:
+    if key_uri.module_path:
+        return key_uri.module_path
+    for candidate in _DEFAULT_MODULES:
+        if Path(candidate).exists():
+            return candidate
+    raise InputError(
+        "no PKCS#11 module given",
+        hint="add ?module-path=/path/to/lib.so to the key URI or set WHARFINGER_PKCS11_MODULE",
+    )
+
+
+# (module, token label) -> the PIN this process logged in with; guarded by the GIL, written once per token.
+_LOGGED_IN: dict[tuple[str, str], Secret | None] = {}
+
+
+class Pkcs11Signer:
+    """A ``Signer`` whose private key lives in a PKCS#11 token.
+
+    One session is opened at construction and reused; signing is serialised with a lock because
+    PKCS#11 sessions are not safe to share across threads.
+    """
+
+    def __init__(self, key_uri: Pkcs11KeyUri, *, algorithm: SignatureAlgorithm | None = None) -> None:
+        import pkcs11  # noqa: PLC0415 -- optional extra wharfinger[pkcs11], imported only when used
+
+        self._uri = key_uri
+        self._lock = threading.Lock()
+        try:
+            lib = pkcs11.lib(_module_path(key_uri))
+            token = lib.get_token(token_label=key_uri.token) if key_uri.token else next(iter(lib.get_slots()))
+            if not isinstance(token, pkcs11.Token):
+                token = token.get_token()
+            login_key = (_module_path(key_uri), token.label)
+            try:
+                self._session = token.open(user_pin=key_uri.pin.reveal() if key_uri.pin else None)
+                _LOGGED_IN[login_key] = key_uri.pin
+            except pkcs11.UserAlreadyLoggedIn:
+                # PKCS#11 logins are per application: another signer in this process already logged in.
+                # Reuse that login only for the same PIN, so a wrong PIN is refused as it would be alone.
+                if _LOGGED_IN.get(login_key) != key_uri.pin:
+                    raise pkcs11.PinIncorrect from None
+                self._session = token.open()
+            search: dict[Any, Any] = {pkcs11.Attribute.CLASS: pkcs11.ObjectClass.PRIVATE_KEY}
+            if key_uri.object_label:
+                search[pkcs11.Attribute.LABEL] = key_uri.object_label
+            if key_uri.object_id is not None:
+                search[pkcs11.Attribute.ID] = key_uri.object_id
+            self._private = self._single(search, "private key")
+            public_search = dict(search)
+            public_search[pkcs11.Attribute.CLASS] = pkcs11.ObjectClass.PUBLIC_KEY
+            self._public_key = self._public_from_token(public_search)
+            chain = self._certificates(search)
+        except pkcs11.PKCS11Error as exc:
+            raise KeyProviderError(
+                f"PKCS#11 token refused access to {key_uri.redacted()}: {type(exc).__name__}",
+                hint="check the token label, the object label or id, and the PIN (WHARFINGER_PKCS11_PIN)",
+            ) from exc
+        except RuntimeError as exc:  # python-pkcs11 raises this when the module cannot be loaded
+            raise KeyProviderError(f"cannot load the PKCS#11 module: {exc}") from exc
+        self._algorithm = algorithm or default_algorithm(self._public_key)
+        spki = self._public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self._spec = KeySpec(
+            key_id=key_uri.redacted(), algorithm=self._algorithm, public_key_der=spki, certificate_chain=chain
+        )
+
+    def _single(self, search: dict[Any, Any], what: str) -> Any:
+        found = list(self._session.get_objects(search))
+        if len(found) != 1:
+            raise KeyProviderError(
+                f"expected exactly one {what} for {self._uri.redacted()}, found {len(found)}",
+                hint="name the key precisely with object=LABEL or id=%XX",
+            )
+        return found[0]
+
+    def _public_from_token(self, search: dict[Any, Any]) -> PublicKeyTypes:
+        import pkcs11  # noqa: PLC0415
+        from pkcs11.util.ec import encode_ec_public_key  # noqa: PLC0415
+        from pkcs11.util.rsa import encode_rsa_public_key  # noqa: PLC0415
+
+        public = self._single(search, "public key")
+        if public.key_type == pkcs11.KeyType.EC:
+            der = encode_ec_public_key(public)
+        elif public.key_type == pkcs11.KeyType.RSA:
+            der = encode_rsa_public_key(public)
+            return serialization.load_der_public_key(der)
+        else:
+            raise KeyProviderError(f"unsupported PKCS#11 key type {public.key_type}")
+        return serialization.load_der_public_key(der)
+
+    def _certificates(self, search: dict[Any, Any]) -> tuple[bytes, ...]:
+        import pkcs11  # noqa: PLC0415
+
+        cert_search = {k: v for k, v in search.items() if k != pkcs11.Attribute.CLASS}
+        cert_search[pkcs11.Attribute.CLASS] = pkcs11.ObjectClass.CERTIFICATE
+        certs = [bytes(obj[pkcs11.Attribute.VALUE]) for obj in self._session.get_objects(cert_search)]
+        return tuple(certs[:1])  # the token holds the leaf; intermediates come from the trust material
+
+    def key(self) -> KeySpec:
+        return self._spec
+
+    def sign(self, payload: bytes) -> bytes:
+        import pkcs11  # noqa: PLC0415
+
+        digest_algorithm = hash_for(self._algorithm)
+        if digest_algorithm is None:
+            raise KeyProviderError("Ed25519 keys in PKCS#11 tokens are not supported", hint="use ECDSA or RSA")
+        hasher = hashes.Hash(digest_algorithm)
+        hasher.update(payload)
+        digest = hasher.finalize()
+        with self._lock:
+            try:
+                if isinstance(self._public_key, ec.EllipticCurvePublicKey):
+                    raw = self._private.sign(digest, mechanism=pkcs11.Mechanism.ECDSA)
+                    half = len(raw) // 2
+                    return encode_dss_signature(int.from_bytes(raw[:half]), int.from_bytes(raw[half:]))
+                if isinstance(self._public_key, rsa.RSAPublicKey):
+                    return bytes(self._private.sign(payload, **_rsa_mechanism(self._algorithm)))
+            except pkcs11.PKCS11Error as exc:
+                raise KeyProviderError(
+                    f"the PKCS#11 token failed to sign with {self._uri.redacted()}: {type(exc).__name__}"
+                ) from exc
+        raise KeyProviderError(f"unsupported key type for {self._uri.redacted()}")
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _rsa_mechanism(algorithm: SignatureAlgorithm) -> dict[str, Any]:
+    import pkcs11  # noqa: PLC0415
+    from pkcs11 import MGF, Mechanism  # noqa: PLC0415
+
+    if algorithm is SignatureAlgorithm.RSASSA_PKCS1V15_SHA256:
+        return {"mechanism": Mechanism.SHA256_RSA_PKCS}
+    table = {
+        SignatureAlgorithm.RSASSA_PSS_SHA256: (Mechanism.SHA256_RSA_PKCS_PSS, Mechanism.SHA256, MGF.SHA256, 32),
+        SignatureAlgorithm.RSASSA_PSS_SHA384: (Mechanism.SHA384_RSA_PKCS_PSS, Mechanism.SHA384, MGF.SHA384, 48),
+        SignatureAlgorithm.RSASSA_PSS_SHA512: (Mechanism.SHA512_RSA_PKCS_PSS, Mechanism.SHA512, MGF.SHA512, 64),
+    }
+    if algorithm not in table:
+        raise pkcs11.MechanismInvalid
+    mechanism, hash_mech, mgf, salt = table[algorithm]
+    return {"mechanism": mechanism, "mechanism_param": (hash_mech, mgf, salt)}
