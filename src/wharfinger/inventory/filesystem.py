@@ -172,27 +172,59 @@ class PathPatterns:
 
     ``**/`` matches any number of directories (``**/*.jar`` matches ``/a.jar`` and ``/x/y/a.jar``);
     a pattern without a leading ``/`` is anchored anywhere, as if prefixed with ``**/``.
+
+    Matching runs once per layer entry and once per file for every cataloger's glob, so it is
+    indexed by the last path segment: a literal basename is a dictionary lookup, wildcard
+    basenames share one small regex, and only the candidates' full patterns are tried.
     """
 
-    __slots__ = ("_regex", "patterns")
+    __slots__ = ("_by_basename", "_deep", "_wild", "_wild_basenames", "patterns")
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = tuple(patterns)
-        self._regex = _compile(self.patterns)
+        self._by_basename, self._wild_basenames, self._wild, self._deep = _index_patterns(self.patterns)
 
     def matches(self, path: str) -> bool:
-        return self._regex is not None and self._regex.fullmatch(path) is not None
+        base = path[path.rfind("/") + 1 :]
+        literal = self._by_basename.get(base)
+        if literal is not None and literal.fullmatch(path) is not None:
+            return True
+        if (
+            self._wild_basenames is not None
+            and self._wild is not None
+            and self._wild_basenames.fullmatch(base) is not None
+            and self._wild.fullmatch(path) is not None
+        ):
+            return True
+        return self._deep is not None and self._deep.fullmatch(path) is not None
+
+
+_Index = tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None, re.Pattern[str] | None, re.Pattern[str] | None]
+
+
+def _either(regexes: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
 
 
 @lru_cache(maxsize=256)
-def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    parts = []
+def _index_patterns(patterns: tuple[str, ...]) -> _Index:
+    literal: dict[str, list[str]] = {}
+    wild_full: list[str] = []
+    wild_base: list[str] = []
+    deep: list[str] = []
     for pattern in patterns:
         anchored = pattern if pattern.startswith("/") else "/**/" + pattern
-        parts.append(_translate_glob(anchored))  # "/**/x" matches "/x": "**/" allows zero directories
-    return re.compile("|".join(f"(?:{p})" for p in parts))
+        full = _translate_glob(anchored)  # "/**/x" matches "/x": "**/" allows zero directories
+        base = anchored[anchored.rfind("/") + 1 :]
+        if "**" in base or not base:
+            deep.append(full)
+        elif any(c in base for c in "*?["):
+            wild_full.append(full)
+            wild_base.append(_translate_glob(base))
+        else:
+            literal.setdefault(base, []).append(full)
+    by_basename = {base: re.compile("|".join(f"(?:{r})" for r in regexes)) for base, regexes in literal.items()}
+    return by_basename, _either(wild_base), _either(wild_full), _either(deep)
 
 
 class DirFS:
