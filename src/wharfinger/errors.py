@@ -11,11 +11,12 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
     │     PackageMetadataError (a malformed lock file or package manifest; catalogers skip it)
     │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
+    │     ScanExceptionsError (an exceptions file; every problem with its line) · VexError
     ├── VerificationError       the artifact is not trustworthy             → exit 1
-    │     DigestMismatchError
+    │     DigestMismatchError · SignatureEnvelopeError (malformed or hostile signature envelope)
     └── BackendError            a dependency failed; a retry may help       → exit 4
           RegistryError > RegistryAuthError · RegistryNotFoundError · RegistryUnavailableError
-          KeyProviderError · StoreError
+          KeyProviderError · StoreError · FeedError (a vulnerability feed could not be downloaded)
 
 A gate that trips (``scan --fail-on``) or a policy that denies is not an error: it is a
 result, and the CLI turns it into exit 1 itself.
@@ -28,6 +29,7 @@ __all__ = [
     "BackendError",
     "DatabaseError",
     "DigestMismatchError",
+    "FeedError",
     "InputError",
     "InvalidDigestError",
     "InvalidReferenceError",
@@ -42,11 +44,14 @@ __all__ = [
     "RegistryNotFoundError",
     "RegistryUnavailableError",
     "SbomFormatError",
+    "ScanExceptionsError",
+    "SignatureEnvelopeError",
     "StoreError",
     "TrustPolicyError",
     "UnsafeArchiveError",
     "VerificationError",
     "VersionError",
+    "VexError",
     "WharfingerError",
 ]
 
@@ -119,6 +124,14 @@ class AdvisoryFormatError(InputError):
     """One advisory record (OSV, distro feed, KEV, EPSS) is malformed; ingestion skips and counts it."""
 
 
+class ScanExceptionsError(InputError):
+    """A scan exceptions file is invalid; the message lists every problem with its line."""
+
+
+class VexError(InputError):
+    """An OpenVEX document cannot be read."""
+
+
 class VerificationError(WharfingerError):
     """The artifact is not trustworthy: a signature or digest check failed."""
 
@@ -127,6 +140,10 @@ class VerificationError(WharfingerError):
 
 class DigestMismatchError(VerificationError):
     """Content does not hash to the digest it was addressed by."""
+
+
+class SignatureEnvelopeError(VerificationError):
+    """A signature envelope is malformed, oversized, or breaks a rule (alg confusion, unknown critical header)."""
 
 
 class BackendError(WharfingerError):
@@ -153,6 +170,10 @@ class RegistryUnavailableError(RegistryError):
 
 class KeyProviderError(BackendError):
     """A key provider (file, PKCS#11, Key Vault, KMS) failed."""
+
+
+class FeedError(BackendError):
+    """A vulnerability feed (OSV export, database artifact) could not be downloaded."""
 
 
 class StoreError(BackendError):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from admission_checks import SHARED
 from wharfinger.policy import Facts, evaluate, load_policies, parse_review, plan
 from wharfinger.policy.factsfile import parse_facts_document
 from wharfinger.policy.request import MalformedReviewError
@@ -28,8 +29,6 @@ class Case:
 
 
 def _cases() -> list[Case]:
-    from testkit.shared import SHARED  # the same resolution the shared_dir fixture uses
-
     vectors = SHARED / "vectors"
     if not (vectors / "expected.json").is_file():
         pytest.fail(f"shared vectors missing at {vectors}; see tests/conftest.py")

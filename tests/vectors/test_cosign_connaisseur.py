@@ -144,3 +144,100 @@ def test_garbage_key_is_rejected_by_the_loader(shared_dir: Path) -> None:
     garbage = (shared_dir / "vectors/cosign/cosign/pkg/cosign/testdata/garbage-there-are-limits").read_bytes()
     with pytest.raises(ValueError):
         load_pem_public_key(garbage)
+
+
+KEYLESS_DIGEST = "sha256:31dc72a13a0c34b40eb95419d2b2fd67320c856baf3b72da518023ee8d370aee"
+
+
+def _keyless_trust(shared: Path):
+    from cryptography import x509
+
+    from wharfinger.signing.cosign.keyless import KeylessTrust
+
+    host = yaml.safe_load((_root(shared) / "11_keyless.yaml").read_text())["host"]
+    return KeylessTrust(
+        fulcio_roots=(x509.load_pem_x509_certificate(host["fulcioCert"].encode()),),
+        rekor_keys=(load_pem_public_key(host["rekorPubkey"].encode()),),
+    )
+
+
+@pytest.mark.parametrize(
+    ("trust_root", "verified"),
+    [("philipp-keyless", True), ("bob-keyless", False)],
+)
+def test_keyless_signature_against_11_keyless_trust_roots(shared_dir: Path, trust_root: str, verified: bool) -> None:
+    from wharfinger.signing.cosign.bundle import IdentityPolicy
+    from wharfinger.signing.cosign.keyless import verify_keyless_layer
+
+    roots = {
+        r["name"]: r["keyless"]
+        for r in yaml.safe_load((_root(shared_dir) / "11_keyless.yaml").read_text())["trustRoots"]
+    }
+    spec = roots[trust_root]
+    policy = IdentityPolicy(
+        subject=spec.get("subject"),
+        subject_regex=spec.get("subjectRegex"),
+        issuer=spec.get("issuer"),
+        issuer_regex=spec.get("issuerRegex"),
+    )
+    (layer,) = _layers(shared_dir, KEYLESS_DIGEST)
+    result = verify_keyless_layer(layer, KEYLESS_DIGEST, _keyless_trust(shared_dir), policy)
+    assert result.verified is verified, result.reason
+    if verified:
+        assert result.integrated_time is not None
+        assert any("philipp" in name for name in result.identity)
+    else:
+        assert "bob@gmail.com" in result.reason
+
+
+def test_keyless_signature_for_another_digest(shared_dir: Path) -> None:
+    from wharfinger.signing.cosign.bundle import IdentityPolicy
+    from wharfinger.signing.cosign.keyless import verify_keyless_layer
+
+    (layer,) = _layers(shared_dir, KEYLESS_DIGEST)
+    result = verify_keyless_layer(layer, ALICE_DIGEST, _keyless_trust(shared_dir), IdentityPolicy.unsafe_any())
+    assert not result.verified
+    assert "not for" in result.reason
+
+
+def test_keyless_with_an_untrusted_rekor_key(shared_dir: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from wharfinger.signing.cosign.bundle import IdentityPolicy
+    from wharfinger.signing.cosign.keyless import KeylessTrust, verify_keyless_layer
+
+    trust = _keyless_trust(shared_dir)
+    other = KeylessTrust(
+        fulcio_roots=trust.fulcio_roots, rekor_keys=(ec.generate_private_key(ec.SECP256R1()).public_key(),)
+    )
+    (layer,) = _layers(shared_dir, KEYLESS_DIGEST)
+    result = verify_keyless_layer(layer, KEYLESS_DIGEST, other, IdentityPolicy.unsafe_any())
+    assert not result.verified
+    assert "Rekor" in result.reason
+
+
+def test_keyless_with_an_untrusted_fulcio_root(shared_dir: Path) -> None:
+    from wharfinger.signing.cosign.bundle import IdentityPolicy
+    from wharfinger.signing.cosign.keyless import KeylessTrust, verify_keyless_layer
+
+    trust = _keyless_trust(shared_dir)
+    (layer,) = _layers(shared_dir, KEYLESS_DIGEST)
+    result = verify_keyless_layer(
+        layer, KEYLESS_DIGEST, KeylessTrust(fulcio_roots=(), rekor_keys=trust.rekor_keys), IdentityPolicy.unsafe_any()
+    )
+    assert not result.verified
+    assert "Fulcio root" in result.reason
+
+
+def test_keyless_tampered_payload(shared_dir: Path) -> None:
+    import dataclasses
+
+    from wharfinger.signing.cosign.bundle import IdentityPolicy
+    from wharfinger.signing.cosign.keyless import verify_keyless_layer
+
+    (layer,) = _layers(shared_dir, KEYLESS_DIGEST)
+    tampered = dataclasses.replace(layer, payload=layer.payload.replace(b"rekor-test", b"evil-image"))
+    assert tampered.payload != layer.payload
+    result = verify_keyless_layer(tampered, KEYLESS_DIGEST, _keyless_trust(shared_dir), IdentityPolicy.unsafe_any())
+    assert not result.verified
+    assert "does not verify" in result.reason

@@ -26,6 +26,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.pull",
     "wharfinger.cli.cache",
     "wharfinger.cli.sbom",
+    "wharfinger.cli.scan",
+    "wharfinger.cli.db",
+    "wharfinger.cli.admission",
+    "wharfinger.cli.policy",
+    "wharfinger.cli.audit",
+    "wharfinger.cli.sign",
+    "wharfinger.cli.verify",
+    "wharfinger.cli.keys",
 )
 
 app = typer.Typer(
@@ -36,6 +44,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "os/arch[/variant]" must not be read as rich markup
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -82,7 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None in sys.modules makes the import fail
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)
+        if isinstance(status, int) and status:  # a command's typer.Exit(code) (e.g. a tripped gate)
+            sys.exit(status)
     except WharfingerError as exc:
         typer.echo(f"error: {exc.diagnostics()}", err=True)
         sys.exit(exc.exit_code)

@@ -37,7 +37,7 @@ def registry_settings_from_flags(insecure: list[str] | None, ca_bundle: Path | N
     return settings
 
 
-def pull_command(  # noqa: PLR0917 -- typer maps parameters to arguments and options
+def pull_command(
     image: Annotated[str, typer.Argument(help="Registry reference, e.g. registry.example/app:1.0 or …@sha256:…")],
     destination: Annotated[str, typer.Argument(help="oci:DIR[:TAG] (the tag defaults to the image's tag).")],
     platform: Annotated[

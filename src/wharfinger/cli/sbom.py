@@ -104,8 +104,17 @@ def _attach(source: ImageSource, image: ResolvedImage, inventory: Inventory, sub
 
 
 def _inventory(
-    source_text: str, platform_text: str | None, *, use_cache: bool, settings: Settings, attach: bool = False
+    source_text: str,
+    platform_text: str | None,
+    *,
+    use_cache: bool,
+    settings: Settings | None = None,
+    attach: bool = False,
 ) -> tuple[Inventory, SbomSubject]:
+    """The inventory of any source (``scan`` uses it too); ``settings`` default to the environment's."""
+    from wharfinger.oci.settings import Settings
+
+    settings = settings if settings is not None else Settings.from_env()
     from wharfinger.oci.sources import SourceKind, parse_source
     from wharfinger.sbom import SbomSubject
 
@@ -138,7 +147,7 @@ def _inventory(
     return _inventory_image(spec, platform_text, use_cache=use_cache, settings=settings, attach=attach)
 
 
-def sbom(  # noqa: PLR0917 -- typer maps parameters to arguments and options
+def sbom(
     source: Annotated[str, typer.Argument(help=_SOURCE_HELP, show_default=False)],
     output: Annotated[
         list[str] | None,

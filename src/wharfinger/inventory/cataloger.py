@@ -54,7 +54,23 @@ OS_CATALOGER_SPECS: tuple[str, ...] = (
     "wharfinger.inventory.catalogers.rpm:RPM",
 )
 # inventory-lang's catalogers (Python, JavaScript, Go, Java, Ruby, Rust, .NET, PHP, runtimes)
-LANGUAGE_CATALOGER_SPECS: tuple[str, ...] = ()
+LANGUAGE_CATALOGER_SPECS: tuple[str, ...] = (
+    "wharfinger.inventory.catalogers.python:PYTHON_INSTALLED",
+    "wharfinger.inventory.catalogers.python:PYTHON_LOCKS",
+    "wharfinger.inventory.catalogers.javascript:JAVASCRIPT_INSTALLED",
+    "wharfinger.inventory.catalogers.javascript:JAVASCRIPT_LOCKS",
+    "wharfinger.inventory.catalogers.golang:GO_MODULE_FILES",
+    "wharfinger.inventory.catalogers.java:JAVA_ARCHIVES",
+    "wharfinger.inventory.catalogers.ruby:RUBY_INSTALLED",
+    "wharfinger.inventory.catalogers.ruby:RUBY_GEMFILE_LOCKS",
+    "wharfinger.inventory.catalogers.rust:CARGO_LOCKS",
+    "wharfinger.inventory.catalogers.dotnet:DOTNET_DEPS",
+    "wharfinger.inventory.catalogers.dotnet:DOTNET_LOCKS",
+    "wharfinger.inventory.catalogers.php:PHP_INSTALLED",
+    "wharfinger.inventory.catalogers.php:PHP_COMPOSER_LOCKS",
+    "wharfinger.inventory.catalogers.binaries:BINARIES",
+    "wharfinger.inventory.catalogers.runtimes:RUNTIMES",
+)
 CATALOGER_SPECS: tuple[str, ...] = OS_CATALOGER_SPECS + LANGUAGE_CATALOGER_SPECS
 
 
@@ -72,6 +88,8 @@ class CatalogContext:
     # how a cataloger reports a file it skipped (corrupt, too large) so the user sees why
     warn: Callable[[str], None] = field(default=_no_warning)
     max_file_bytes: int = 64 * 1024 * 1024  # bytes: catalogers read at most this much of one file
+    # language catalogers skip files in os_owned_files (trivy's behaviour); False reports both, as syft
+    skip_os_owned: bool = True
 
 
 @runtime_checkable

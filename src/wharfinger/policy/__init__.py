@@ -16,10 +16,19 @@
 (False, 'pinned/digest')
 """
 
-from wharfinger.policy.document import Mode, PolicySet, load_policies
-from wharfinger.policy.engine import Decision, Facts, Outcome, evaluate, plan
-from wharfinger.policy.facts import FactsProvider, ImageFacts
-from wharfinger.policy.request import AdmissionRequest, parse_review
+# `X as X`: an explicit re-export for mypy, which cannot read an __all__ built from __name__
+from wharfinger.policy.document import Mode as Mode
+from wharfinger.policy.document import PolicySet as PolicySet
+from wharfinger.policy.document import load_policies as load_policies
+from wharfinger.policy.engine import Decision as Decision
+from wharfinger.policy.engine import Facts as Facts
+from wharfinger.policy.engine import Outcome as Outcome
+from wharfinger.policy.engine import evaluate as evaluate
+from wharfinger.policy.engine import plan as plan
+from wharfinger.policy.facts import FactsProvider as FactsProvider
+from wharfinger.policy.facts import ImageFacts as ImageFacts
+from wharfinger.policy.request import AdmissionRequest as AdmissionRequest
+from wharfinger.policy.request import parse_review as parse_review
 
 __all__ = [  # noqa: PLE0604 -- built from __name__ so a rename cannot leave it stale (STYLE 2.1)
     AdmissionRequest.__name__,

@@ -130,6 +130,7 @@ class Facts:
 class EvaluationSettings:
     dry_run: bool = False  # global: never deny, record what would have been denied
     no_match: Mode = Mode.ENFORCE  # an image no policy matches is a violation in this mode
+    force_mode: Mode | None = None  # `policy audit`: judge every policy as if it were in this mode
 
 
 # --- matching --------------------------------------------------------------------------------------
@@ -553,7 +554,7 @@ def evaluate(
                     image=reference,
                     reason="it is not a valid image reference",
                     fix="write it as registry/repository[:tag][@sha256:digest]",
-                    mode=_override(Mode.ENFORCE, namespace_labels),
+                    mode=settings.force_mode or _override(Mode.ENFORCE, namespace_labels),
                 )
             )
             continue
@@ -566,7 +567,7 @@ def evaluate(
                     image=reference,
                     reason="no image policy covers this image, and unmatched images are not admitted",
                     fix="use an image a policy covers, or ask the platform team to add a policy for it",
-                    mode=_override(settings.no_match, namespace_labels),
+                    mode=settings.force_mode or _override(settings.no_match, namespace_labels),
                 )
             )
             continue
@@ -575,7 +576,7 @@ def evaluate(
         signature_rules_total = 0
         for policy in matching:
             applied[policy.qualified_name] = policy
-            mode = _effective_mode(policy, namespace_labels)
+            mode = settings.force_mode or _effective_mode(policy, namespace_labels)
             ignored = _ignored_vulnerabilities(policy, image, request.namespace, now)
             for rule in policy.rules:
                 failed = _check_rule(rule, image, image_facts, now, ignored)

@@ -32,7 +32,7 @@ from wharfinger.policy.facts import (
 from wharfinger.policy.selectors import parse_image_name
 from wharfinger.vulndb.model import Severity
 
-__all__ = ["FactsBook", "parse_facts_document"]
+__all__ = ["FactsBook", "facts_to_document", "parse_facts_document", "parse_image_facts"]
 
 
 def _time(value: object) -> datetime:
@@ -140,3 +140,73 @@ def parse_facts_document(document: object, *, source: str = "<facts>") -> FactsB
         plain = str(key) if (name.tag or name.digest) else name.name
         out[plain] = facts
     return FactsBook(by_reference=out)
+
+
+def _severity_map(counts: Mapping[Severity, int]) -> dict[str, int]:
+    return {sev.name.lower(): n for sev, n in counts.items()}
+
+
+def facts_to_document(facts: ImageFacts) -> dict[str, object]:
+    """The facts of one image in the facts-file format (``parse_image_facts`` reads it back)."""
+    out: dict[str, object] = {"reference": facts.reference}
+    if isinstance(facts.digest, str):
+        out["digest"] = facts.digest
+    else:
+        out["digestUnverifiable"] = {"reason": facts.digest.reason, "isOutage": facts.digest.is_outage}
+    if isinstance(facts.signatures, Unverifiable):
+        out["signaturesUnverifiable"] = {"reason": facts.signatures.reason, "isOutage": facts.signatures.is_outage}
+    else:
+        out["signatures"] = [
+            {
+                "authority": s.authority,
+                "kind": s.kind.value,
+                "verified": s.verified,
+                "identity": s.identity,
+                "issuer": s.issuer,
+                "reason": s.reason,
+            }
+            for s in facts.signatures
+        ]
+    if isinstance(facts.attestations, Unverifiable):
+        out["attestationsUnverifiable"] = {
+            "reason": facts.attestations.reason,
+            "isOutage": facts.attestations.is_outage,
+        }
+    else:
+        out["attestations"] = [
+            {"predicateType": a.predicate_type, "predicate": dict(a.predicate), "signer": a.signer}
+            for a in facts.attestations
+        ]
+    v = facts.vulnerabilities
+    if isinstance(v, Unscannable):
+        out["vulnerabilities"] = {"unscannable": v.reason}
+    else:
+        out["vulnerabilities"] = {
+            "scannedAt": v.scanned_at.isoformat(),
+            "counts": _severity_map(v.counts),
+            "unfixed": _severity_map(v.unfixed_counts),
+            "kev": list(v.kev_ids),
+            "ids": {k: s.name.lower() for k, s in v.vulnerability_ids.items()},
+            "fixable": sorted(v.fixable_ids),
+        }
+    return out
+
+
+def parse_image_facts(document: Mapping[str, Any]) -> ImageFacts:
+    """Read back ``facts_to_document`` output (shared cache entries, replay files)."""
+    facts = _image(str(document["reference"]), document)
+    for key, attr in (
+        ("digestUnverifiable", "digest"),
+        ("signaturesUnverifiable", "signatures"),
+        ("attestationsUnverifiable", "attestations"),
+    ):
+        if key in document:
+            raw = document[key]
+            missing = Unverifiable(reason=str(raw["reason"]), is_outage=bool(raw.get("isOutage")))
+            if attr == "digest":
+                facts = replace(facts, digest=missing)
+            elif attr == "signatures":
+                facts = replace(facts, signatures=missing)
+            else:
+                facts = replace(facts, attestations=missing)
+    return facts

@@ -30,6 +30,7 @@ __all__ = [
     "WorkloadKind",
     "parse_review",
     "parse_workload",
+    "request_from_object",
 ]
 
 SUPPORTED_REVIEW_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
@@ -297,3 +298,19 @@ def _parse_request(request: Mapping[str, Any], *, uid: str, version: str) -> Adm
         was_being_deleted=was_deleting,
         problem=problem,
     )
+
+
+def request_from_object(obj: Mapping[str, Any], *, uid: str = "") -> AdmissionRequest:
+    """A CREATE request for a stored object (``kubectl get -o json`` items): what admitting it again would face."""
+    metadata = _mapping(obj.get("metadata")) or {}
+    api_version = str(obj.get("apiVersion", ""))
+    group = api_version.rpartition("/")[0] if "/" in api_version else ""
+    request = {
+        "uid": uid or f"{metadata.get('namespace', '')}/{obj.get('kind', '')}/{metadata.get('name', '')}",
+        "kind": {"group": group, "version": api_version.rpartition("/")[2], "kind": obj.get("kind", "")},
+        "operation": "CREATE",
+        "namespace": metadata.get("namespace", ""),
+        "name": metadata.get("name", ""),
+        "object": obj,
+    }
+    return _parse_request(request, uid=request["uid"], version=SUPPORTED_REVIEW_VERSIONS[0])

@@ -46,6 +46,7 @@ __all__ = [
     "DatabaseInfo",
     "SourceInfo",
     "VulnDatabase",
+    "mark_checked",
     "write_database",
 ]
 
@@ -88,6 +89,7 @@ class DatabaseInfo:
     path: Path
     schema_version: int
     built_at: datetime
+    checked_at: datetime  # the last successful `db update`, even when nothing had changed
     built_by: str
     advisories: int
     sources: tuple[SourceInfo, ...]
@@ -100,7 +102,7 @@ class DatabaseInfo:
     size_bytes: int
 
     def age(self, now: datetime) -> timedelta:
-        return now - self.built_at
+        return now - max(self.built_at, self.checked_at)
 
     def is_stale(self, now: datetime, max_age: timedelta) -> bool:
         return self.age(now) > max_age
@@ -198,13 +200,20 @@ def _fill(  # noqa: PLR0917 -- one private step of write_database, called once
     connection.executescript(_SCHEMA)
     base_meta = dict(previous.meta() if previous else {})
     base_meta.update(meta)
-    base_meta.update({"schema_version": str(SCHEMA_VERSION), "built_at": now.isoformat(), "built_by": __version__})
+    base_meta.update(
+        {
+            "schema_version": str(SCHEMA_VERSION),
+            "built_at": now.isoformat(),
+            "checked_at": now.isoformat(),
+            "built_by": __version__,
+        }
+    )
     connection.executemany("INSERT INTO meta VALUES (?, ?)", sorted(base_meta.items()))
     connection.executemany(
         "INSERT INTO records VALUES (?, ?, ?, ?)",
         ((s, k, _time(r.modified), _pack(advisory_to_dict(r))) for (s, k), r in records.items()),
     )
-    skipped = list(result.skipped) + (list(previous.skipped_records()) if previous else [])
+    skipped = list(dict.fromkeys([*(previous.skipped_records() if previous else ()), *result.skipped]))
     skipped_by_source: dict[str, int] = defaultdict(int)
     for item in skipped:
         skipped_by_source[item.source] += 1
@@ -259,6 +268,22 @@ def _fill(  # noqa: PLR0917 -- one private step of write_database, called once
         ),
     )
     connection.executemany("INSERT INTO epss VALUES (?, ?, ?)", ((s.cve, s.epss, s.percentile) for s in epss.values()))
+
+
+def mark_checked(path: Path, *, now: datetime, meta: Mapping[str, str]) -> None:
+    """Record a successful update check that changed nothing (no rewrite): resets the staleness clock."""
+    VulnDatabase(path).close()  # validates the file before writing to it
+    try:
+        connection = sqlite3.connect(path)
+        try:
+            connection.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted({**meta, "checked_at": now.isoformat()}.items())
+            )
+            connection.commit()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot update {path}: {exc}", hint=_REBUILD_HINT) from exc
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -487,6 +512,7 @@ class VulnDatabase:
             path=self.path,
             schema_version=int(self._meta["schema_version"]),
             built_at=self.built_at,
+            checked_at=datetime.fromisoformat(str(self._meta.get("checked_at") or self._meta["built_at"])),
             built_by=self._meta.get("built_by", "?"),
             advisories=advisories,
             sources=sources,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from wharfinger.errors import InputError
 
-__all__ = ["InputLimits", "iter_feed_files"]
+__all__ = ["InputLimits", "iter_archive", "iter_feed_files"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +42,11 @@ def iter_feed_files(root: Path, *, limits: InputLimits | None = None) -> Iterato
                 yield relative, path.read_bytes()
         return
     yield from _archive(root.name, root.read_bytes(), limits)
+
+
+def iter_archive(name: str, data: bytes, *, limits: InputLimits | None = None) -> Iterator[tuple[str, bytes]]:
+    """The files of an in-memory ``.zip``/``.tar.gz`` (a downloaded OSV export), as ``(path, bytes)``."""
+    yield from _archive(name, data, limits or InputLimits())
 
 
 def _archive(name: str, data: bytes, limits: InputLimits) -> Iterator[tuple[str, bytes]]:

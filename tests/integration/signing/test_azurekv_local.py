@@ -13,12 +13,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from testkit.keyvault import VaultKey, VaultState, pem, start_vault
 from wharfinger.errors import InputError, KeyProviderError
 from wharfinger.signing.keys.algorithms import verify_raw
 from wharfinger.signing.keys.azurekv import AzureKeyVaultSigner, parse_azurekv_uri
 from wharfinger.signing.keys.signer import SignatureAlgorithm
-
-from .keyvault_server import VaultKey, VaultState, pem, start_vault
 
 NOW = dt.datetime.now(dt.UTC)
 

@@ -19,3 +19,25 @@ def test_unknown_option_is_a_usage_error_without_traceback(run_cli) -> None:
     done = run_cli("--no-such-option")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+
+
+def test_every_command_has_working_help(run_cli) -> None:
+    from wharfinger.cli.app import COMMAND_MODULES
+
+    top = run_cli("--help")
+    assert top.returncode == 0, top.stderr
+    names = set()
+    for module in COMMAND_MODULES:
+        import importlib
+
+        import typer
+
+        probe = typer.Typer()
+        importlib.import_module(module).register(probe)
+        names.update(c.name or c.callback.__name__ for c in probe.registered_commands)
+        names.update(g.name for g in probe.registered_groups if g.name)
+    assert names
+    for name in sorted(names):
+        done = run_cli(name, "--help")
+        assert done.returncode == 0, f"{name} --help: {done.stderr}"
+        assert "Usage" in done.stdout

@@ -1,4 +1,5 @@
-"""Loading untrusted package documents (JSON, TOML, YAML, text) with size limits.
+"""Loading untrusted package documents (JSON, TOML, YAML, text) with size limits, and the entry
+count a zip archive declares.
 
 Every language cataloger reads files an image author controls. The loaders here turn each way such a
 file can be broken or hostile (too large, not UTF-8, malformed, nested past the parser's recursion
@@ -8,12 +9,13 @@ adapters can skip it with a warning instead of crashing the scan.
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import struct
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from typing import Any, BinaryIO
 
 from wharfinger.errors import PackageMetadataError
 from wharfinger.inventory.package import Location, Package
@@ -22,6 +24,7 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "Parsed",
     "check_size",
+    "declared_zip_entries",
     "decode_text",
     "load_json_object",
     "load_toml",
@@ -29,8 +32,6 @@ __all__ = [
 ]
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # bytes; the largest real lock files are a few MB
-
-_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,8 +86,21 @@ def load_json_object(data: bytes, location: Location) -> dict[str, Any]:
     return doc
 
 
-def load_toml(data: bytes, location: Location) -> dict[str, Any]:
+# One inline table per line inside an array, naming a file by url/file/path and its hash: the
+# `files`/`wheels` lists of poetry, uv and pdm locks — most of their bytes, none of the identities.
+_INLINE_TABLE_LINE = re.compile(r"^[ \t]+\{[ \t]*(?:url|file|path)[ \t]*=[^\n]*\},?[ \t]*$", re.MULTILINE)
+
+
+def load_toml(data: bytes, location: Location, *, skip_inline_table_lines: bool = False) -> dict[str, Any]:
+    """Parse TOML; ``skip_inline_table_lines`` first drops array items written one inline table per
+    line (tomllib is pure Python, and a uv.lock is mostly wheel hashes). Should that ever leave the
+    document invalid, the whole text is parsed as it is."""
     text = decode_text(data, location)
+    if skip_inline_table_lines:
+        try:
+            return tomllib.loads(_INLINE_TABLE_LINE.sub("", text))
+        except (tomllib.TOMLDecodeError, RecursionError):
+            pass  # parse the untouched text below, which reports the real error
     try:
         return tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:
@@ -95,9 +109,12 @@ def load_toml(data: bytes, location: Location) -> dict[str, Any]:
 
 def load_yaml_documents(data: bytes, location: Location) -> list[dict[str, Any]]:
     """Every mapping document in a YAML stream (pnpm 9 may write more than one)."""
+    import yaml  # noqa: PLC0415 - 10-30 ms to import; only pnpm locks are YAML, so only they pay
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
     text = decode_text(data, location)
     try:
-        docs = list(yaml.load_all(text, Loader=_YamlLoader))
+        docs = list(yaml.load_all(text, Loader=loader))
     except (yaml.YAMLError, RecursionError) as exc:
         raise _malformed(location, "YAML", exc) from exc
     mappings = [d for d in docs if isinstance(d, dict)]
@@ -107,3 +124,27 @@ def load_yaml_documents(data: bytes, location: Location) -> list[dict[str, Any]]
             hint="the file is not the lock file its name suggests",
         )
     return mappings
+
+
+_EOCD = b"PK\x05\x06"
+_ZIP64_EOCD = b"PK\x06\x06"
+_ZIP64_MARKER = 0xFFFF  # a 16-bit count of 0xFFFF means "see the ZIP64 record"
+_EOCD_SEARCH_BYTES = 22 + 65535 + 20 + 56  # EOCD, the longest comment, ZIP64 locator and record
+
+
+def declared_zip_entries(handle: BinaryIO) -> int | None:
+    """The entry count the end-of-central-directory record declares, read before ``zipfile``
+    loads the whole central directory into memory (millions of entries cost gigabytes)."""
+    size = handle.seek(0, io.SEEK_END)
+    handle.seek(max(0, size - _EOCD_SEARCH_BYTES))
+    tail = handle.read()
+    handle.seek(0)
+    at = tail.rfind(_EOCD)
+    if at < 0 or at + 22 > len(tail):  # the EOCD record is 22 bytes
+        return None
+    (entries,) = struct.unpack_from("<H", tail, at + 10)
+    if entries == _ZIP64_MARKER:  # ZIP64: the real count is in the ZIP64 EOCD record
+        at64 = tail.rfind(_ZIP64_EOCD, 0, at)
+        if at64 >= 0 and at64 + 40 <= len(tail):
+            (entries,) = struct.unpack_from("<Q", tail, at64 + 32)
+    return int(entries)

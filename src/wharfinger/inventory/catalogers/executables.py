@@ -8,6 +8,7 @@ their first bytes so catalogers can skip every other file cheaply.
 # ruff: noqa: PLR2004 - a binary format: offsets, magic numbers and load-command ids are the spec
 from __future__ import annotations
 
+import mmap
 import struct
 from typing import Literal
 
@@ -34,13 +35,13 @@ def executable_format(head: bytes) -> ExecutableFormat | None:
     return None
 
 
-def _slice(data: bytes, offset: int, size: int) -> bytes | None:
+def _slice(data: bytes | mmap.mmap, offset: int, size: int) -> bytes | None:
     if offset < 0 or size < 0 or offset + size > len(data):
         return None
     return data[offset : offset + size]
 
 
-def _elf_section(data: bytes, name: str) -> bytes | None:
+def _elf_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
     is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
     if is64:
         shoff = struct.unpack_from(f"{order}Q", data, 0x28)[0]
@@ -70,7 +71,7 @@ def _elf_section(data: bytes, name: str) -> bytes | None:
     return None
 
 
-def _pe_section(data: bytes, name: str) -> bytes | None:
+def _pe_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
     pe = struct.unpack_from("<I", data, 0x3C)[0]
     if data[pe : pe + 4] != b"PE\x00\x00":
         return None
@@ -86,7 +87,7 @@ def _pe_section(data: bytes, name: str) -> bytes | None:
     return None
 
 
-def _macho_section(data: bytes, name: str) -> bytes | None:
+def _macho_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
     order, is64 = _MACHO_MAGICS[data[:4]]
     ncmds = struct.unpack_from(f"{order}I", data, 16)[0]
     pos = 32 if is64 else 28
@@ -111,7 +112,7 @@ def _macho_section(data: bytes, name: str) -> bytes | None:
     return None
 
 
-def find_section(data: bytes, name: str) -> bytes | None:
+def find_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
     """The bytes of section ``name`` (Mach-O: the section name in any segment), or None.
 
     Raises ``ValueError`` for a file whose headers point outside it.

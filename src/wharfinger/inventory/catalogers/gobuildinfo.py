@@ -18,6 +18,7 @@ so a dependency on a general ELF/PE/Mach-O library would buy nothing; every read
 # ruff: noqa: PLR2004 - a binary format: offsets, magic numbers and load-command ids are the spec
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ class BuildInfo:
     settings: tuple[tuple[str, str], ...] = ()  # build lines: -ldflags, GOOS, vcs.revision …
 
 
-def _uvarint(data: bytes, pos: int) -> tuple[int, int]:
+def _uvarint(data: bytes | mmap.mmap, pos: int) -> tuple[int, int]:
     value = shift = 0
     for i in range(10):
         if pos + i >= len(data):
@@ -59,7 +60,7 @@ def _uvarint(data: bytes, pos: int) -> tuple[int, int]:
     raise ValueError("varint too long")
 
 
-def _segments(data: bytes) -> list[tuple[int, int, int]]:
+def _segments(data: bytes | mmap.mmap) -> list[tuple[int, int, int]]:
     """(virtual address, file offset, size in file) of each loadable region."""
     if data[:4] == b"\x7fELF":
         is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
@@ -123,7 +124,7 @@ def _segments(data: bytes) -> list[tuple[int, int, int]]:
     return []
 
 
-def _read_at_vaddr(data: bytes, segments: list[tuple[int, int, int]], vaddr: int, size: int) -> bytes:
+def _read_at_vaddr(data: bytes | mmap.mmap, segments: list[tuple[int, int, int]], vaddr: int, size: int) -> bytes:
     for seg_vaddr, offset, filesz in segments:
         if seg_vaddr <= vaddr and vaddr + size <= seg_vaddr + filesz:
             start = offset + (vaddr - seg_vaddr)
@@ -133,7 +134,7 @@ def _read_at_vaddr(data: bytes, segments: list[tuple[int, int, int]], vaddr: int
     raise ValueError(f"address {vaddr:#x} is outside the file's load segments")
 
 
-def _pointer_strings(data: bytes, header: int, ptr_size: int, *, big_endian: bool) -> tuple[str, str]:
+def _pointer_strings(data: bytes | mmap.mmap, header: int, ptr_size: int, *, big_endian: bool) -> tuple[str, str]:
     order = ">" if big_endian else "<"
     word = f"{order}{'Q' if ptr_size == 8 else 'I'}"
     segments = _segments(data)
@@ -152,7 +153,7 @@ def _pointer_strings(data: bytes, header: int, ptr_size: int, *, big_endian: boo
     return go_string(version_ptr), go_string(modinfo_ptr)
 
 
-def _inline_strings(data: bytes, header: int) -> tuple[str, str]:
+def _inline_strings(data: bytes | mmap.mmap, header: int) -> tuple[str, str]:
     pos = header + _HEADER_BYTES
     strings = []
     for _ in range(2):
@@ -197,7 +198,7 @@ def _parse_modinfo(go_version: str, modinfo: str) -> BuildInfo:
     return BuildInfo(go_version=go_version, path=path, main=main, deps=tuple(deps), settings=tuple(settings))
 
 
-def read_build_info(data: bytes) -> BuildInfo | None:
+def read_build_info(data: bytes | mmap.mmap) -> BuildInfo | None:
     """The build information of a Go binary, or None when ``data`` holds none (not Go, or stripped/packed).
 
     Raises ``ValueError`` when the blob is present but broken (truncated, pointing outside the file).

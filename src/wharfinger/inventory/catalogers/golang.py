@@ -3,7 +3,8 @@
 * ``parse_go_binary``: the main module, every dependency (a ``=>`` replacement with a version
   reports the replacement, as the binary was built from it) and the toolchain as the ``stdlib``
   package (``pkg:golang/stdlib@1.19.8``). A main module built as ``(devel)`` takes the version
-  stamped with ``-ldflags "-X main.version=…"`` when there is one. Binaries built in GOPATH mode
+  stamped with ``-ldflags "-X main.version=…"`` when there is one, else the pseudo-version of the
+  recorded VCS revision (unless the tree was modified), as syft does. Binaries built in GOPATH mode
   carry no module information and report only ``stdlib``.
 * ``parse_go_mod``: the main module (no version) and every ``require``d module; ``replace``
   directives apply when their left-hand version is absent or matches, and a replacement by a
@@ -21,11 +22,12 @@ import re
 
 from wharfinger.errors import PackageMetadataError
 from wharfinger.inventory.catalogers._documents import Parsed, decode_text
+from wharfinger.inventory.catalogers.filecataloger import BinaryData, FileCataloger, FileRule
 from wharfinger.inventory.catalogers.gobuildinfo import BuildInfo, Module, read_build_info
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, purl_for
 from wharfinger.inventory.package import Location, Package, PackageType
 
-__all__ = ["parse_go_binary", "parse_go_mod", "parse_go_sum"]
+__all__ = ["GO_MODULE_FILES", "parse_go_binary", "parse_go_mod", "parse_go_sum"]
 
 _LDFLAGS_VERSION = re.compile(r"-X[ =]?['\"]?([\w./-]+)\.(?:version|Version|VERSION)=([^\s'\"]+)")
 _VERSION_PACKAGES = ("main", "version", "cmd", "build", "buildinfo")
@@ -55,17 +57,22 @@ def _stdlib(go_version: str, location: Location) -> Package:
 
 
 def _main_version(info: BuildInfo, main: Module) -> str:
+    """The main module's version: as recorded, else a ``-X main.version=`` stamp, else the
+    pseudo-version Go would give the VCS revision it recorded (``v0.0.0-20240102150405-abcdef123456``)."""
     if main.version and main.version != "(devel)":
         return main.version
-    for key, value in info.settings:
-        if key == "-ldflags":
-            for match in _LDFLAGS_VERSION.finditer(value):
-                if match.group(1).rsplit("/", 1)[-1] in _VERSION_PACKAGES:
-                    return match.group(2)
+    settings = dict(info.settings)
+    for match in _LDFLAGS_VERSION.finditer(settings.get("-ldflags", "")):
+        if match.group(1).rsplit("/", 1)[-1] in _VERSION_PACKAGES:
+            return match.group(2)
+    revision, when = settings.get("vcs.revision", ""), settings.get("vcs.time", "")
+    stamp = re.sub(r"\D", "", when)[:14]
+    if len(revision) >= 12 and len(stamp) == 14 and settings.get("vcs.modified") != "true":  # noqa: PLR2004
+        return f"v0.0.0-{stamp}-{revision[:12]}"
     return main.version
 
 
-def parse_go_binary(data: bytes, location: Location) -> Parsed:
+def parse_go_binary(data: BinaryData, location: Location) -> Parsed:
     """The modules compiled into a Go binary; nothing for a file that is not one."""
     try:
         info = read_build_info(data)
@@ -86,7 +93,7 @@ def parse_go_binary(data: bytes, location: Location) -> Parsed:
         )
     for dep in info.deps:
         replaced = dep.replaced_by
-        if replaced is not None and replaced.version:
+        if replaced is not None and replaced.version not in ("", "(devel)") and not _is_local_path(replaced.path):
             extra = {**meta, "replaces": f"{dep.path}@{dep.version}"}
             packages.append(_go_package(replaced.path, replaced.version, location, metadata=extra))
         elif replaced is not None:
@@ -185,3 +192,13 @@ def parse_go_sum(data: bytes, location: Location) -> Parsed:
             )
         versions[fields[0]] = fields[1].removesuffix("/go.mod")
     return Parsed(packages=tuple(_go_package(path, version, location) for path, version in versions.items()))
+
+
+# go.sum is not catalogued: it keeps checksums of versions the build no longer uses, so it would
+# report modules that are not in the program; go.mod (or better, the binary) is the truth.
+GO_MODULE_FILES = FileCataloger(
+    name="go-module-file",
+    version="1",
+    evidence="declared",
+    rules=(FileRule(pattern="**/go.mod", parse=parse_go_mod, skip_inside=("/pkg/mod/", "/vendor/")),),
+)

@@ -3,8 +3,8 @@
 ``parse_java_archive`` opens an archive from bytes and reports, for it and for every archive
 nested in it (``WEB-INF/lib``, Spring Boot ``BOOT-INF/lib``, ``lib/`` of an ear …):
 
-1. one package per ``META-INF/maven/<group>/<artifact>/pom.properties`` — a shaded ("uber") jar
-   reports every artifact it embeds;
+1. one package per ``pom.properties`` (``META-INF/maven/<group>/<artifact>/`` by convention, but
+   read wherever it is, as trivy does) — a shaded ("uber") jar reports every artifact it embeds;
 2. ``META-INF/maven/**/pom.xml`` where no ``pom.properties`` sits beside it (coordinates from
    ``<groupId>``/``<artifactId>``/``<version>``, the parent's when the project omits them);
 3. when neither names the archive itself, the ``MANIFEST.MF`` main section: version from
@@ -25,19 +25,21 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import Element
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError
-from defusedxml.ElementTree import fromstring as parse_xml
+from typing import TYPE_CHECKING, BinaryIO
 
 from wharfinger.errors import PackageMetadataError, UnsafeArchiveError
-from wharfinger.inventory.catalogers._documents import Parsed
+from wharfinger.inventory.cataloger import CatalogContext
+from wharfinger.inventory.catalogers._documents import Parsed, declared_zip_entries
+from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, purl_for
 from wharfinger.inventory.catalogers.licenses import to_spdx
+from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 
-__all__ = ["JAVA_ARCHIVE_SUFFIXES", "JavaArchiveLimits", "parse_java_archive", "parse_manifest"]
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+__all__ = ["JAVA_ARCHIVES", "JAVA_ARCHIVE_SUFFIXES", "JavaArchiveLimits", "parse_java_archive", "parse_manifest"]
 
 JAVA_ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".par", ".jpi", ".hpi", ".sar", ".kar", ".rar", ".nar")
 
@@ -131,8 +133,26 @@ def _child(element: Element, tag: str) -> Element | None:
     return None
 
 
+_PROPERTY = re.compile(r"\$\{([^}]+)\}")
+
+
+def _expand(value: str, properties: dict[str, str]) -> str:
+    """``${project.version}``-style references, a few rounds deep (properties may refer to others)."""
+    for _ in range(5):
+        expanded = _PROPERTY.sub(lambda m: properties.get(m.group(1), m.group(0)), value)
+        if expanded == value:
+            break
+        value = expanded
+    return value
+
+
 def _parse_pom(data: bytes, where: str) -> tuple[_Artifact | None, list[str]]:
     """Coordinates and licence names of a pom.xml; (None, []) when it cannot be read."""
+    # imported here: the XML stack costs 5-15 ms at start-up and most images hold no pom.xml
+    from defusedxml import DefusedXmlException  # noqa: PLC0415
+    from defusedxml.ElementTree import ParseError  # noqa: PLC0415
+    from defusedxml.ElementTree import fromstring as parse_xml  # noqa: PLC0415
+
     try:
         root = parse_xml(data, forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError, RecursionError):
@@ -148,8 +168,21 @@ def _parse_pom(data: bytes, where: str) -> tuple[_Artifact | None, list[str]]:
     group = _child_text(root, "groupId") or _child_text(parent, "groupId")
     artifact = _child_text(root, "artifactId")
     version = _child_text(root, "version") or _child_text(parent, "version")
+    properties = {
+        "project.groupId": group,
+        "project.artifactId": artifact,
+        "project.version": version,
+        "pom.version": version,
+        "project.parent.groupId": _child_text(parent, "groupId"),
+        "project.parent.version": _child_text(parent, "version"),
+        "parent.version": _child_text(parent, "version"),
+    }
+    declared = _child(root, "properties")
+    if declared is not None:
+        properties.update({_POM_NS.sub("", p.tag): (p.text or "").strip() for p in declared})
+    group, artifact, version = (_expand(value, properties) for value in (group, artifact, version))
     if not artifact or "${" in group + artifact + version:
-        return None, licenses
+        return None, licenses  # a property we cannot resolve without the parent pom
     return _Artifact(
         group=group, artifact=artifact, version=version, source=where, name=_child_text(root, "name")
     ), licenses
@@ -162,33 +195,45 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budge
     limits = budget.limits
     if info.file_size > limit:
         raise UnsafeArchiveError(
-            f"{where} declares {info.file_size} bytes, over the {limit}-byte limit", hint="skipped"
+            f"{where} declares {info.file_size} bytes, over the {limit}-byte limit",
+            hint="raise JavaArchiveLimits if the archive is genuine; the member is skipped",
         )
     if info.file_size > _RATIO_FLOOR_BYTES and info.file_size > limits.max_ratio * max(info.compress_size, 1):
         raise UnsafeArchiveError(
             f"{where} inflates {info.file_size / max(info.compress_size, 1):.0f}x (limit {limits.max_ratio}x)",
-            hint="a zip bomb; skipped",
+            hint="a zip bomb; the member is skipped",
         )
     cap = min(limit, budget.remaining)
     with archive.open(info) as member:
         data = member.read(cap + 1)  # the header may lie about sizes: count what actually inflates
     if len(data) > cap:
         raise UnsafeArchiveError(
-            f"{where} inflates past {cap} bytes (per-member or per-archive budget)", hint="a zip bomb; skipped"
+            f"{where} inflates past {cap} bytes (per-member or per-archive budget)",
+            hint="a zip bomb; the member is skipped",
         )
     budget.remaining -= len(data)
     return data
 
 
-def _open_zip(data: bytes, where: str, limits: JavaArchiveLimits) -> zipfile.ZipFile:
+def _open_zip(data: bytes | BinaryIO, where: str, limits: JavaArchiveLimits) -> zipfile.ZipFile:
+    handle = io.BytesIO(data) if isinstance(data, bytes) else data
+    declared = declared_zip_entries(handle)
+    if declared is not None and declared > limits.max_entries:
+        raise UnsafeArchiveError(
+            f"{where} declares {declared} entries (limit {limits.max_entries})",
+            hint="no real Java archive has that many; it is skipped",
+        )
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise PackageMetadataError(f"{where} is not a readable zip archive: {exc}", hint="skipped") from exc
+        raise PackageMetadataError(
+            f"{where} is not a readable zip archive: {exc}", hint="the archive is corrupt or not a zip; it is skipped"
+        ) from exc
     if len(archive.infolist()) > limits.max_entries:
         archive.close()
         raise UnsafeArchiveError(
-            f"{where} has {len(archive.infolist())} entries (limit {limits.max_entries})", hint="skipped"
+            f"{where} has {len(archive.infolist())} entries (limit {limits.max_entries})",
+            hint="no real Java archive has that many; it is skipped",
         )
     return archive
 
@@ -253,7 +298,7 @@ def _java_package(found: _Artifact, location: Location, archive_path: str) -> Pa
 
 
 def _catalog_archive(  # noqa: PLR0917 - a private recursive walker; its state travels as arguments
-    data: bytes,
+    data: bytes | BinaryIO,
     archive_path: str,
     location: Location,
     budget: _Budget,
@@ -275,7 +320,7 @@ def _catalog_archive(  # noqa: PLR0917 - a private recursive walker; its state t
             if info.is_dir():
                 continue
             try:
-                if lowered.startswith("meta-inf/maven/") and lowered.endswith("/pom.properties"):
+                if lowered.endswith("pom.properties"):  # META-INF/maven/g/a/ by convention, anywhere in practice
                     text = _read_member(
                         archive, info, budget, limit=limits.max_metadata_bytes, where=f"{where}!/{name}"
                     )
@@ -349,8 +394,10 @@ def _catalog_archive(  # noqa: PLR0917 - a private recursive walker; its state t
                 warnings.append(f"{where}!/{info.filename} cannot be read: {exc}")
 
 
-def parse_java_archive(data: bytes, location: Location, *, limits: JavaArchiveLimits | None = None) -> Parsed:
-    """Every Maven artifact in a Java archive and the archives nested in it."""
+def parse_java_archive(
+    data: bytes | BinaryIO, location: Location, *, limits: JavaArchiveLimits | None = None
+) -> Parsed:
+    """Every Maven artifact in a Java archive (bytes or a seekable file) and the archives nested in it."""
     budget = _Budget(limits or JavaArchiveLimits())
     packages: list[Package] = []
     warnings: list[str] = []
@@ -359,3 +406,15 @@ def parse_java_archive(data: bytes, location: Location, *, limits: JavaArchiveLi
     for package in packages:
         unique.setdefault((package.purl, package.name, package.version), package)
     return Parsed(packages=tuple(unique.values()), warnings=tuple(warnings))
+
+
+def _archive_in_fs(fs: ImageFS, path: str, location: Location, context: CatalogContext) -> Parsed:  # noqa: ARG001
+    with fs.open(path) as handle:  # zipfile seeks to the central directory: no full read of a fat jar
+        return parse_java_archive(handle, location)
+
+
+JAVA_ARCHIVES = FileCataloger(
+    name="java-archive",
+    version="1",
+    rules=tuple(FileRule(pattern=f"**/*{suffix}", parse_in_fs=_archive_in_fs) for suffix in JAVA_ARCHIVE_SUFFIXES),
+)

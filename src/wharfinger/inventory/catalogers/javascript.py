@@ -32,11 +32,15 @@ from wharfinger.inventory.catalogers._documents import (
     load_json_object,
     load_yaml_documents,
 )
+from wharfinger.inventory.catalogers._graph import dev_only
+from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package
 from wharfinger.inventory.catalogers.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
 __all__ = [
+    "JAVASCRIPT_INSTALLED",
+    "JAVASCRIPT_LOCKS",
     "parse_bun_lock",
     "parse_package_json",
     "parse_package_lock",
@@ -54,16 +58,20 @@ class _Collector:
         self.warnings: list[str] = []
 
     def add(self, name: str, version: str, *, licenses: Iterable[str] = (), is_dev: bool = False) -> None:
-        if not name or (name, version) in self.found:
+        if not name:
             return
+        seen = self.found.get((name, version))
+        if seen is not None and (is_dev or ("dev", "true") not in seen.metadata):
+            return  # a copy production needs makes the package production, whatever the other copies say
         bare = name.rsplit("/", 1)[-1]
+        normalised = tuple(to_spdx(lic) for lic in licenses) or (seen.licenses if seen is not None else ())
         self.found[(name, version)] = language_package(
             name=name,
             version=version,
             type_=PackageType.NPM,
             location=self.location,
             cpes=(cpe23(bare, bare, version, target_sw="node.js"),) if version else (),
-            licenses=tuple(to_spdx(lic) for lic in licenses),
+            licenses=normalised,
             metadata={"dev": "true"} if is_dev else None,
         )
 
@@ -92,12 +100,22 @@ def _text(value: Any) -> str:
 # --- installed packages ------------------------------------------------------------------------
 
 
+# npm's rule (validate-npm-package-name): URL-safe characters, an optional @scope/, no leading . or _
+# (upper case is tolerated: old packages such as "JSONStream" have it)
+_NPM_NAME = re.compile(r"^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*/)?[A-Za-z0-9~-][A-Za-z0-9._~-]*$")
+
+
 def parse_package_json(data: bytes, location: Location) -> Parsed:
     """One installed package, or nothing for a manifest without name and version."""
     manifest = load_json_object(data, location)
     name, version = _text(manifest.get("name")), _text(manifest.get("version"))
     if not name or not version:
         return Parsed()
+    if len(name) > 214 or not _NPM_NAME.match(name):  # noqa: PLR2004 - npm's maximum name length
+        raise PackageMetadataError(
+            f"{location.path} names the package {name[:80]!r}, which npm would refuse",
+            hint="the manifest is not a published package's; it is skipped",
+        )
     collector = _Collector(location)
     collector.add(name, version, licenses=_licenses(manifest))
     return collector.result()
@@ -268,6 +286,7 @@ def parse_pnpm_lock(data: bytes, location: Location) -> Parsed:
         raise PackageMetadataError(f"{location.path}: `packages` is not a mapping", hint="the lock file is corrupt")
     snapshots = doc.get("snapshots")
     keys = list(snapshots) if lock_major >= _PNPM_SNAPSHOTS and isinstance(snapshots, dict) else list(packages)
+    dev = _pnpm_dev_only(doc, snapshots) if lock_major >= _PNPM_SNAPSHOTS and isinstance(snapshots, dict) else set()
     for key in keys:
         if not isinstance(key, str):
             continue
@@ -287,8 +306,37 @@ def parse_pnpm_lock(data: bytes, location: Location) -> Parsed:
             continue
         if lock_major < _PNPM_SNAPSHOTS and entry.get("dev") is True:  # lockfile 9 dropped the flag
             continue  # as trivy: lockfiles 5/6 mark dev-only packages, which production installs leave out
-        collector.add(name, version, is_dev=bool(entry.get("dev")))
+        collector.add(name, version, is_dev=bool(entry.get("dev")) or key in dev)
     return collector.result()
+
+
+def _pnpm_dev_only(doc: dict[str, Any], snapshots: dict[str, Any]) -> set[str]:
+    """Snapshot keys (``name@version(peers)``) only the importers' devDependencies reach."""
+
+    def refs(deps: Any) -> list[str]:
+        if not isinstance(deps, dict):
+            return []
+        out = []
+        for name, ref in deps.items():
+            version = ref.get("version") if isinstance(ref, dict) else ref  # importers: {specifier, version}
+            if isinstance(version, str) and not version.startswith("link:"):
+                out.append(version if f"{name}@" not in version and version in snapshots else f"{name}@{version}")
+        return out
+
+    def edges(key: str) -> list[str]:
+        snapshot = snapshots.get(key)
+        if not isinstance(snapshot, dict):
+            return []
+        return refs(snapshot.get("dependencies")) + refs(snapshot.get("optionalDependencies"))
+
+    prod_roots: list[str] = []
+    dev_roots: list[str] = []
+    importers = doc.get("importers")
+    for importer in importers.values() if isinstance(importers, dict) else ():
+        if isinstance(importer, dict):
+            prod_roots += refs(importer.get("dependencies")) + refs(importer.get("optionalDependencies"))
+            dev_roots += refs(importer.get("devDependencies"))
+    return dev_only(prod_roots, dev_roots, edges)
 
 
 # --- bun.lock ----------------------------------------------------------------------------------
@@ -315,11 +363,10 @@ def parse_bun_lock(data: bytes, location: Location) -> Parsed:
         raise PackageMetadataError(f"{location.path} has no `packages` object", hint="the file is not a bun.lock")
     raw_workspaces = doc.get("workspaces")
     workspaces: dict[str, Any] = raw_workspaces if isinstance(raw_workspaces, dict) else {}
-    root = workspaces.get("")
-    dev_deps = root.get("devDependencies") if isinstance(root, dict) else None
-    dev_names = set(dev_deps) if isinstance(dev_deps, dict) else set()
+    packages: dict[str, Any] = doc["packages"]
+    dev = _bun_dev_only(workspaces, packages)
     collector = _Collector(location)
-    for key, entry in doc["packages"].items():
+    for key, entry in packages.items():
         if not isinstance(entry, list) or not entry or not isinstance(entry[0], str):
             collector.warnings.append(f"{location.path}: package {key!r} is not a bun entry; skipped")
             continue
@@ -331,5 +378,62 @@ def parse_bun_lock(data: bytes, location: Location) -> Parsed:
             continue
         else:
             version = spec.removeprefix("npm:")
-        collector.add(name, version, is_dev=name in dev_names)
+        collector.add(name, version, is_dev=key in dev)
     return collector.result()
+
+
+_PROD_DEPENDENCY_KEYS = ("dependencies", "optionalDependencies", "peerDependencies")
+
+
+def _bun_dev_only(workspaces: dict[str, Any], packages: dict[str, Any]) -> set[str]:
+    """Keys of ``packages`` only the workspaces' devDependencies reach (bun nests a conflicting
+    copy under ``parent/name``, so a dependency resolves to the nearest such key)."""
+
+    def resolve(parent: str, name: str) -> str:
+        scope = parent
+        while scope:
+            if f"{scope}/{name}" in packages:
+                return f"{scope}/{name}"
+            scope = scope.rpartition("/")[0]
+        return name
+
+    def edges(key: str) -> list[str]:
+        entry = packages.get(key)
+        info = next((part for part in entry if isinstance(part, dict)), {}) if isinstance(entry, list) else {}
+        return [resolve(key, dep) for field in _PROD_DEPENDENCY_KEYS for dep in (info.get(field) or {})]
+
+    prod_roots: list[str] = []
+    dev_roots: list[str] = []
+    for member in workspaces.values():
+        if not isinstance(member, dict):
+            continue
+        prod_roots += [dep for field in _PROD_DEPENDENCY_KEYS for dep in (member.get(field) or {})]
+        dev_roots += list(member.get("devDependencies") or {})
+    return dev_only(prod_roots, dev_roots, edges)
+
+
+# --- catalogers --------------------------------------------------------------------------------
+
+JAVASCRIPT_INSTALLED = FileCataloger(
+    name="javascript-installed",
+    version="1",
+    rules=(  # a package's own manifest sits right under node_modules/<name>/ or node_modules/@scope/<name>/
+        FileRule(pattern="**/node_modules/*/package.json", parse=parse_package_json),
+        FileRule(pattern="**/node_modules/@*/*/package.json", parse=parse_package_json),
+    ),
+)
+
+_SHIPPED_INSIDE_PACKAGES = ("/node_modules/",)  # lock files published inside packages lock nothing here
+
+JAVASCRIPT_LOCKS = FileCataloger(
+    name="javascript-lock",
+    version="1",
+    evidence="declared",
+    rules=(
+        FileRule(pattern="**/package-lock.json", parse=parse_package_lock, skip_inside=_SHIPPED_INSIDE_PACKAGES),
+        FileRule(pattern="**/npm-shrinkwrap.json", parse=parse_package_lock, skip_inside=_SHIPPED_INSIDE_PACKAGES),
+        FileRule(pattern="**/yarn.lock", parse=parse_yarn_lock, skip_inside=_SHIPPED_INSIDE_PACKAGES),
+        FileRule(pattern="**/pnpm-lock.yaml", parse=parse_pnpm_lock, skip_inside=_SHIPPED_INSIDE_PACKAGES),
+        FileRule(pattern="**/bun.lock", parse=parse_bun_lock, skip_inside=_SHIPPED_INSIDE_PACKAGES),
+    ),
+)

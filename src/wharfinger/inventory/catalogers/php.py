@@ -15,11 +15,12 @@ from typing import Any
 
 from wharfinger.errors import PackageMetadataError
 from wharfinger.inventory.catalogers._documents import Parsed, check_size, decode_text
+from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package
 from wharfinger.inventory.catalogers.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
-__all__ = ["parse_composer_lock", "parse_installed_json"]
+__all__ = ["PHP_COMPOSER_LOCKS", "PHP_INSTALLED", "parse_composer_lock", "parse_installed_json"]
 
 
 def _composer(entry: dict[str, Any], location: Location, *, is_dev: bool) -> Package | None:
@@ -86,3 +87,17 @@ def parse_installed_json(data: bytes, location: Location) -> Parsed:
         raise PackageMetadataError(f"{location.path} is neither a list nor an object", hint="not an installed.json")
     dev_names = doc.get("dev-package-names")
     return _collect(doc.get("packages") or [], location, set(dev_names) if isinstance(dev_names, list) else set())
+
+
+PHP_INSTALLED = FileCataloger(
+    name="php-composer-installed",
+    version="1",
+    rules=(FileRule(pattern="**/vendor/composer/installed.json", parse=parse_installed_json),),
+)
+
+PHP_COMPOSER_LOCKS = FileCataloger(
+    name="php-composer-lock",
+    version="1",
+    evidence="declared",
+    rules=(FileRule(pattern="**/composer.lock", parse=parse_composer_lock, skip_inside=("/vendor/",)),),
+)

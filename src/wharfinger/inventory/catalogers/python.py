@@ -3,9 +3,10 @@
 Parsers here are pure: bytes and the ``Location`` they were read from in, ``Parsed`` out.
 
 * ``parse_core_metadata`` reads ``METADATA`` / ``PKG-INFO`` (RFC 822 headers, the core metadata
-  specification). The license is ``License-Expression`` (PEP 639) when present, else ``License``
-  when it is short enough to be a name rather than the whole licence text, else the trove
-  classifiers. ``parse_record`` lists the files a ``RECORD`` says the distribution installed.
+  specification). The license is ``License-Expression`` (PEP 639) when present, else the
+  specific ``License ::`` trove classifiers, else ``License`` when it is short enough to be a
+  name rather than the whole licence text (trivy's order). ``parse_record`` lists the files a
+  ``RECORD`` says the distribution installed.
 * ``parse_egg`` opens a zipped ``.egg`` and reads its ``EGG-INFO/PKG-INFO``.
 * Lock files: ``parse_requirements`` (only ``==``/``===`` pins; anything else is noted, not
   guessed), ``parse_pipfile_lock``, ``parse_poetry_lock``, ``parse_uv_lock``, ``parse_pdm_lock``.
@@ -25,18 +26,25 @@ from email.parser import HeaderParser
 from typing import Any
 
 from wharfinger.errors import PackageMetadataError, UnsafeArchiveError
+from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers._documents import (
     Parsed,
     check_size,
+    declared_zip_entries,
     decode_text,
     load_json_object,
     load_toml,
 )
+from wharfinger.inventory.catalogers._graph import dev_only
+from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, normalise_pypi_name
 from wharfinger.inventory.catalogers.licenses import to_spdx
+from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 
 __all__ = [
+    "PYTHON_INSTALLED",
+    "PYTHON_LOCKS",
     "parse_core_metadata",
     "parse_egg",
     "parse_pdm_lock",
@@ -49,6 +57,7 @@ __all__ = [
 
 _MAX_LICENSE_FIELD_CHARS = 200  # longer ``License:`` values are the licence text, not its name
 _MAX_EGG_INFO_BYTES = 1024 * 1024  # bytes; PKG-INFO inside an egg
+_MAX_EGG_ENTRIES = 100_000  # zip entries of one egg
 
 
 def _pypi_package(
@@ -77,9 +86,18 @@ def _pypi_package(
 
 
 def _licenses_from_headers(headers: Any) -> tuple[str, ...]:
+    """``License-Expression`` (PEP 639); else the specific trove classifiers (a controlled
+    vocabulary, preferred as trivy does); else ``License`` when it is a name, not the licence text."""
     expression = (headers.get("License-Expression") or "").strip()
     if expression:
         return (expression,)
+    from_classifiers = tuple(
+        c.split("::")[-1].strip()
+        for c in headers.get_all("Classifier") or ()
+        if c.startswith("License ::") and c.split("::")[-1].strip() not in ("OSI Approved", "")
+    )
+    if from_classifiers:
+        return from_classifiers
     declared = (headers.get("License") or "").strip()
     if (
         declared
@@ -88,12 +106,7 @@ def _licenses_from_headers(headers: Any) -> tuple[str, ...]:
         and "\n" not in declared
     ):
         return (declared,)
-    from_classifiers = tuple(
-        c.split("::")[-1].strip()
-        for c in headers.get_all("Classifier") or ()
-        if c.startswith("License ::") and c.strip() != "License :: OSI Approved"
-    )
-    return tuple(f"License :: {c}" for c in from_classifiers)
+    return ()
 
 
 def parse_core_metadata(
@@ -149,6 +162,12 @@ def parse_record(data: bytes, location: Location, *, site_packages: str) -> tupl
 def parse_egg(data: bytes, location: Location) -> Parsed:
     """A zipped ``.egg``: the distribution described by its ``EGG-INFO/PKG-INFO``."""
     check_size(data, location)
+    declared = declared_zip_entries(io.BytesIO(data))
+    if declared is not None and declared > _MAX_EGG_ENTRIES:
+        raise UnsafeArchiveError(
+            f"{location.path} declares {declared} zip entries (limit {_MAX_EGG_ENTRIES})",
+            hint="no real egg has that many; it is skipped",
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             try:
@@ -182,6 +201,7 @@ _REQUIREMENT = re.compile(
     \s*(?:\[[^\]]*\])?                        # extras
     \s*(?P<op>===|==)\s*
     (?P<version>[A-Za-z0-9][A-Za-z0-9.+!_-]*) # a concrete version: no wildcards, no ranges
+    \s*(?:@\s*\S+)?                           # "== 1.0 @ git+https://…": not PEP 508, found in the wild
     \s*(?:;.*)?$                              # environment markers
     """,
     re.VERBOSE,
@@ -255,6 +275,8 @@ def parse_pipfile_lock(data: bytes, location: Location) -> Parsed:
 
 
 def _toml_packages(doc: dict[str, Any], location: Location, *, kind: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Entries of ``[[package]]`` with a name and version, once per (normalised name, version):
+    pdm writes a package again for each set of extras it was resolved with."""
     entries = doc.get("package")
     if entries is None:
         return [], []
@@ -262,7 +284,7 @@ def _toml_packages(doc: dict[str, Any], location: Location, *, kind: str) -> tup
         raise PackageMetadataError(
             f"{location.path}: `package` is not an array of tables", hint=f"the file is not a {kind}; it is skipped"
         )
-    good: list[dict[str, Any]] = []
+    good: dict[tuple[str, str], dict[str, Any]] = {}
     warnings: list[str] = []
     for entry in entries:
         if (
@@ -271,16 +293,18 @@ def _toml_packages(doc: dict[str, Any], location: Location, *, kind: str) -> tup
             and isinstance(entry.get("version"), str)
             and entry["version"]
         ):
-            good.append(entry)
+            good.setdefault((normalise_pypi_name(entry["name"]), entry["version"]), entry)
         else:
             name = entry.get("name") if isinstance(entry, dict) else entry
             warnings.append(f"{location.path}: package entry {name!r} lacks a name or version; skipped")
-    return good, warnings
+    return list(good.values()), warnings
 
 
 def parse_poetry_lock(data: bytes, location: Location) -> Parsed:
     """``poetry.lock`` (lock format 1.x and 2.x); ``category = "dev"`` entries are marked dev."""
-    entries, warnings = _toml_packages(load_toml(data, location), location, kind="poetry.lock")
+    entries, warnings = _toml_packages(
+        load_toml(data, location, skip_inline_table_lines=True), location, kind="poetry.lock"
+    )
     packages = []
     for entry in entries:
         groups = entry.get("groups")
@@ -291,20 +315,55 @@ def parse_poetry_lock(data: bytes, location: Location) -> Parsed:
     return Parsed(packages=tuple(packages), warnings=tuple(warnings))
 
 
+def _uv_names(groups: Any) -> list[str]:
+    """Names in uv's ``dependencies`` array or in every group of an ``optional-``/``dev-dependencies`` table."""
+    arrays = groups.values() if isinstance(groups, dict) else [groups]
+    return [
+        normalise_pypi_name(dep["name"])
+        for array in arrays
+        if isinstance(array, list)
+        for dep in array
+        if isinstance(dep, dict) and isinstance(dep.get("name"), str)
+    ]
+
+
 def parse_uv_lock(data: bytes, location: Location) -> Parsed:
-    """``uv.lock``: every resolved package, the project itself included (its source is virtual/editable)."""
-    entries, warnings = _toml_packages(load_toml(data, location), location, kind="uv.lock")
+    """``uv.lock``: every resolved package, the project itself included (its source is virtual/editable).
+
+    Packages only the projects' ``dev-dependencies`` reach are marked dev (optional dependencies
+    count as production: an extra may be installed).
+    """
+    entries, warnings = _toml_packages(
+        load_toml(data, location, skip_inline_table_lines=True), location, kind="uv.lock"
+    )
+    edges: dict[str, list[str]] = {}
+    prod_roots: list[str] = []
+    dev_roots: list[str] = []
+    for entry in entries:
+        name = normalise_pypi_name(entry["name"])
+        edges.setdefault(name, []).extend(
+            _uv_names(entry.get("dependencies")) + _uv_names(entry.get("optional-dependencies"))
+        )
+        source = entry.get("source")
+        if isinstance(source, dict) and ("virtual" in source or "editable" in source):
+            prod_roots.append(name)
+            dev_roots.extend(_uv_names(entry.get("dev-dependencies")))
+    dev = dev_only(prod_roots, dev_roots, lambda node: edges.get(node, ()))
     packages = []
     for entry in entries:
         source = entry.get("source")
-        meta = {"source": next(iter(source))} if isinstance(source, dict) and source else None
-        packages.append(_pypi_package(entry["name"], entry["version"], location, metadata=meta))
+        meta = {"source": next(iter(source))} if isinstance(source, dict) and source else {}
+        if normalise_pypi_name(entry["name"]) in dev:
+            meta["dev"] = "true"
+        packages.append(_pypi_package(entry["name"], entry["version"], location, metadata=meta or None))
     return Parsed(packages=tuple(packages), warnings=tuple(warnings))
 
 
 def parse_pdm_lock(data: bytes, location: Location) -> Parsed:
     """``pdm.lock``: packages with their groups; packages only in dev groups are marked dev."""
-    entries, warnings = _toml_packages(load_toml(data, location), location, kind="pdm.lock")
+    entries, warnings = _toml_packages(
+        load_toml(data, location, skip_inline_table_lines=True), location, kind="pdm.lock"
+    )
     packages = []
     for entry in entries:
         groups = entry.get("groups")
@@ -313,3 +372,48 @@ def parse_pdm_lock(data: bytes, location: Location) -> Parsed:
             _pypi_package(entry["name"], entry["version"], location, metadata={"dev": "true"} if is_dev else None)
         )
     return Parsed(packages=tuple(packages), warnings=tuple(warnings))
+
+
+# --- catalogers --------------------------------------------------------------------------------
+
+
+def _dist_info_in_fs(fs: ImageFS, path: str, location: Location, context: CatalogContext) -> Parsed:
+    """METADATA plus its RECORD: the RECORD is evidence too, and counts the installed files."""
+    folder = path.rsplit("/", 1)[0]
+    record_path = f"{folder}/RECORD"
+    extra: tuple[Location, ...] = ()
+    installed: int | None = None
+    if fs.is_file(record_path):
+        record = fs.read_bytes(record_path, context.max_file_bytes)
+        record_location = Location(path=record_path, layer_digest=fs.layer_of(record_path))
+        installed = len(parse_record(record, record_location, site_packages=folder.rsplit("/", 1)[0]))
+        extra = (record_location,)
+    metadata = fs.read_bytes(path, context.max_file_bytes)
+    return parse_core_metadata(metadata, location, extra_locations=extra, installed_files=installed)
+
+
+PYTHON_INSTALLED = FileCataloger(
+    name="python-installed",
+    version="1",
+    rules=(  # folder names as pip, setuptools and easy_install wrote them over the years (syft's globs)
+        FileRule(pattern="**/*dist-info/METADATA", parse_in_fs=_dist_info_in_fs),
+        FileRule(pattern="**/*DIST-INFO/METADATA", parse_in_fs=_dist_info_in_fs),
+        FileRule(pattern="**/*egg-info/PKG-INFO", parse=parse_core_metadata),
+        FileRule(pattern="**/*EGG-INFO/PKG-INFO", parse=parse_core_metadata),  # also unzipped .egg folders
+        FileRule(pattern="**/*.egg-info", parse=parse_core_metadata),  # the single-file form
+        FileRule(pattern="**/*.egg", parse=parse_egg),  # a zipped egg
+    ),
+)
+
+PYTHON_LOCKS = FileCataloger(
+    name="python-lock",
+    version="1",
+    evidence="declared",
+    rules=(
+        FileRule(pattern="**/requirements*.txt", parse=parse_requirements),
+        FileRule(pattern="**/Pipfile.lock", parse=parse_pipfile_lock),
+        FileRule(pattern="**/poetry.lock", parse=parse_poetry_lock),
+        FileRule(pattern="**/uv.lock", parse=parse_uv_lock),
+        FileRule(pattern="**/pdm.lock", parse=parse_pdm_lock),
+    ),
+)

@@ -1,7 +1,8 @@
 """Ruby gems: installed ``specifications/*.gemspec`` and ``Gemfile.lock``.
 
 * ``parse_gemspec`` reads the Ruby source RubyGems writes for each installed gem. It is never
-  evaluated: ``name``, ``version`` and ``license``/``licenses`` assignments are read as text.
+  evaluated: ``name``, ``version`` and ``license``/``licenses`` assignments to the block variable
+  of ``Gem::Specification.new do |spec|`` are read as text.
 * ``parse_gemfile_lock`` reads the ``specs:`` of the ``GEM``, ``GIT`` and ``PATH`` sections
   (four-space indented ``name (version)`` lines; six-space lines are their dependencies). A
   platform suffix (``nokogiri (1.15.4-x86_64-linux)``) is kept as metadata, not in the version:
@@ -16,14 +17,16 @@ import re
 
 from wharfinger.errors import PackageMetadataError
 from wharfinger.inventory.catalogers._documents import Parsed, decode_text
+from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, purl_for
 from wharfinger.inventory.catalogers.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
-__all__ = ["parse_gemfile_lock", "parse_gemspec"]
+__all__ = ["RUBY_GEMFILE_LOCKS", "RUBY_INSTALLED", "parse_gemfile_lock", "parse_gemspec"]
 
 _QUOTED = r"""(?:%q<([^>]*)>|"([^"]*)"|'([^']*)')"""
-_ATTRIBUTE = re.compile(r"^\s*\w+\.(name|version|licenses?)\s*=\s*(.+?)\s*(?:#.*)?$", re.MULTILINE)
+_ATTRIBUTE = re.compile(r"^\s*(\w+)\.(name|version|licenses?)\s*=\s*(.+?)\s*(?:#.*)?$", re.MULTILINE)
+_BLOCK_VARIABLE = re.compile(r"Gem::Specification\.new\s+do\s*\|\s*(\w+)\s*\|")
 _STRING = re.compile(_QUOTED)
 _SPEC_LINE = re.compile(r"^ {4}(?P<name>[^\s(]+) \((?P<version>[^)]+)\)\s*$")
 
@@ -48,11 +51,16 @@ def _strings(expression: str) -> list[str]:
 def parse_gemspec(data: bytes, location: Location) -> Parsed:
     """One installed gem from its specification file."""
     text = decode_text(data, location)
+    block = _BLOCK_VARIABLE.search(text)
     values: dict[str, list[str]] = {}
     for match in _ATTRIBUTE.finditer(text):
-        attribute = match.group(1)
+        receiver, attribute, expression = match.groups()
+        if block is not None and receiver != block.group(1):
+            continue  # not the specification being built (trivy rejects such files too)
+        if attribute == "licenses" and not expression.startswith("["):
+            continue  # `licenses` takes an array; a bare string there is ignored by RubyGems' own validation
         if attribute not in values:  # the first assignment is the real one; later ones sit in fallbacks
-            values[attribute] = _strings(match.group(2))
+            values[attribute] = _strings(expression)
     name = (values.get("name") or [""])[0]
     version = (values.get("version") or [""])[0]
     if not name or not version:
@@ -87,3 +95,17 @@ def parse_gemfile_lock(data: bytes, location: Location) -> Parsed:
     if not saw_section:
         raise PackageMetadataError(f"{location.path} has no GEM section", hint="the file is not a Gemfile.lock")
     return Parsed(packages=tuple(found.values()))
+
+
+RUBY_INSTALLED = FileCataloger(
+    name="ruby-installed",
+    version="1",
+    rules=(FileRule(pattern="**/specifications/*.gemspec", parse=parse_gemspec),),
+)
+
+RUBY_GEMFILE_LOCKS = FileCataloger(
+    name="ruby-gemfile-lock",
+    version="1",
+    evidence="declared",
+    rules=(FileRule(pattern="**/Gemfile.lock", parse=parse_gemfile_lock, skip_inside=("/gems/",)),),
+)

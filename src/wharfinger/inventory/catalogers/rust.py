@@ -19,10 +19,11 @@ from typing import Any
 from wharfinger.errors import PackageMetadataError, UnsafeArchiveError
 from wharfinger.inventory.catalogers._documents import Parsed, load_toml
 from wharfinger.inventory.catalogers.executables import find_section
+from wharfinger.inventory.catalogers.filecataloger import BinaryData, FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package
 from wharfinger.inventory.package import Location, Package, PackageType
 
-__all__ = ["AUDITABLE_SECTION", "parse_cargo_lock", "parse_rust_binary"]
+__all__ = ["AUDITABLE_SECTION", "CARGO_LOCKS", "parse_cargo_lock", "parse_rust_binary"]
 
 AUDITABLE_SECTION = ".dep-v0"
 _MAX_AUDIT_JSON_BYTES = 8 * 1024 * 1024  # bytes; cargo-auditable itself caps the inflated data at 8 MiB
@@ -61,7 +62,7 @@ def parse_cargo_lock(data: bytes, location: Location) -> Parsed:
     return Parsed(packages=tuple(found.values()), warnings=tuple(warnings))
 
 
-def parse_rust_binary(data: bytes, location: Location) -> Parsed:
+def parse_rust_binary(data: BinaryData, location: Location) -> Parsed:
     try:
         section = find_section(data, AUDITABLE_SECTION)
         if section is None:
@@ -75,7 +76,8 @@ def parse_rust_binary(data: bytes, location: Location) -> Parsed:
         raw = inflater.decompress(section, _MAX_AUDIT_JSON_BYTES + 1)
     except zlib.error as exc:
         raise PackageMetadataError(
-            f"{location.path}: the {AUDITABLE_SECTION} section is not zlib data ({exc})", hint="skipped"
+            f"{location.path}: the {AUDITABLE_SECTION} section is not zlib data ({exc})",
+            hint="the embedded data is corrupt; the binary's dependencies are skipped",
         ) from exc
     if len(raw) > _MAX_AUDIT_JSON_BYTES:
         raise UnsafeArchiveError(
@@ -86,11 +88,15 @@ def parse_rust_binary(data: bytes, location: Location) -> Parsed:
         doc: Any = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise PackageMetadataError(
-            f"{location.path}: the {AUDITABLE_SECTION} section is not JSON", hint="skipped"
+            f"{location.path}: the {AUDITABLE_SECTION} section is not JSON",
+            hint="the embedded data is corrupt; the binary's dependencies are skipped",
         ) from exc
     crates = doc.get("packages") if isinstance(doc, dict) else None
     if not isinstance(crates, list):
-        raise PackageMetadataError(f"{location.path}: the audit data has no packages list", hint="skipped")
+        raise PackageMetadataError(
+            f"{location.path}: the audit data has no packages list",
+            hint="the embedded data is corrupt; the binary's dependencies are skipped",
+        )
     found: dict[tuple[str, str], Package] = {}
     for crate in crates:
         if not isinstance(crate, dict) or crate.get("kind", "runtime") != "runtime":
@@ -102,3 +108,11 @@ def parse_rust_binary(data: bytes, location: Location) -> Parsed:
                 (name, version), _crate(name, version, location, source=source if isinstance(source, str) else "")
             )
     return Parsed(packages=tuple(found.values()))
+
+
+CARGO_LOCKS = FileCataloger(
+    name="rust-cargo-lock",
+    version="1",
+    evidence="declared",
+    rules=(FileRule(pattern="**/Cargo.lock", parse=parse_cargo_lock, skip_inside=("/.cargo/registry/",)),),
+)

@@ -5,7 +5,9 @@ of the signer's identity, and the transparency-log proof. Verification is offlin
 root (Fulcio CAs, Rekor and CT keys, TSAs) is a ``trusted_root.json`` given by the caller,
 and the log inclusion is checked from the bundle itself. Identity is matched exactly or by
 regular expression, as ``cosign verify --certificate-identity[-regexp]`` does; no identity at
-all must be asked for explicitly (``IdentityPolicy.unsafe_any()``).
+all must be asked for explicitly (``IdentityPolicy.unsafe_any()``). Regular expressions match
+anywhere in the value, as Go's ``regexp.MatchString`` does in cosign: anchor them (``^…$``) to
+pin a whole identity.
 """
 
 from __future__ import annotations
@@ -57,11 +59,11 @@ class IdentityPolicy:
         issuer = certificate_issuer(certificate)
         if self.subject and self.subject not in subjects:
             return f"certificate identity {', '.join(subjects) or '(none)'} is not {self.subject}"
-        if self.subject_regex and not any(re.fullmatch(self.subject_regex, s) for s in subjects):
+        if self.subject_regex and not any(re.search(self.subject_regex, s) for s in subjects):
             return f"certificate identity {', '.join(subjects) or '(none)'} does not match {self.subject_regex!r}"
         if self.issuer and issuer != self.issuer:
             return f"OIDC issuer {issuer or '(none)'} is not {self.issuer}"
-        if self.issuer_regex and not (issuer and re.fullmatch(self.issuer_regex, issuer)):
+        if self.issuer_regex and not (issuer and re.search(self.issuer_regex, issuer)):
             return f"OIDC issuer {issuer or '(none)'} does not match {self.issuer_regex!r}"
         return None
 

@@ -89,18 +89,26 @@ class CosignKey:
 
     @property
     def algorithm(self) -> SignatureAlgorithm:
-        """cosign signs with SHA-256 whatever the key, and RSA with PKCS#1 v1.5."""
+        """What cosign signs with by default: SHA-256 on every curve, RSA with PKCS#1 v1.5."""
+        return cosign_algorithm(self.public_key)
+
+    @property
+    def accepted_algorithms(self) -> tuple[SignatureAlgorithm, ...]:
+        """The default, and the curve's own hash (``cosign sign --signing-algorithm ecdsa-sha2-384-nistp384``)."""
         key = self.public_key
         if isinstance(key, ec.EllipticCurvePublicKey):
-            return {
-                "secp384r1": SignatureAlgorithm.ECDSA_SHA384,
-                "secp521r1": SignatureAlgorithm.ECDSA_SHA512,
-            }.get(key.curve.name, SignatureAlgorithm.ECDSA_SHA256)
-        if isinstance(key, rsa.RSAPublicKey):
-            return SignatureAlgorithm.RSASSA_PKCS1V15_SHA256
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            return SignatureAlgorithm.ED25519
-        return SignatureAlgorithm.ECDSA_SHA256
+            native = {"secp384r1": SignatureAlgorithm.ECDSA_SHA384, "secp521r1": SignatureAlgorithm.ECDSA_SHA512}
+            if key.curve.name in native:
+                return (SignatureAlgorithm.ECDSA_SHA256, native[key.curve.name])
+        return (self.algorithm,)
+
+
+def cosign_algorithm(public_key: PublicKeyTypes) -> SignatureAlgorithm:
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return SignatureAlgorithm.RSASSA_PKCS1V15_SHA256
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return SignatureAlgorithm.ED25519
+    return SignatureAlgorithm.ECDSA_SHA256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -203,7 +211,7 @@ def verify_layer_with_key(layer: CosignSignatureLayer, image_digest: str, key: C
             reason=FailureReason.TOO_LARGE,
             message=f"signature of {len(layer.signature)} bytes exceeds the limit",
         )
-    if not verify_raw(key.public_key, key.algorithm, layer.signature, layer.payload):
+    if not any(verify_raw(key.public_key, a, layer.signature, layer.payload) for a in key.accepted_algorithms):
         return KeyVerification(
             verified=False,
             key_name=key.name,

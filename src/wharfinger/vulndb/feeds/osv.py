@@ -31,14 +31,16 @@ __all__ = ["load_document", "osv_source", "parse_osv", "parse_osv_bytes"]
 
 _CVSS_TYPES = frozenset({"CVSS_V2", "CVSS_V3", "CVSS_V4"})
 _DISTRO_RATING_TYPES = frozenset({"Ubuntu"})
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is 10x faster on the PyPA tree
+# Every scalar stays a string (BaseLoader): feed versions like `1.10` must not become the float 1.1, and
+# skipping type resolution makes YAML feeds load twice as fast. libyaml's C loader when available.
+_YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 def load_document(data: bytes, *, is_yaml: bool) -> Any:
     """Parse JSON or YAML bytes; a syntax error is an ``AdvisoryFormatError``."""
     try:
         if is_yaml:
-            return yaml.load(data, Loader=_YAML_LOADER)  # noqa: S506 -- a safe loader (C or Python)
+            return yaml.load(data, Loader=_YAML_LOADER)  # noqa: S506 -- BaseLoader builds only str, list, dict
         return json.loads(data)
     except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise AdvisoryFormatError(f"not valid {'YAML' if is_yaml else 'JSON'}: {exc}") from exc

@@ -1,5 +1,6 @@
 """Every fixture in ``fixtures/inventory/expected.json`` for a language ecosystem gives exactly the
-expected packages (name, version and, where the expectation lists them, licenses).
+expected packages (name, version and, where the expectation lists them, licenses and the
+development-only flag).
 
 The expectations were written by trivy's authors for trivy's parsers; the table below says which of
 our parsers reads the same file. Names are compared the way trivy spells them: Maven as
@@ -90,6 +91,13 @@ def test_fixture_gives_exactly_the_expected_packages(shared_dir: Path, key: str)
     assert set(got) == want, f"missing {want - set(got)}, unexpected {set(got) - want}"
 
     by_key = {(_trivy_name(p), p.version): p for p in parsed.packages}
+    if any("Dev" in p for p in case["packages"]):  # dev-only packages are marked, production wins a tie
+        want_dev: dict[tuple[str, str], bool] = {}
+        for p in case["packages"]:
+            pair = (p["Name"], p.get("Version", ""))
+            want_dev[pair] = want_dev.get(pair, True) and bool(p.get("Dev", False))
+        got_dev = {pair: ("dev", "true") in by_key[pair].metadata for pair in want_dev}
+        assert got_dev == want_dev
     for expected in case["packages"]:
         if "Licenses" in expected:
             ours = by_key[(expected["Name"], expected.get("Version", ""))]

@@ -1,0 +1,177 @@
+"""``wharfinger sign IMAGE --key URI --format FORMAT``: sign an image's digest and push the signature.
+
+A tag is resolved to the digest of its manifest first; the digest is what gets signed (a tag alone
+is never signed). Formats live in ``SIGNATURE_FORMATS``: each maps a ``SignRequest`` to the
+pushed signature's descriptor, so other signature families add an entry, not a branch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from wharfinger.oci.client import RegistryClient
+    from wharfinger.oci.manifest import Descriptor
+    from wharfinger.oci.reference import ImageRef
+    from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm, Signer
+
+__all__ = ["SIGNATURE_FORMATS", "SignRequest", "register", "run_sign"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignRequest:
+    client: RegistryClient
+    ref: ImageRef  # pinned: carries the digest that is signed
+    subject: Descriptor
+    signer: Signer
+    now: datetime
+    expiry: timedelta | None = None
+    timestamp_url: str | None = None
+
+
+def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
+    def sign(request: SignRequest) -> Descriptor:
+        from wharfinger.signing.notary.http import HttpTimestamper
+        from wharfinger.signing.notary.model import EnvelopeMediaType, TargetDescriptor
+        from wharfinger.signing.notary.registry import push_signature
+        from wharfinger.signing.notary.sign import build_envelope
+
+        target = TargetDescriptor(
+            media_type=request.subject.media_type, digest=request.subject.digest, size=request.subject.size
+        )
+        envelope = build_envelope(
+            EnvelopeMediaType(media_type),
+            target,
+            request.signer,
+            request.now,
+            expiry=request.now + request.expiry if request.expiry else None,
+            timestamp=HttpTimestamper(request.timestamp_url) if request.timestamp_url else None,
+        )
+        return push_signature(
+            request.client,
+            request.ref.repository,
+            request.subject,
+            envelope,
+            media_type=media_type,
+            chain=request.signer.key().certificate_chain,
+        )
+
+    return sign
+
+
+def _sign_cosign(request: SignRequest) -> Descriptor:
+    from wharfinger.signing.cosign.registry import append_signature
+    from wharfinger.signing.cosign.simplesigning import build_signature_layer
+
+    docker_reference = f"{request.ref.registry}/{request.ref.repository}"
+    payload, layer = build_signature_layer(docker_reference, request.subject.digest, request.signer)
+    return append_signature(request.client, request.ref.repository, request.subject.digest, payload, layer)
+
+
+def _cosign_algorithm(spec: KeySpec) -> SignatureAlgorithm:
+    from wharfinger.signing.cosign.simplesigning import cosign_algorithm
+    from wharfinger.signing.keys.algorithms import load_public_key
+
+    return cosign_algorithm(load_public_key(spec.public_key_der))
+
+
+# Format name -> signer-and-pusher.
+SIGNATURE_FORMATS: dict[str, Callable[[SignRequest], Descriptor]] = {
+    "notation-jws": _sign_notation("application/jose+json"),
+    "notation-cose": _sign_notation("application/cose"),
+    "cosign": _sign_cosign,
+}
+# Formats whose algorithm differs from the key's Notary default (cosign: SHA-256 on every curve, RSA PKCS#1 v1.5).
+FORMAT_ALGORITHMS: dict[str, Callable[[KeySpec], SignatureAlgorithm]] = {"cosign": _cosign_algorithm}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sign", help="Sign an image (by digest) and push the signature to its registry as an OCI referrer.")(
+        sign_command
+    )
+
+
+def _parse_duration(text: str) -> timedelta:
+    from wharfinger.errors import InputError
+
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) <= 0:
+        raise InputError(f"invalid duration {text!r}", hint="use a positive number with s, m, h or d: 90d, 12h")
+    return timedelta(seconds=int(number) * units[unit])
+
+
+def sign_command(
+    image: Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")],
+    key: Annotated[str, typer.Option("--key", help="Key URI: file:PATH (or a path); other providers by scheme.")],
+    signature_format: Annotated[
+        str, typer.Option("--format", help="Signature format: " + ", ".join(SIGNATURE_FORMATS) + ".")
+    ] = "notation-jws",
+    timestamp_url: Annotated[
+        str | None, typer.Option("--timestamp-url", help="RFC 3161 timestamp authority to countersign with.")
+    ] = None,
+    expiry: Annotated[
+        str | None, typer.Option("--expiry", help="Signature expiry after signing time, e.g. 90d, 12h.")
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow plain HTTP / unverified TLS for this image's registry.")
+    ] = False,
+    output: Annotated[
+        list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE]: text (default, the digest), json.")
+    ] = None,
+) -> None:
+    run_sign(image, key=key, signature_format=signature_format, timestamp_url=timestamp_url, expiry=expiry,
+             insecure=insecure, outputs=output)  # fmt: skip
+
+
+def run_sign(
+    image: str,
+    *,
+    key: str,
+    signature_format: str,
+    timestamp_url: str | None,
+    expiry: str | None,
+    insecure: bool,
+    outputs: list[str] | None,
+) -> None:
+    from wharfinger.cli.output import parse_outputs, write_outputs
+    from wharfinger.cli.registry_access import client_for, resolve_descriptor
+    from wharfinger.clock import SystemClock
+    from wharfinger.errors import InputError
+    from wharfinger.oci.reference import parse_ref
+    from wharfinger.signing.keys.providers import open_signer
+
+    targets = parse_outputs(outputs, allowed=("text", "json"), default="text")
+    sign = SIGNATURE_FORMATS.get(signature_format)
+    if sign is None:
+        raise InputError(
+            f"unknown signature format {signature_format!r}", hint="choose one of: " + ", ".join(SIGNATURE_FORMATS)
+        )
+    lifetime = _parse_duration(expiry) if expiry else None
+    ref = parse_ref(image)
+    signer = open_signer(key, os.environ)
+    algorithm_for = FORMAT_ALGORITHMS.get(signature_format)
+    if algorithm_for is not None and (wanted := algorithm_for(signer.key())) is not signer.key().algorithm:
+        signer = open_signer(key, os.environ, algorithm=wanted)
+    with client_for(ref, insecure=insecure) as client:
+        subject = resolve_descriptor(client, ref)
+        pinned = ref.with_digest(subject.digest)
+        request = SignRequest(
+            client=client, ref=pinned, subject=subject, signer=signer, now=SystemClock().now(), expiry=lifetime,
+            timestamp_url=timestamp_url,
+        )  # fmt: skip
+        pushed = sign(request)
+    report = {
+        "signature": pushed.digest,
+        "subject": str(pinned),
+        "format": signature_format,
+        "key": signer.key().key_id,
+    }
+    write_outputs(targets, lambda fmt: pushed.digest if fmt == "text" else json.dumps(report, indent=2))
