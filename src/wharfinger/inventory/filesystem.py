@@ -178,16 +178,21 @@ class PathPatterns:
     basenames share one small regex, and only the candidates' full patterns are tried.
     """
 
-    __slots__ = ("_by_basename", "_deep", "_wild", "_wild_basenames", "patterns")
+    __slots__ = ("_by_basename", "_by_dirname", "_deep", "_wild", "_wild_basenames", "patterns")
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = tuple(patterns)
-        self._by_basename, self._wild_basenames, self._wild, self._deep = _index_patterns(self.patterns)
+        index = _index_patterns(self.patterns)
+        self._by_basename, self._by_dirname, self._wild_basenames, self._wild, self._deep = index
 
     def matches(self, path: str) -> bool:
-        base = path[path.rfind("/") + 1 :]
+        cut = path.rfind("/")
+        base = path[cut + 1 :]
         literal = self._by_basename.get(base)
         if literal is not None and literal.fullmatch(path) is not None:
+            return True
+        in_directory = self._by_dirname.get(path[:cut] or "/")
+        if in_directory is not None and in_directory.fullmatch(path) is not None:
             return True
         if (
             self._wild_basenames is not None
@@ -199,7 +204,13 @@ class PathPatterns:
         return self._deep is not None and self._deep.fullmatch(path) is not None
 
 
-_Index = tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None, re.Pattern[str] | None, re.Pattern[str] | None]
+_Index = tuple[
+    dict[str, re.Pattern[str]],
+    dict[str, re.Pattern[str]],
+    re.Pattern[str] | None,
+    re.Pattern[str] | None,
+    re.Pattern[str] | None,
+]
 
 
 def _either(regexes: list[str]) -> re.Pattern[str] | None:
@@ -209,22 +220,29 @@ def _either(regexes: list[str]) -> re.Pattern[str] | None:
 @lru_cache(maxsize=256)
 def _index_patterns(patterns: tuple[str, ...]) -> _Index:
     literal: dict[str, list[str]] = {}
+    directories: dict[str, list[str]] = {}  # wildcard basename in a literal directory: "/var/lib/dpkg/status.d/*"
     wild_full: list[str] = []
     wild_base: list[str] = []
     deep: list[str] = []
     for pattern in patterns:
         anchored = pattern if pattern.startswith("/") else "/**/" + pattern
         full = _translate_glob(anchored)  # "/**/x" matches "/x": "**/" allows zero directories
-        base = anchored[anchored.rfind("/") + 1 :]
+        cut = anchored.rfind("/")
+        base, directory = anchored[cut + 1 :], anchored[:cut] or "/"
         if "**" in base or not base:
             deep.append(full)
+        elif any(c in base for c in "*?[") and not any(c in directory for c in "*?["):
+            directories.setdefault(directory, []).append(full)
         elif any(c in base for c in "*?["):
             wild_full.append(full)
             wild_base.append(_translate_glob(base))
         else:
             literal.setdefault(base, []).append(full)
-    by_basename = {base: re.compile("|".join(f"(?:{r})" for r in regexes)) for base, regexes in literal.items()}
-    return by_basename, _either(wild_base), _either(wild_full), _either(deep)
+
+    def grouped(groups: dict[str, list[str]]) -> dict[str, re.Pattern[str]]:
+        return {key: re.compile("|".join(f"(?:{r})" for r in regexes)) for key, regexes in groups.items()}
+
+    return grouped(literal), grouped(directories), _either(wild_base), _either(wild_full), _either(deep)
 
 
 class DirFS:
