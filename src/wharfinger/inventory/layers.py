@@ -248,18 +248,24 @@ def _layer_key(digest: str, selection: Selection) -> str:
     return f"layer1:{digest}:{fingerprint}"
 
 
+_MAX_CACHED_LAYER_CONTENT_BYTES = 64 * 1024 * 1024  # bytes of selected contents one cached layer index may hold
+
+
 def _encode_pending(pending: _Pending) -> bytes | None:
-    """The layer's index as bytes; None when it spooled contents (those are not kept in the cache)."""
+    """The layer's index as bytes; None when its selected contents are too large to keep in the cache."""
     contents: list[bytes] = []
     entries = []
     offset = 0
     for path, node in pending.entries:
+        data = node.data
         if node.spool is not None:
-            return None
-        if node.data is not None:
-            entries.append([path, node.kind, node.mode, node.size, node.link, offset, len(node.data)])
-            contents.append(node.data)
-            offset += len(node.data)
+            if offset + node.size > _MAX_CACHED_LAYER_CONTENT_BYTES:
+                return None  # jars by the hundred: this layer is streamed again next time
+            data = node.spool.read_bytes()
+        if data is not None:
+            entries.append([path, node.kind, node.mode, node.size, node.link, offset, len(data)])
+            contents.append(data)
+            offset += len(data)
         else:
             entries.append([path, node.kind, node.mode, node.size, node.link, -1, 0])
     meta = json.dumps(

@@ -187,3 +187,22 @@ def test_layer_index_cache_skips_shared_base_layers(tmp_path) -> None:
     with read_layers([tracked(base)], selection=Selection(patterns=("**",)), store=store) as third:
         assert opened == [layer(base).digest]
         assert third.read_bytes("/etc/os-release", 100) == b"ID=debian\n"
+
+
+def test_layer_index_cache_keeps_spooled_database(tmp_path) -> None:
+    from wharfinger.inventory.cache import InventoryCache
+    from wharfinger.inventory.layer_input import LayerInput
+
+    database = bytes(range(256)) * 8192  # 2 MiB: spooled, like a real rpmdb.sqlite
+    blob = gz(build_tar([Entry("var/lib/rpm/rpmdb.sqlite", database)]))
+    selection = Selection(patterns=("/var/lib/rpm/rpmdb.sqlite",))
+    store = InventoryCache(tmp_path / "cache")
+    with read_layers([layer(blob)], selection=selection, store=store) as first:
+        assert first.read_bytes("/var/lib/rpm/rpmdb.sqlite", 4 << 20) == database
+
+    def refuse():
+        raise AssertionError("the cached layer must not be opened")
+
+    cached = LayerInput(digest=layer(blob).digest, media_type="x", open=refuse)
+    with read_layers([cached], selection=selection, store=store) as second:
+        assert second.read_bytes("/var/lib/rpm/rpmdb.sqlite", 4 << 20) == database
