@@ -248,24 +248,20 @@ def _layer_key(digest: str, selection: Selection) -> str:
     return f"layer1:{digest}:{fingerprint}"
 
 
-_MAX_CACHED_LAYER_CONTENT_BYTES = 64 * 1024 * 1024  # bytes of selected contents one cached layer index may hold
+_MAX_CACHED_LAYER_CONTENT_BYTES = 16 * 1024 * 1024  # bytes of selected contents one cached layer index may hold
 
 
 def _encode_pending(pending: _Pending) -> bytes | None:
     """The layer's index as bytes; None when its selected contents are too large to keep in the cache."""
-    contents: list[bytes] = []
+    kept = sum(n.size for _, n in pending.entries if n.spool is not None or n.data is not None)
+    if kept > _MAX_CACHED_LAYER_CONTENT_BYTES:
+        return None  # large binaries or jars: this layer is streamed again next time (bounded memory here)
     entries = []
     offset = 0
     for path, node in pending.entries:
-        data = node.data
-        if node.spool is not None:
-            if offset + node.size > _MAX_CACHED_LAYER_CONTENT_BYTES:
-                return None  # jars by the hundred: this layer is streamed again next time
-            data = node.spool.read_bytes()
-        if data is not None:
-            entries.append([path, node.kind, node.mode, node.size, node.link, offset, len(data)])
-            contents.append(data)
-            offset += len(data)
+        if node.data is not None or node.spool is not None:
+            entries.append([path, node.kind, node.mode, node.size, node.link, offset, node.size])
+            offset += node.size
         else:
             entries.append([path, node.kind, node.mode, node.size, node.link, -1, 0])
     meta = json.dumps(
@@ -278,7 +274,16 @@ def _encode_pending(pending: _Pending) -> bytes | None:
         },
         separators=(",", ":"),
     ).encode()
-    return zlib.compress(struct.pack(">Q", len(meta)) + meta + b"".join(contents), 1)
+    packer = zlib.compressobj(1)
+    parts = [packer.compress(struct.pack(">Q", len(meta)) + meta)]
+    for _, node in pending.entries:
+        data = node.data if node.data is not None else (node.spool.read_bytes() if node.spool is not None else None)
+        if data is not None:
+            if len(data) != node.size:
+                return None  # a spool file changed under us: do not cache a wrong index
+            parts.append(packer.compress(data))
+    parts.append(packer.flush())
+    return b"".join(parts)
 
 
 def _decode_pending(value: bytes, index: int) -> _Pending | None:
