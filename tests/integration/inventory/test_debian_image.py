@@ -120,10 +120,15 @@ def _normalized(purl: str) -> tuple[str, str, str]:
 
 @pytest.fixture(scope="module")
 def peer_sboms(two_layer_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """syft (CycloneDX and SPDX in one run) and trivy (CycloneDX) on the same layout."""
+    """syft (CycloneDX and SPDX in one run) and trivy (CycloneDX, SPDX) on the same layout."""
     out = tmp_path_factory.mktemp("peers")
     env = {"SYFT_CHECK_FOR_APP_UPDATE": "false", "HOME": str(out), "PATH": "/usr/bin:/bin"}
-    sboms = {"syft": out / "syft.cdx.json", "syft-spdx": out / "syft.spdx.json", "trivy": out / "trivy.cdx.json"}
+    sboms = {
+        "syft": out / "syft.cdx.json",
+        "syft-spdx": out / "syft.spdx.json",
+        "trivy": out / "trivy.cdx.json",
+        "trivy-spdx": out / "trivy.spdx.json",
+    }
     subprocess.run(
         [
             _peer("syft"),
@@ -139,27 +144,28 @@ def peer_sboms(two_layer_layout: Path, tmp_path_factory: pytest.TempPathFactory)
         env=env,
         timeout=900,
     )
-    subprocess.run(
-        [
-            _peer("trivy"),
-            "image",
-            "--input",
-            str(two_layer_layout),
-            "--format",
-            "cyclonedx",
-            "--output",
-            str(sboms["trivy"]),
-            "--quiet",
-            "--skip-db-update",
-            "--offline-scan",
-            "--cache-dir",
-            str(out / "cache"),
-        ],
-        check=True,
-        capture_output=True,
-        env=env,
-        timeout=900,
-    )
+    for key, trivy_format in (("trivy", "cyclonedx"), ("trivy-spdx", "spdx-json")):
+        subprocess.run(
+            [
+                _peer("trivy"),
+                "image",
+                "--input",
+                str(two_layer_layout),
+                "--format",
+                trivy_format,
+                "--output",
+                str(sboms[key]),
+                "--quiet",
+                "--skip-db-update",
+                "--offline-scan",
+                "--cache-dir",
+                str(out / "cache"),
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+            timeout=900,
+        )
     return sboms
 
 
@@ -176,7 +182,7 @@ def test_peers_find_nothing_we_miss(peer: str, peer_sboms: dict[str, Path], two_
     assert {t for t in theirs if t[0] == "deb"} == {o for o in ours if o[0] == "deb"}
 
 
-@pytest.mark.parametrize("peer", ["syft", "syft-spdx", "trivy"])
+@pytest.mark.parametrize("peer", ["syft", "syft-spdx", "trivy", "trivy-spdx"])
 def test_peer_sboms_read_back(peer: str, peer_sboms: dict[str, Path], two_layer_layout: Path) -> None:
     from wharfinger.sbom import parse_sbom
 
