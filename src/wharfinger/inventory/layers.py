@@ -429,7 +429,7 @@ class LayeredFS:
                 self._history[target].append(_Node(kind="whiteout", layer=layer))
                 self.changed.setdefault(layer, set()).add(target)
 
-    def _apply(self, layer: int, pending: _Pending) -> None:
+    def _apply(self, layer: int, pending: _Pending, selected: PathPatterns | None = None) -> None:
         for directory in pending.opaque_dirs:
             self._delete(directory, layer, keep_self=True)
         for path in pending.whiteouts:
@@ -442,6 +442,17 @@ class LayeredFS:
             if source is None or source.kind != "file":
                 self.warnings.append(f"layer {self.digests[layer]}: hardlink {path} → {target} has no file to share")
                 continue
+            if (
+                selected is not None
+                and source.size
+                and source.data is None
+                and source.spool is None
+                and selected.matches(path)
+            ):
+                # the stream has passed the target: its content was not kept, as its own path was not asked for
+                self.warnings.append(
+                    f"layer {self.digests[layer]}: the content of {path} (a hardlink to {target}) was not kept"
+                )
             self._push(
                 path,
                 _Node(
@@ -718,7 +729,7 @@ def _apply_all(
             log.debug("%s", message, extra={"event": "inventory.layer.skipped"})
             if warn is not None:
                 warn(message)
-        fs._apply(index, pending)  # noqa: SLF001 -- the builder owns the tree
+        fs._apply(index, pending, selected)  # noqa: SLF001 -- the builder owns the tree
         changed = fs.changed.setdefault(index, set())
         changed.update(path for path, _node in pending.entries if selected.matches(path))
         changed.update(pending.whiteouts)

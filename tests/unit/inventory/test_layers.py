@@ -206,3 +206,15 @@ def test_layer_index_cache_keeps_spooled_database(tmp_path) -> None:
     cached = LayerInput(digest=layer(blob).digest, media_type="x", open=refuse)
     with read_layers([cached], selection=selection, store=store) as second:
         assert second.read_bytes("/var/lib/rpm/rpmdb.sqlite", 4 << 20) == database
+
+
+def test_hardlink_to_an_unselected_file_is_reported() -> None:
+    tar = build_tar(
+        [
+            Entry("opt/app/data.bin", b"payload"),
+            Entry("var/lib/dpkg/status", kind=LNK, link="opt/app/data.bin"),
+        ]
+    )
+    with read_layers([layer(tar)], selection=Selection(patterns=("/var/lib/dpkg/status",))) as fs:
+        assert fs.size("/var/lib/dpkg/status") == len(b"payload")
+        assert any("was not kept" in w for w in fs.warnings)
