@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from wharfinger.errors import InputError, UnsafeArchiveError
+from wharfinger.errors import FileTooLargeError, InputError, UnsafeArchiveError
 
 __all__ = [
     "MAX_SYMLINK_HOPS",
@@ -36,10 +36,6 @@ __all__ = [
 ]
 
 MAX_SYMLINK_HOPS = 40  # as Linux's MAXSYMLINKS: more is a loop
-
-
-class FileTooLargeError(InputError):
-    """A file is larger than the caller's ``max_bytes`` cap."""
 
 
 @runtime_checkable
