@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     from wharfinger.inventory.catalog import Inventory
     from wharfinger.oci.settings import Settings
-    from wharfinger.oci.sources import ImageSource, ResolvedImage, SourceSpec
+    from wharfinger.oci.sources import ImageSource, ResolvedImage
     from wharfinger.sbom import SbomSubject
 
 __all__ = ["register"]
@@ -24,57 +24,6 @@ _SOURCE_HELP = (
     "What to inventory: a registry reference, oci:DIR[:TAG|@DIGEST], oci-archive:FILE, "
     "docker-archive:FILE, dir:PATH (a root filesystem) or sbom:FILE (CycloneDX/SPDX/Wharfinger JSON)."
 )
-
-
-def _inventory_image(
-    spec: SourceSpec, platform_text: str | None, *, use_cache: bool, settings: Settings, attach: bool
-) -> tuple[Inventory, SbomSubject]:
-    from wharfinger.inventory.cache import InventoryCache
-    from wharfinger.inventory.catalog import catalog_layers
-    from wharfinger.inventory.layer_input import LayerInput
-    from wharfinger.oci.platform import parse_platform
-    from wharfinger.oci.sources import SourceKind, open_source
-    from wharfinger.sbom import SbomSubject
-
-    if attach and spec.kind is not SourceKind.REGISTRY:
-        from wharfinger.errors import InputError
-
-        raise InputError(
-            f"--attach pushes the SBOM to a registry, and {spec.text!r} is a local {spec.kind.value} source",
-            hint="name the image by its registry reference, or write the SBOM with -o cyclonedx-json=FILE",
-        )
-    platform = parse_platform(platform_text) if platform_text else None
-    source = open_source(spec, settings=settings)
-    try:
-        image = source.resolve(platform)
-        layers = [
-            LayerInput(
-                digest=d.digest,
-                media_type=d.media_type,
-                open=lambda d=d: source.open_blob(d),  # type: ignore[misc]  # bind each descriptor
-                size=d.size,
-            )
-            for d in image.layers
-        ]
-        cache_root = settings.cache_root or settings.blob_cache_dir.parent
-        cache = InventoryCache(cache_root / "inventory") if use_cache else None
-        try:
-            inventory = catalog_layers(layers, store=cache)
-        finally:
-            if cache is not None:
-                cache.close()
-        config_platform = image.config.platform
-        subject = SbomSubject(
-            name=spec.text,
-            kind="image",
-            digest=image.digest,
-            platform=str(image.platform or config_platform) if (image.platform or config_platform) else None,
-        )
-        if attach:
-            _attach(source, image, inventory, subject)
-    finally:
-        source.close()
-    return inventory, subject
 
 
 def _attach(source: ImageSource, image: ResolvedImage, inventory: Inventory, subject: SbomSubject) -> None:
@@ -111,40 +60,28 @@ def _inventory(
     settings: Settings | None = None,
     attach: bool = False,
 ) -> tuple[Inventory, SbomSubject]:
-    """The inventory of any source (``scan`` uses it too); ``settings`` default to the environment's."""
+    """``inventory.sources.inventory_of_source`` plus ``--attach``; ``scan`` calls it too."""
+    from wharfinger.errors import InputError
+    from wharfinger.inventory.sources import inventory_of_source
     from wharfinger.oci.settings import Settings
+    from wharfinger.oci.sources import SourceKind, parse_source
 
     settings = settings if settings is not None else Settings.from_env()
-    from wharfinger.oci.sources import SourceKind, parse_source
-    from wharfinger.sbom import SbomSubject
-
-    spec = parse_source(source_text)
-    if attach and not spec.is_image:
-        from wharfinger.errors import InputError
-
-        raise InputError(
-            f"--attach needs an image in a registry, and {spec.text!r} is a {spec.kind.value} source",
-            hint="name the image by its registry reference",
-        )
-    if spec.kind is SourceKind.DIR:
-        from wharfinger.inventory.catalog import catalog_fs
-        from wharfinger.inventory.filesystem import DirFS
-
-        assert spec.path is not None  # noqa: S101  # parse_source sets it for dir:
-        return catalog_fs(DirFS(spec.path)), SbomSubject(name=spec.text, kind="directory")
-    if spec.kind is SourceKind.SBOM:
-        from wharfinger.errors import InputError
-        from wharfinger.sbom import parse_sbom
-        from wharfinger.sbom.reader import MAX_SBOM_BYTES
-
-        assert spec.path is not None  # noqa: S101  # parse_source sets it for sbom:
-        try:
-            with spec.path.open("rb") as f:
-                data = f.read(MAX_SBOM_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"cannot read {spec.path}: {exc.strerror}", hint="check the path") from exc
-        return parse_sbom(data, name=str(spec.path)), SbomSubject(name=spec.text, kind="sbom")
-    return _inventory_image(spec, platform_text, use_cache=use_cache, settings=settings, attach=attach)
+    if attach:
+        spec = parse_source(source_text)
+        if spec.kind is not SourceKind.REGISTRY:
+            what = "a local" if spec.is_image else "a"
+            raise InputError(
+                f"--attach pushes the SBOM to a registry, and {spec.text!r} is {what} {spec.kind.value} source",
+                hint="name the image by its registry reference, or write the SBOM with -o cyclonedx-json=FILE",
+            )
+    return inventory_of_source(
+        source_text,
+        settings=settings,
+        platform=platform_text,
+        use_cache=use_cache,
+        while_open=_attach if attach else None,
+    )
 
 
 def sbom(
