@@ -10,6 +10,7 @@ must act, and the CLI maps it to an exit code (see ``wharfinger --help`` and ``d
     │     SbomFormatError · PolicyError · TrustPolicyError · VersionError (also ValueError)
     │     UnsafeArchiveError (a hostile or broken layer/archive) · DatabaseError
     │     PackageMetadataError (a malformed lock file or package manifest; catalogers skip it)
+    │     FileTooLargeError (a file over a reader's byte cap) · RpmDatabaseError (a corrupt rpm database)
     │     AdvisoryFormatError (one malformed advisory record: skipped and counted)
     │     ScanExceptionsError (an exceptions file; every problem with its line) · VexError
     ├── VerificationError       the artifact is not trustworthy             → exit 1
@@ -30,6 +31,7 @@ __all__ = [
     "DatabaseError",
     "DigestMismatchError",
     "FeedError",
+    "FileTooLargeError",
     "InputError",
     "InvalidDigestError",
     "InvalidReferenceError",
@@ -43,6 +45,7 @@ __all__ = [
     "RegistryError",
     "RegistryNotFoundError",
     "RegistryUnavailableError",
+    "RpmDatabaseError",
     "SbomFormatError",
     "ScanExceptionsError",
     "SignatureEnvelopeError",
@@ -110,6 +113,14 @@ class TrustPolicyError(InputError):
 
 class VersionError(InputError, ValueError):
     """A version string does not parse in its scheme."""
+
+
+class FileTooLargeError(InputError):
+    """A file in an image is larger than the reader's ``max_bytes`` cap; it is skipped."""
+
+
+class RpmDatabaseError(InputError):
+    """An rpm database (SQLite, Berkeley DB, NDB) or one of its header blobs is corrupt."""
 
 
 class UnsafeArchiveError(InputError):

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
     from wharfinger.inventory.catalog import Inventory
-    from wharfinger.oci.sources import SourceSpec
+    from wharfinger.oci.settings import Settings
+    from wharfinger.oci.sources import ImageSource, ResolvedImage
     from wharfinger.sbom import SbomSubject
 
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
+
+CYCLONEDX_MEDIA_TYPE = "application/vnd.cyclonedx+json"  # the artifact type syft/oras/cosign use for CycloneDX
 
 _SOURCE_HELP = (
     "What to inventory: a registry reference, oci:DIR[:TAG|@DIGEST], oci-archive:FILE, "
@@ -22,73 +26,62 @@ _SOURCE_HELP = (
 )
 
 
-def _inventory_image(spec: SourceSpec, platform_text: str | None, *, use_cache: bool) -> tuple[Inventory, SbomSubject]:
-    from wharfinger.inventory.cache import InventoryCache
-    from wharfinger.inventory.catalog import catalog_layers
-    from wharfinger.inventory.layer_input import LayerInput
-    from wharfinger.oci.platform import parse_platform
-    from wharfinger.oci.settings import Settings
-    from wharfinger.oci.sources import open_source
-    from wharfinger.sbom import SbomSubject
+def _attach(source: ImageSource, image: ResolvedImage, inventory: Inventory, subject: SbomSubject) -> None:
+    """Push the CycloneDX SBOM as an OCI 1.1 referrer of the image manifest."""
+    from wharfinger.clock import SystemClock
+    from wharfinger.oci.referrers import attach_artifact
+    from wharfinger.oci.registry_source import RegistrySource
+    from wharfinger.sbom import render_sbom
 
-    settings = Settings.from_env()
-    platform = parse_platform(platform_text) if platform_text else None
-    source = open_source(spec, settings=settings)
-    try:
-        image = source.resolve(platform)
-        layers = [
-            LayerInput(
-                digest=d.digest,
-                media_type=d.media_type,
-                open=lambda d=d: source.open_blob(d),  # type: ignore[misc]  # bind each descriptor
-                size=d.size,
-            )
-            for d in image.layers
-        ]
-        cache = (
-            InventoryCache((settings.cache_root or settings.blob_cache_dir.parent) / "inventory") if use_cache else None
-        )
-        try:
-            inventory = catalog_layers(layers, store=cache)
-        finally:
-            if cache is not None:
-                cache.close()
-    finally:
-        source.close()
-    config_platform = image.config.platform
-    subject = SbomSubject(
-        name=spec.text,
-        kind="image",
-        digest=image.digest,
-        platform=str(image.platform or config_platform) if (image.platform or config_platform) else None,
+    assert isinstance(source, RegistrySource)  # noqa: S101  # checked by the caller: REGISTRY specs only
+    now = SystemClock().now()
+    document = render_sbom(inventory, "cyclonedx-json", subject, now=now).encode()
+    pushed = attach_artifact(
+        source.client,
+        source.repository,
+        image.manifest_descriptor,
+        CYCLONEDX_MEDIA_TYPE,
+        [(CYCLONEDX_MEDIA_TYPE, document)],
+        annotations={"org.opencontainers.image.created": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
     )
-    return inventory, subject
+    log.warning(
+        "SBOM attached to %s as %s",
+        image.digest,
+        pushed.digest,
+        extra={"event": "sbom.attached", "digest": pushed.digest},
+    )
 
 
-def _inventory(source_text: str, platform_text: str | None, *, use_cache: bool) -> tuple[Inventory, SbomSubject]:
+def _inventory(
+    source_text: str,
+    platform_text: str | None,
+    *,
+    use_cache: bool,
+    settings: Settings | None = None,
+    attach: bool = False,
+) -> tuple[Inventory, SbomSubject]:
+    """``inventory.sources.inventory_of_source`` plus ``--attach``; ``scan`` calls it too."""
+    from wharfinger.errors import InputError
+    from wharfinger.inventory.sources import inventory_of_source
+    from wharfinger.oci.settings import Settings
     from wharfinger.oci.sources import SourceKind, parse_source
-    from wharfinger.sbom import SbomSubject
 
-    spec = parse_source(source_text)
-    if spec.kind is SourceKind.DIR:
-        from wharfinger.inventory.catalog import catalog_fs
-        from wharfinger.inventory.filesystem import DirFS
-
-        assert spec.path is not None  # noqa: S101  # parse_source sets it for dir:
-        return catalog_fs(DirFS(spec.path)), SbomSubject(name=spec.text, kind="directory")
-    if spec.kind is SourceKind.SBOM:
-        from wharfinger.errors import InputError
-        from wharfinger.sbom import parse_sbom
-        from wharfinger.sbom.reader import MAX_SBOM_BYTES
-
-        assert spec.path is not None  # noqa: S101  # parse_source sets it for sbom:
-        try:
-            with spec.path.open("rb") as f:
-                data = f.read(MAX_SBOM_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"cannot read {spec.path}: {exc.strerror}", hint="check the path") from exc
-        return parse_sbom(data, name=str(spec.path)), SbomSubject(name=spec.text, kind="sbom")
-    return _inventory_image(spec, platform_text, use_cache=use_cache)
+    settings = settings if settings is not None else Settings.from_env()
+    if attach:
+        spec = parse_source(source_text)
+        if spec.kind is not SourceKind.REGISTRY:
+            what = "a local" if spec.is_image else "a"
+            raise InputError(
+                f"--attach pushes the SBOM to a registry, and {spec.text!r} is {what} {spec.kind.value} source",
+                hint="name the image by its registry reference, or write the SBOM with -o cyclonedx-json=FILE",
+            )
+    return inventory_of_source(
+        source_text,
+        settings=settings,
+        platform=platform_text,
+        use_cache=use_cache,
+        while_open=_attach if attach else None,
+    )
 
 
 def sbom(
@@ -107,22 +100,24 @@ def sbom(
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the inventory cache.")] = False,
     attach: Annotated[
-        bool, typer.Option("--attach", help="Push the SBOM to the registry as an OCI referrer of the image.")
+        bool,
+        typer.Option("--attach", help="Push the SBOM (CycloneDX) to the registry as an OCI referrer of the image."),
     ] = False,
+    insecure: Annotated[
+        list[str] | None,
+        typer.Option("--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP."),
+    ] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
 ) -> None:
     """List every OS and language package in SOURCE, with the layer that brought it."""
     from wharfinger.cli.output import parse_outputs, write_outputs
+    from wharfinger.cli.pull import registry_settings_from_flags
     from wharfinger.clock import SystemClock
-    from wharfinger.errors import InputError
     from wharfinger.sbom import SBOM_FORMATS, render_sbom
 
     targets = parse_outputs(output, allowed=SBOM_FORMATS, default="table")
-    if attach:
-        raise InputError(
-            "--attach is not available in this build: pushing referrers needs the registry client",
-            hint="write the SBOM with -o cyclonedx-json=FILE and attach it with `oras attach`",
-        )
-    inventory, subject = _inventory(source, platform, use_cache=not no_cache)
+    settings = registry_settings_from_flags(insecure, ca_bundle)
+    inventory, subject = _inventory(source, platform, use_cache=not no_cache, settings=settings, attach=attach)
     for warning in inventory.warnings[:20]:
         log.warning("%s", warning, extra={"event": "sbom.warning"})
     if len(inventory.warnings) > 20:  # noqa: PLR2004 -- a flood of warnings helps nobody

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from wharfinger.errors import InputError, UnsafeArchiveError
+from wharfinger.errors import FileTooLargeError, InputError, UnsafeArchiveError
 
 __all__ = [
     "MAX_SYMLINK_HOPS",
@@ -36,10 +36,6 @@ __all__ = [
 ]
 
 MAX_SYMLINK_HOPS = 40  # as Linux's MAXSYMLINKS: more is a loop
-
-
-class FileTooLargeError(InputError):
-    """A file is larger than the caller's ``max_bytes`` cap."""
 
 
 @runtime_checkable
@@ -172,27 +168,77 @@ class PathPatterns:
 
     ``**/`` matches any number of directories (``**/*.jar`` matches ``/a.jar`` and ``/x/y/a.jar``);
     a pattern without a leading ``/`` is anchored anywhere, as if prefixed with ``**/``.
+
+    Matching runs once per layer entry and once per file for every cataloger's glob, so it is
+    indexed by the last path segment: a literal basename is a dictionary lookup, wildcard
+    basenames share one small regex, and only the candidates' full patterns are tried.
     """
 
-    __slots__ = ("_regex", "patterns")
+    __slots__ = ("_by_basename", "_by_dirname", "_deep", "_wild", "_wild_basenames", "patterns")
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = tuple(patterns)
-        self._regex = _compile(self.patterns)
+        index = _index_patterns(self.patterns)
+        self._by_basename, self._by_dirname, self._wild_basenames, self._wild, self._deep = index
 
     def matches(self, path: str) -> bool:
-        return self._regex is not None and self._regex.fullmatch(path) is not None
+        cut = path.rfind("/")
+        base = path[cut + 1 :]
+        literal = self._by_basename.get(base)
+        if literal is not None and literal.fullmatch(path) is not None:
+            return True
+        in_directory = self._by_dirname.get(path[:cut] or "/")
+        if in_directory is not None and in_directory.fullmatch(path) is not None:
+            return True
+        if (
+            self._wild_basenames is not None
+            and self._wild is not None
+            and self._wild_basenames.fullmatch(base) is not None
+            and self._wild.fullmatch(path) is not None
+        ):
+            return True
+        return self._deep is not None and self._deep.fullmatch(path) is not None
+
+
+_Index = tuple[
+    dict[str, re.Pattern[str]],
+    dict[str, re.Pattern[str]],
+    re.Pattern[str] | None,
+    re.Pattern[str] | None,
+    re.Pattern[str] | None,
+]
+
+
+def _either(regexes: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
 
 
 @lru_cache(maxsize=256)
-def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    parts = []
+def _index_patterns(patterns: tuple[str, ...]) -> _Index:
+    literal: dict[str, list[str]] = {}
+    directories: dict[str, list[str]] = {}  # wildcard basename in a literal directory: "/var/lib/dpkg/status.d/*"
+    wild_full: list[str] = []
+    wild_base: list[str] = []
+    deep: list[str] = []
     for pattern in patterns:
         anchored = pattern if pattern.startswith("/") else "/**/" + pattern
-        parts.append(_translate_glob(anchored))  # "/**/x" matches "/x": "**/" allows zero directories
-    return re.compile("|".join(f"(?:{p})" for p in parts))
+        full = _translate_glob(anchored)  # "/**/x" matches "/x": "**/" allows zero directories
+        cut = anchored.rfind("/")
+        base, directory = anchored[cut + 1 :], anchored[:cut] or "/"
+        if "**" in base or not base:
+            deep.append(full)
+        elif any(c in base for c in "*?[") and not any(c in directory for c in "*?["):
+            directories.setdefault(directory, []).append(full)
+        elif any(c in base for c in "*?["):
+            wild_full.append(full)
+            wild_base.append(_translate_glob(base))
+        else:
+            literal.setdefault(base, []).append(full)
+
+    def grouped(groups: dict[str, list[str]]) -> dict[str, re.Pattern[str]]:
+        return {key: re.compile("|".join(f"(?:{r})" for r in regexes)) for key, regexes in groups.items()}
+
+    return grouped(literal), grouped(directories), _either(wild_base), _either(wild_full), _either(deep)
 
 
 class DirFS:

@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import logging
+import queue
 import shutil
 import stat
 import struct
@@ -91,11 +92,66 @@ class _Node:
     spool: Path | None = None  # content spooled to disk
 
 
+class _Prefetcher:
+    """Reads the compressed blob in its own thread, a few chunks ahead.
+
+    The source verifies the blob's digest as it is read; in this thread hashing (and disk or
+    network reads) overlaps inflating in the layer's thread — both release the GIL.
+    """
+
+    def __init__(self, blob: BinaryIO, *, depth: int = 8) -> None:
+        self._blob = blob
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._pending = b""
+        self._eof = False
+        self._thread = threading.Thread(target=self._run, name="wharfinger-layer-read", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                data = self._blob.read(_READ_CHUNK)
+                self._put(data)
+                if not data:
+                    return
+        except BaseException as exc:  # noqa: BLE001 -- handed to the reading thread, which raises it
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return
+
+    def read(self, size: int) -> bytes:
+        if not self._pending:
+            if self._eof:
+                return b""
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._eof = True
+                raise item
+            if not item:
+                self._eof = True
+                return b""
+            self._pending = item
+        out, self._pending = self._pending[:size], self._pending[size:]
+        return out
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._blob.close()
+
+
 class _LayerStream:
     """A decompressed, size-checked view of a layer blob, as chunks."""
 
     def __init__(self, layer: LayerInput, budget: _Budget) -> None:
-        self._blob = layer.open()
+        self._blob = _Prefetcher(layer.open())
         self._digest = layer.digest
         self._limits = budget.limits
         self._budget = budget
@@ -115,7 +171,7 @@ class _LayerStream:
         elif head.startswith(_ZSTD_MAGIC):
             import zstandard  # noqa: PLC0415 -- only zstd layers pay for it
 
-            prefixed: BinaryIO = _Prefixed(head, self._blob, self)  # type: ignore[assignment]  # a RawIOBase reader
+            prefixed: BinaryIO = _Prefixed(head, self)  # type: ignore[assignment]  # a RawIOBase reader
             reader = zstandard.ZstdDecompressor().stream_reader(prefixed)
             while chunk := reader.read(_READ_CHUNK):
                 yield bytes(chunk)
@@ -198,10 +254,9 @@ class _LayerStream:
 class _Prefixed(io.RawIOBase):
     """The blob with its already-read magic bytes put back in front (for zstandard's reader)."""
 
-    def __init__(self, head: bytes, blob: BinaryIO, owner: _LayerStream) -> None:
+    def __init__(self, head: bytes, owner: _LayerStream) -> None:
         super().__init__()
         self._head = head
-        self._blob = blob
         self._owner = owner
 
     def readable(self) -> bool:
@@ -211,9 +266,7 @@ class _Prefixed(io.RawIOBase):
         if self._head:
             head, self._head = self._head, b""
             return head
-        chunk = self._blob.read(size if size > 0 else _READ_CHUNK)
-        self._owner.compressed += len(chunk)
-        return chunk
+        return self._owner._read_raw(size if size > 0 else _READ_CHUNK)  # noqa: SLF001 -- its own stream
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]  # io types it as WriteableBuffer
         data = self.read(len(buffer))
@@ -248,18 +301,20 @@ def _layer_key(digest: str, selection: Selection) -> str:
     return f"layer1:{digest}:{fingerprint}"
 
 
+_MAX_CACHED_LAYER_CONTENT_BYTES = 16 * 1024 * 1024  # bytes of selected contents one cached layer index may hold
+
+
 def _encode_pending(pending: _Pending) -> bytes | None:
-    """The layer's index as bytes; None when it spooled contents (those are not kept in the cache)."""
-    contents: list[bytes] = []
+    """The layer's index as bytes; None when its selected contents are too large to keep in the cache."""
+    kept = sum(n.size for _, n in pending.entries if n.spool is not None or n.data is not None)
+    if kept > _MAX_CACHED_LAYER_CONTENT_BYTES:
+        return None  # large binaries or jars: this layer is streamed again next time (bounded memory here)
     entries = []
     offset = 0
     for path, node in pending.entries:
-        if node.spool is not None:
-            return None
-        if node.data is not None:
-            entries.append([path, node.kind, node.mode, node.size, node.link, offset, len(node.data)])
-            contents.append(node.data)
-            offset += len(node.data)
+        if node.data is not None or node.spool is not None:
+            entries.append([path, node.kind, node.mode, node.size, node.link, offset, node.size])
+            offset += node.size
         else:
             entries.append([path, node.kind, node.mode, node.size, node.link, -1, 0])
     meta = json.dumps(
@@ -272,7 +327,16 @@ def _encode_pending(pending: _Pending) -> bytes | None:
         },
         separators=(",", ":"),
     ).encode()
-    return zlib.compress(struct.pack(">Q", len(meta)) + meta + b"".join(contents), 1)
+    packer = zlib.compressobj(1)
+    parts = [packer.compress(struct.pack(">Q", len(meta)) + meta)]
+    for _, node in pending.entries:
+        data = node.data if node.data is not None else (node.spool.read_bytes() if node.spool is not None else None)
+        if data is not None:
+            if len(data) != node.size:
+                return None  # a spool file changed under us: do not cache a wrong index
+            parts.append(packer.compress(data))
+    parts.append(packer.flush())
+    return b"".join(parts)
 
 
 def _decode_pending(value: bytes, index: int) -> _Pending | None:
@@ -365,7 +429,7 @@ class LayeredFS:
                 self._history[target].append(_Node(kind="whiteout", layer=layer))
                 self.changed.setdefault(layer, set()).add(target)
 
-    def _apply(self, layer: int, pending: _Pending) -> None:
+    def _apply(self, layer: int, pending: _Pending, selected: PathPatterns | None = None) -> None:
         for directory in pending.opaque_dirs:
             self._delete(directory, layer, keep_self=True)
         for path in pending.whiteouts:
@@ -378,6 +442,17 @@ class LayeredFS:
             if source is None or source.kind != "file":
                 self.warnings.append(f"layer {self.digests[layer]}: hardlink {path} → {target} has no file to share")
                 continue
+            if (
+                selected is not None
+                and source.size
+                and source.data is None
+                and source.spool is None
+                and selected.matches(path)
+            ):
+                # the stream has passed the target: its content was not kept, as its own path was not asked for
+                self.warnings.append(
+                    f"layer {self.digests[layer]}: the content of {path} (a hardlink to {target}) was not kept"
+                )
             self._push(
                 path,
                 _Node(
@@ -585,7 +660,7 @@ def read_layers(
     selection: Selection,
     limits: LayerLimits | None = None,
     warn: Callable[[str], None] | None = None,
-    parallel: int = 2,
+    parallel: int = 3,
     store: LayerIndexStore | None = None,
 ) -> LayeredFS:
     """Stream every layer once; return the assembled filesystem (close it when done).
@@ -624,7 +699,9 @@ def read_layers(
             _apply_all(fs, pendings, selected, warn)
         else:
             with ThreadPoolExecutor(max_workers=min(parallel, len(missing))) as pool:
-                futures = {i: pool.submit(read, i) for i in missing}
+                # largest first: the biggest layer bounds the wall time, it should not wait for a worker
+                by_size = sorted(missing, key=lambda i: -(layers[i].size or 0))
+                futures = {i: pool.submit(read, i) for i in by_size}
                 try:
                     _apply_all(
                         fs,
@@ -652,7 +729,7 @@ def _apply_all(
             log.debug("%s", message, extra={"event": "inventory.layer.skipped"})
             if warn is not None:
                 warn(message)
-        fs._apply(index, pending)  # noqa: SLF001 -- the builder owns the tree
+        fs._apply(index, pending, selected)  # noqa: SLF001 -- the builder owns the tree
         changed = fs.changed.setdefault(index, set())
         changed.update(path for path, _node in pending.entries if selected.matches(path))
         changed.update(pending.whiteouts)

@@ -20,7 +20,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from wharfinger.errors import InputError
+from wharfinger.errors import RpmDatabaseError
 
 __all__ = [
     "RpmDatabaseError",
@@ -43,10 +43,6 @@ _DIRINDEXES, _BASENAMES, _DIRNAMES = 1116, 1117, 1118
 _MODULARITYLABEL = 5096
 # types
 _INT16, _INT32, _STRING, _STRING_ARRAY, _I18NSTRING = 3, 4, 6, 8, 9
-
-
-class RpmDatabaseError(InputError):
-    """An rpm database or header blob is corrupt."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

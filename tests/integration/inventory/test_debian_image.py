@@ -118,30 +118,62 @@ def _normalized(purl: str) -> tuple[str, str, str]:
     return parsed.type, parsed.name.lower(), version
 
 
+@pytest.fixture(scope="module")
+def peer_sboms(two_layer_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """syft (CycloneDX and SPDX in one run) and trivy (CycloneDX, SPDX) on the same layout."""
+    out = tmp_path_factory.mktemp("peers")
+    env = {"SYFT_CHECK_FOR_APP_UPDATE": "false", "HOME": str(out), "PATH": "/usr/bin:/bin"}
+    sboms = {
+        "syft": out / "syft.cdx.json",
+        "syft-spdx": out / "syft.spdx.json",
+        "trivy": out / "trivy.cdx.json",
+        "trivy-spdx": out / "trivy.spdx.json",
+    }
+    subprocess.run(
+        [
+            _peer("syft"),
+            f"oci-dir:{two_layer_layout}",
+            "-q",
+            "-o",
+            f"cyclonedx-json={sboms['syft']}",
+            "-o",
+            f"spdx-json={sboms['syft-spdx']}",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=900,
+    )
+    for key, trivy_format in (("trivy", "cyclonedx"), ("trivy-spdx", "spdx-json")):
+        subprocess.run(
+            [
+                _peer("trivy"),
+                "image",
+                "--input",
+                str(two_layer_layout),
+                "--format",
+                trivy_format,
+                "--output",
+                str(sboms[key]),
+                "--quiet",
+                "--skip-db-update",
+                "--offline-scan",
+                "--cache-dir",
+                str(out / "cache"),
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+            timeout=900,
+        )
+    return sboms
+
+
 @pytest.mark.parametrize("peer", ["syft", "trivy"])
-def test_peers_find_nothing_we_miss(peer: str, two_layer_layout: Path, tmp_path: Path) -> None:
-    out = tmp_path / f"{peer}.cdx.json"
-    env = {"SYFT_CHECK_FOR_APP_UPDATE": "false", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    if peer == "syft":
-        args = [_peer("syft"), f"oci-dir:{two_layer_layout}", "-q", "-o", f"cyclonedx-json={out}"]
-    else:
-        args = [
-            _peer("trivy"),
-            "image",
-            "--input",
-            str(two_layer_layout),
-            "--format",
-            "cyclonedx",
-            "--output",
-            str(out),
-            "--quiet",
-            "--skip-db-update",
-            "--offline-scan",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-        ]
-    subprocess.run(args, check=True, capture_output=True, env=env, timeout=600)
-    theirs = {_normalized(c["purl"]) for c in json.loads(out.read_text()).get("components", []) if c.get("purl")}
+def test_peers_find_nothing_we_miss(peer: str, peer_sboms: dict[str, Path], two_layer_layout: Path) -> None:
+    theirs = {
+        _normalized(c["purl"]) for c in json.loads(peer_sboms[peer].read_text()).get("components", []) if c.get("purl")
+    }
     ours = {_normalized(p.purl) for p in catalog_layers(_layers(two_layer_layout)).packages}
     missing = theirs - ours
     # Every difference must be explained. This image holds only Debian packages and Python's
@@ -150,23 +182,15 @@ def test_peers_find_nothing_we_miss(peer: str, two_layer_layout: Path, tmp_path:
     assert {t for t in theirs if t[0] == "deb"} == {o for o in ours if o[0] == "deb"}
 
 
-@pytest.mark.parametrize("peer_format", ["cyclonedx-json", "spdx-json"])
-def test_syft_sboms_read_back(peer_format: str, two_layer_layout: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("peer", ["syft", "syft-spdx", "trivy", "trivy-spdx"])
+def test_peer_sboms_read_back(peer: str, peer_sboms: dict[str, Path], two_layer_layout: Path) -> None:
     from wharfinger.sbom import parse_sbom
 
-    out = tmp_path / "syft.json"
-    env = {"SYFT_CHECK_FOR_APP_UPDATE": "false", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    subprocess.run(
-        [_peer("syft"), f"oci-dir:{two_layer_layout}", "-q", "-o", f"{peer_format}={out}"],
-        check=True,
-        capture_output=True,
-        env=env,
-        timeout=600,
-    )
-    read = parse_sbom(out.read_bytes())
+    read = parse_sbom(peer_sboms[peer].read_bytes())
     ours = catalog_layers(_layers(two_layer_layout))
     assert {(p.type, p.name, p.version) for p in read.packages} == {(p.type, p.name, p.version) for p in ours.packages}
-    if peer_format == "cyclonedx-json":
-        layers = {layer.digest for layer in _layers(two_layer_layout)}
+    if peer == "syft":  # syft's CycloneDX names the files each package was found in
         assert all(p.locations for p in read.packages)
-        assert len(layers) == 2
+    if peer == "trivy":  # trivy names the layer of each package: it must agree with ours
+        layer_of = {(p.name, p.version): p.layer_digest for p in ours.packages}
+        assert all(p.layer_digest == layer_of[(p.name, p.version)] for p in read.packages if p.layer_digest)

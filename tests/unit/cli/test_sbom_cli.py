@@ -128,7 +128,7 @@ def test_dir_and_sbom_sources(run_cli, shared_dir: Path, tmp_path: Path) -> None
         (["dir:/no/such/dir"], "is not a directory"),
         (["sbom:/no/such.json"], "cannot read"),
         (["dir:.", "-o", "xml"], "unknown output format"),
-        (["dir:.", "--attach"], "--attach"),
+        (["dir:.", "--attach"], "--attach pushes the SBOM to a registry"),
     ],
     ids=["missing-dir", "missing-sbom", "bad-format", "attach"],
 )

@@ -73,6 +73,14 @@ def test_glob_and_walk(rootfs: Path) -> None:
         ("**/site-packages/*.dist-info/METADATA", "/usr/lib/python3/site-packages/a-1.dist-info/METADATA", True),
         ("/var/lib/dpkg/info/*.list", "/var/lib/dpkg/info/libc6:amd64.list", True),
         ("/etc/[ab]*", "/etc/alpine-release", True),
+        ("/var/lib/dpkg/status.d/*", "/var/lib/dpkg/status.d/sub/base", False),
+        ("/var/lib/dpkg/status.d/*", "/var/lib/dpkg/status.dx", False),
+        ("**/node_modules/*/package.json", "/app/node_modules/lodash/package.json", True),
+        ("**/node_modules/*/package.json", "/app/node_modules/@types/node/package.json", False),
+        ("**/bin/python3.*", "/usr/bin/python3.11", True),
+        ("**/bin/python3.*", "/usr/bin/python3", False),
+        ("/opt/**", "/opt/a/b/c", True),
+        ("**/release", "/usr/lib/jvm/java-17/release", True),
     ],
 )
 def test_patterns(pattern: str, path: str, matches: bool) -> None:

@@ -187,3 +187,34 @@ def test_layer_index_cache_skips_shared_base_layers(tmp_path) -> None:
     with read_layers([tracked(base)], selection=Selection(patterns=("**",)), store=store) as third:
         assert opened == [layer(base).digest]
         assert third.read_bytes("/etc/os-release", 100) == b"ID=debian\n"
+
+
+def test_layer_index_cache_keeps_spooled_database(tmp_path) -> None:
+    from wharfinger.inventory.cache import InventoryCache
+    from wharfinger.inventory.layer_input import LayerInput
+
+    database = bytes(range(256)) * 8192  # 2 MiB: spooled, like a real rpmdb.sqlite
+    blob = gz(build_tar([Entry("var/lib/rpm/rpmdb.sqlite", database)]))
+    selection = Selection(patterns=("/var/lib/rpm/rpmdb.sqlite",))
+    store = InventoryCache(tmp_path / "cache")
+    with read_layers([layer(blob)], selection=selection, store=store) as first:
+        assert first.read_bytes("/var/lib/rpm/rpmdb.sqlite", 4 << 20) == database
+
+    def refuse():
+        raise AssertionError("the cached layer must not be opened")
+
+    cached = LayerInput(digest=layer(blob).digest, media_type="x", open=refuse)
+    with read_layers([cached], selection=selection, store=store) as second:
+        assert second.read_bytes("/var/lib/rpm/rpmdb.sqlite", 4 << 20) == database
+
+
+def test_hardlink_to_an_unselected_file_is_reported() -> None:
+    tar = build_tar(
+        [
+            Entry("opt/app/data.bin", b"payload"),
+            Entry("var/lib/dpkg/status", kind=LNK, link="opt/app/data.bin"),
+        ]
+    )
+    with read_layers([layer(tar)], selection=Selection(patterns=("/var/lib/dpkg/status",))) as fs:
+        assert fs.size("/var/lib/dpkg/status") == len(b"payload")
+        assert any("was not kept" in w for w in fs.warnings)

@@ -1,0 +1,105 @@
+"""Any source to an ``Inventory`` (edge): images through ``wharfinger.oci``, ``dir:`` and ``sbom:``.
+
+The one inventory path for ``wharfinger sbom``, ``wharfinger scan`` and the service::
+
+    inventory, subject = inventory_of_source("oci:./layout:1.0", settings=Settings.from_env())
+
+Images are resolved with ``oci.sources.open_source`` (registry, ``oci:``, ``oci-archive:``,
+``docker-archive:``), their layers streamed through ``catalog.catalog_layers`` with the on-disk
+``InventoryCache`` under ``<cache root>/inventory``. ``while_open`` runs with the image source still
+open (``sbom --attach`` pushes its referrer there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from wharfinger.errors import InputError
+
+if TYPE_CHECKING:
+    from wharfinger.inventory.catalog import Inventory
+    from wharfinger.oci.settings import Settings
+    from wharfinger.oci.sources import ImageSource, ResolvedImage, SourceSpec
+    from wharfinger.sbom.subject import SbomSubject
+
+__all__ = ["ImageHook", "inventory_of_source"]
+
+ImageHook = Callable[["ImageSource", "ResolvedImage", "Inventory", "SbomSubject"], None]
+
+
+def _inventory_of_image(
+    spec: SourceSpec, platform_text: str | None, *, use_cache: bool, settings: Settings, while_open: ImageHook | None
+) -> tuple[Inventory, SbomSubject]:
+    from wharfinger.inventory.cache import InventoryCache  # noqa: PLC0415 -- each source kind loads only itself
+    from wharfinger.inventory.catalog import catalog_layers  # noqa: PLC0415
+    from wharfinger.inventory.layer_input import LayerInput  # noqa: PLC0415
+    from wharfinger.oci.platform import parse_platform  # noqa: PLC0415
+    from wharfinger.oci.sources import open_source  # noqa: PLC0415
+    from wharfinger.sbom.subject import SbomSubject  # noqa: PLC0415
+
+    platform = parse_platform(platform_text) if platform_text else None
+    source = open_source(spec, settings=settings)
+    try:
+        image = source.resolve(platform)
+        layers = [
+            LayerInput(
+                digest=d.digest,
+                media_type=d.media_type,
+                open=lambda d=d: source.open_blob(d),  # type: ignore[misc]  # bind each descriptor
+                size=d.size,
+            )
+            for d in image.layers
+        ]
+        cache_root = settings.cache_root or settings.blob_cache_dir.parent
+        cache = InventoryCache(cache_root / "inventory") if use_cache else None
+        try:
+            inventory = catalog_layers(layers, store=cache)
+        finally:
+            if cache is not None:
+                cache.close()
+        config_platform = image.config.platform
+        subject = SbomSubject(
+            name=spec.text,
+            kind="image",
+            digest=image.digest,
+            platform=str(image.platform or config_platform) if (image.platform or config_platform) else None,
+        )
+        if while_open is not None:
+            while_open(source, image, inventory, subject)
+    finally:
+        source.close()
+    return inventory, subject
+
+
+def inventory_of_source(
+    source_text: str,
+    *,
+    settings: Settings,
+    platform: str | None = None,
+    use_cache: bool = True,
+    while_open: ImageHook | None = None,
+) -> tuple[Inventory, SbomSubject]:
+    """The inventory of ``source_text`` and what it describes (``sbom.SbomSubject``)."""
+    from wharfinger.oci.sources import SourceKind, parse_source  # noqa: PLC0415
+    from wharfinger.sbom.subject import SbomSubject  # noqa: PLC0415
+
+    spec = parse_source(source_text)
+    if spec.kind is SourceKind.DIR:
+        from wharfinger.inventory.catalog import catalog_fs  # noqa: PLC0415
+        from wharfinger.inventory.filesystem import DirFS  # noqa: PLC0415
+
+        assert spec.path is not None  # noqa: S101  # parse_source sets it for dir:
+        return catalog_fs(DirFS(spec.path)), SbomSubject(name=spec.text, kind="directory")
+    if spec.kind is SourceKind.SBOM:
+        from wharfinger.sbom import parse_sbom  # noqa: PLC0415
+        from wharfinger.sbom.reader import MAX_SBOM_BYTES  # noqa: PLC0415
+
+        assert spec.path is not None  # noqa: S101  # parse_source sets it for sbom:
+        try:
+            with spec.path.open("rb") as f:
+                data = f.read(MAX_SBOM_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read {spec.path}: {exc.strerror}", hint="check the path") from exc
+        return parse_sbom(data, name=str(spec.path)), SbomSubject(name=spec.text, kind="sbom")
+    return _inventory_of_image(spec, platform, use_cache=use_cache, settings=settings, while_open=while_open)
