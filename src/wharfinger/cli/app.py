@@ -19,7 +19,8 @@ from wharfinger.errors import WharfingerError
 
 __all__ = ["app", "main"]
 
-# Each module has `register(app: typer.Typer) -> None`. Order is the order in --help.
+# Each module has `register(app: typer.Typer) -> None` and registers the command named after it
+# ("verify_blob" -> `verify-blob`; a test holds every module to that). Order is the order in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "wharfinger.cli.demo",
     "wharfinger.cli.inspect",
@@ -81,8 +82,22 @@ def _global_options(
     configure_logging(level=level, json_format=log_format == "json", quiet=quiet)
 
 
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
+def command_modules_for(argv: list[str]) -> tuple[str, ...]:
+    """The command modules a command line needs: only the invoked command's when it is plain to see.
+
+    typer builds a click command for every registered function at start-up; registering just the
+    one being run keeps start-up flat as commands are added. Anything unclear (help, a global option
+    taking a value before the command) registers them all, which is always correct.
+    """
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    if first is None:
+        return COMMAND_MODULES
+    module = "wharfinger.cli." + first.replace("-", "_")
+    return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
+
+
+def _register_commands(modules: tuple[str, ...] = COMMAND_MODULES) -> None:
+    for name in modules:
         importlib.import_module(name).register(app)
 
 
@@ -92,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     # unless that fails; Wharfinger never runs it, and it costs ~40 ms of start-up (several times
     # that on a loaded machine) for every registry command. httpx then installs a stub `main`.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None in sys.modules makes the import fail
-    _register_commands()
+    _register_commands(command_modules_for(sys.argv[1:] if argv is None else argv))
     try:
         status = app(args=argv, standalone_mode=False)
         if isinstance(status, int) and status:  # a command's typer.Exit(code) (e.g. a tripped gate)
