@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from wharfinger.cli.options import InsecureHosts
+
 __all__ = ["register"]
 
 PREDICATE_TYPES = {
@@ -31,12 +33,7 @@ def attest(
     predicate_type: Annotated[
         str, typer.Option("--type", help="vuln, slsaprovenance, cyclonedx, or a predicate type URI.")
     ] = "vuln",
-    insecure: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
-        ),
-    ] = None,
+    insecure: InsecureHosts = None,
 ) -> None:
     """Attach a signed attestation (the webhook's `attestations` and `vulnerabilities` rules read it)."""
     from wharfinger.admission.attest import attest_image

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from wharfinger.cli.options import InsecureHosts
 from wharfinger.errors import InputError
 
 if TYPE_CHECKING:
@@ -27,10 +28,7 @@ DbOption = Annotated[
     Path | None,
     typer.Option("--db", help="Database file (default: $WHARFINGER_DB or ~/.cache/wharfinger/vulndb.sqlite)."),
 ]
-InsecureOption = Annotated[
-    list[str] | None,
-    typer.Option("--insecure", help="HOST[:PORT] to reach over plain HTTP (repeatable; explicit hosts only)."),
-]
+InsecureOption = InsecureHosts  # the one definition, shared by every registry command
 OfflineOption = Annotated[
     bool, typer.Option("--offline", help="Never touch the network ($WHARFINGER_OFFLINE=1 sets it too).")
 ]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from wharfinger.cli.options import InsecureHosts
+
 if TYPE_CHECKING:
     from wharfinger.oci.manifest import Descriptor
     from wharfinger.oci.sources import ImageSource, ResolvedImage
@@ -45,10 +47,7 @@ def inspect_command(
         list[str] | None,
         typer.Option("-o", "--output", help="FORMAT[=FILE], repeatable: table (default), json."),
     ] = None,
-    insecure: Annotated[
-        list[str] | None,
-        typer.Option("--insecure", help="HOST[:PORT] to reach over plain HTTP (repeatable; explicit hosts only)."),
-    ] = None,
+    insecure: InsecureHosts = None,
 ) -> None:
     run_inspect(source, platform=platform, outputs=output, insecure_hosts=insecure or ())
 

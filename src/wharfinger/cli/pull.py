@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from wharfinger.cli.options import CaBundle, InsecureHosts
+
 if TYPE_CHECKING:
     from wharfinger.oci.settings import Settings
 
@@ -44,11 +46,8 @@ def pull_command(
         str | None, typer.Option("--platform", help="os/arch or os/arch/variant to pick from a multi-platform index.")
     ] = None,
     all_platforms: Annotated[bool, typer.Option("--all-platforms", help="Copy the whole index.")] = False,
-    insecure: Annotated[
-        list[str] | None,
-        typer.Option("--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP."),
-    ] = None,
-    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+    insecure: InsecureHosts = None,
+    ca_bundle: CaBundle = None,
 ) -> None:
     from wharfinger.errors import InputError
     from wharfinger.oci.client import connect

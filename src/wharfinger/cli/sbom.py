@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from wharfinger.cli.options import CaBundle, InsecureHosts
 
 if TYPE_CHECKING:
     from wharfinger.inventory.catalog import Inventory
@@ -103,11 +104,8 @@ def sbom(
         bool,
         typer.Option("--attach", help="Push the SBOM (CycloneDX) to the registry as an OCI referrer of the image."),
     ] = False,
-    insecure: Annotated[
-        list[str] | None,
-        typer.Option("--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP."),
-    ] = None,
-    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+    insecure: InsecureHosts = None,
+    ca_bundle: CaBundle = None,
 ) -> None:
     """List every OS and language package in SOURCE, with the layer that brought it."""
     from wharfinger.cli.output import parse_outputs, write_outputs

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from wharfinger.cli.options import CaBundle, InsecureHosts
+
 if TYPE_CHECKING:
     from wharfinger.oci.client import RegistryClient
     from wharfinger.oci.manifest import Descriptor
@@ -169,13 +171,8 @@ def sign_command(
     expiry: Annotated[
         str | None, typer.Option("--expiry", help="Signature expiry after signing time, e.g. 90d, 12h.")
     ] = None,
-    insecure: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
-        ),
-    ] = None,
-    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+    insecure: InsecureHosts = None,
+    ca_bundle: CaBundle = None,
     user_metadata: Annotated[
         list[str] | None,
         typer.Option("--user-metadata", "-m", help="KEY=VALUE signed into the payload's annotations (repeatable)."),

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from wharfinger.cli.options import CaBundle, InsecureHosts
+
 if TYPE_CHECKING:
     from wharfinger.signing.notary.image import ImageVerification
     from wharfinger.signing.notary.model import CheckResult
@@ -245,13 +247,8 @@ def verify_command(
     trust_store: Annotated[
         Path | None, typer.Option("--trust-store", help="Notary trust store folder (holds x509/ca/NAME/*.pem).")
     ] = None,
-    insecure: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
-        ),
-    ] = None,
-    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+    insecure: InsecureHosts = None,
+    ca_bundle: CaBundle = None,
     user_metadata: Annotated[
         list[str] | None,
         typer.Option("--user-metadata", "-m", help="KEY=VALUE the signature's payload must carry (repeatable)."),

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
+from wharfinger.cli.options import CaBundle, InsecureHosts
+
 __all__ = ["register"]
 
 
@@ -32,13 +34,8 @@ def verify_attestation_command(
         str,
         typer.Option("--type", help="slsaprovenance, slsaprovenance1, slsaprovenance02, vuln, cyclonedx, or a URI."),
     ] = "slsaprovenance",
-    insecure: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."
-        ),
-    ] = None,
-    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")] = None,
+    insecure: InsecureHosts = None,
+    ca_bundle: CaBundle = None,
     output: Annotated[
         list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE], repeatable: text (default), json.")
     ] = None,

@@ -40,6 +40,7 @@ import httpx
 
 from wharfinger.clock import Clock, SystemClock
 from wharfinger.errors import RegistryAuthError, RegistryUnavailableError
+from wharfinger.secret import Secret  # re-exported: registry credentials are Secrets
 
 __all__ = [
     "ENV_HOST",
@@ -71,33 +72,6 @@ MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024  # a token reply is a few KiB; refuse any
 CLIENT_ID = "wharfinger"
 _DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
 _HELPER_TIMEOUT = 30.0  # seconds a credential helper may take (it may prompt a keychain)
-
-
-class Secret:
-    """A credential whose value never shows in ``repr``, ``str``, logs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The value, for the one place that must send it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,18 @@
+"""Options several commands share, defined once (as sigstore's CLI builds its option groups)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["CaBundle", "InsecureHosts"]
+
+# Explicit hosts only (issue #3): never "all registries insecure".
+InsecureHosts = Annotated[
+    list[str] | None,
+    typer.Option("--insecure", help="HOST[:PORT] reached without TLS verification or over plain HTTP (repeatable)."),
+]
+
+CaBundle = Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of extra trusted CAs.")]
