@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,30 @@ __all__ = ["client_for", "layout_blob", "push_layout_with_client"]
 
 def layout_blob(image: BuiltImage, digest: str) -> Path:
     return image.layout / "blobs" / digest.replace(":", "/")
+
+
+def push_tiny_image(client: RegistryClient, repository: str, tag: str, *, content: bytes = b"hello") -> str:
+    """A one-layer OCI image (real blobs, real manifest) pushed by tag with our client; returns its digest."""
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    for blob in (config, content):
+        client.push_blob(repository, "sha256:" + hashlib.sha256(blob).hexdigest(), len(blob), blob)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
+            "size": len(config),
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": "sha256:" + hashlib.sha256(content).hexdigest(),
+                "size": len(content),
+            }
+        ],
+    }
+    return client.push_manifest(repository, json.dumps(manifest).encode(), manifest["mediaType"], tag=tag)
 
 
 def push_layout_with_client(client: RegistryClient, image: BuiltImage, repository: str, tag: str) -> str:

@@ -4,7 +4,6 @@ signed attestation, then admitted (or not) by the real webhook over HTTPS in enf
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from admission_checks import DATA, assert_review
 from admission_reviews import review, workload
 from admission_server import WebhookServer, start_webhook
+from testkit.pushing import push_tiny_image
 from wharfinger.admission.attest import attest_image
 from wharfinger.admission.audit import read_entries, verify_chain
 from wharfinger.oci.client import RegistryClient, RegistrySettings
@@ -25,29 +25,6 @@ from wharfinger.policy.scanfacts import VULN_PREDICATE_TYPE
 from wharfinger.signing.keys.file import open_file_signer
 
 pytestmark = pytest.mark.slow
-
-
-def _push(client: RegistryClient, repository: str, tag: str, content: bytes) -> str:
-    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
-    for blob in (config, content):
-        client.push_blob(repository, "sha256:" + hashlib.sha256(blob).hexdigest(), len(blob), blob)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
-            "size": len(config),
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                "digest": "sha256:" + hashlib.sha256(content).hexdigest(),
-                "size": len(content),
-            }
-        ],
-    }
-    return client.push_manifest(repository, json.dumps(manifest).encode(), manifest["mediaType"], tag=tag)
 
 
 def _scan(vulnerabilities: list[dict[str, object]]) -> dict[str, object]:
@@ -97,7 +74,7 @@ def world(registry_plain, tmp_path_factory: pytest.TempPathFactory, run_cli) -> 
         ("stranger", b"s"),
     )
     for name, content in names:
-        digests[name] = _push(client, f"e2e/{name}", "1.0", content)
+        digests[name] = push_tiny_image(client, f"e2e/{name}", "1.0", content=content)
         refs[name] = f"{host}/e2e/{name}:1.0"
     for name in ("good", "tampered", "cve"):
         signed = run_cli("sign", refs[name], "--key", f"file:{private}", "--format", "cosign", "--insecure", host)
@@ -113,7 +90,9 @@ def world(registry_plain, tmp_path_factory: pytest.TempPathFactory, run_cli) -> 
     )
     kev = _scan([{"id": "CVE-2024-3094", "severity": "critical", "fixAvailable": True, "kev": True}])
     attest_image(client, "e2e/cve", digests["cve"], predicate_type=VULN_PREDICATE_TYPE, predicate=kev, signer=signer)
-    digests["tampered"] = _push(client, "e2e/tampered", "1.0", b"tampered after signing")  # the tag moved
+    digests["tampered"] = push_tiny_image(
+        client, "e2e/tampered", "1.0", content=b"tampered after signing"
+    )  # the tag moved
     client.close()
     server = start_webhook(
         base / "webhook",
@@ -217,7 +196,7 @@ def test_attest_command_feeds_the_vulnerability_rule(world: World, run_cli, tmp_
     key = world.server.folder.parent / "ci.pem"
     image = world.images["unsigned"].replace("unsigned", "attested")
     client = RegistryClient(world.host, settings=RegistrySettings(insecure_hosts=frozenset({world.host})))
-    _push(client, "e2e/attested", "1.0", b"attested")
+    push_tiny_image(client, "e2e/attested", "1.0", content=b"attested")
     client.close()
     assert (
         run_cli("sign", image, "--key", f"file:{key}", "--format", "cosign", "--insecure", world.host).returncode == 0
