@@ -8,9 +8,9 @@ Artifact layout (OCI image manifest v1.1 with ``artifactType``):
   annotated with the schema version and build time.
 
 ``pack_database`` and ``unpack_database`` are pure; ``push_database`` and ``pull_database`` move the bytes
-with the one registry client (``wharfinger.oci.client.RegistryClient``, passed in). Signature
-verification of pulled databases arrives with the signing issue: the manifest digest returned by
-``pull_database`` is what a signature would cover.
+with the one registry client (``wharfinger.oci.client.RegistryClient``, passed in). Given trusted keys,
+``pull_database`` checks the cosign signature over the manifest digest (``vulndb.signature``) before it
+downloads the layer; nothing replaces the installed file until every check has passed.
 """
 
 from __future__ import annotations
@@ -18,8 +18,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import zstandard
 
@@ -27,11 +31,16 @@ from wharfinger.errors import DatabaseError, DigestMismatchError, InputError
 from wharfinger.oci.client import RegistryClient
 from wharfinger.oci.reference import ImageRef
 from wharfinger.vulndb.database import VulnDatabase
+from wharfinger.vulndb.signature import verify_database
+
+if TYPE_CHECKING:
+    from wharfinger.signing.cosign.simplesigning import CosignKey
 
 __all__ = [
     "ARTIFACT_TYPE",
     "LAYER_MEDIA_TYPE",
     "PackedDatabase",
+    "PulledDatabase",
     "pack_database",
     "pull_database",
     "push_database",
@@ -55,6 +64,12 @@ class PackedDatabase:
     @property
     def manifest_digest(self) -> str:
         return _digest(self.manifest)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PulledDatabase:
+    digest: str  # the artifact's manifest digest
+    signed_by: tuple[str, ...] = ()  # trusted keys whose signature verified; () when no key was given
 
 
 def _digest(data: bytes) -> str:
@@ -129,26 +144,34 @@ def push_database(path: Path, reference: ImageRef, client: RegistryClient) -> st
     return client.push_manifest(repository, packed.manifest, MANIFEST_MEDIA_TYPE, tag=reference.tag)
 
 
-def pull_database(reference: ImageRef, path: Path, client: RegistryClient) -> str:
-    """Pull the database artifact at ``reference`` into ``path`` (atomically); returns the manifest digest.
+def pull_database(
+    reference: ImageRef, path: Path, client: RegistryClient, *, keys: Sequence[CosignKey] = ()
+) -> PulledDatabase:
+    """Pull the database artifact at ``reference`` into ``path`` (atomically).
 
-    The manifest is verified by the client against its digest, the layer against the manifest;
-    the result must open as a database of our schema before it replaces ``path``.
+    The manifest is verified by the client against its digest; with ``keys``, one of them must have
+    signed that digest (``VerificationError`` otherwise); the layer is checked against the manifest,
+    and the result must open as a database of our schema before it replaces ``path``.
     """
     fetched = client.get_manifest(reference.repository, reference.digest or reference.tag or "latest")
     digest, size = layer_descriptor(fetched.data)
+    signed_by: tuple[str, ...] = ()
+    if keys:
+        signed_by = verify_database(client, reference, fetched.digest, keys).signed_by
     if size > MAX_DATABASE_BYTES:
         raise DatabaseError(f"the database layer of {reference} is {size} bytes: too large to be ours")
     sink = io.BytesIO()
     client.download_blob(reference.repository, digest, sink, size=size)
     database = unpack_database(fetched.data, sink.getvalue())
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.pull.tmp")
-    temporary.write_bytes(database)
+    # A unique name next to the target: the rename stays atomic and concurrent pulls never share a file.
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".pull.tmp", dir=path.parent)
+    temporary = Path(name)
     try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(database)
         VulnDatabase.open(temporary).close()
-    except DatabaseError:
+        temporary.replace(path)
+    finally:
         temporary.unlink(missing_ok=True)
-        raise
-    temporary.replace(path)
-    return fetched.digest
+    return PulledDatabase(digest=fetched.digest, signed_by=signed_by)
