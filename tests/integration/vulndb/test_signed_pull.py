@@ -85,6 +85,8 @@ def test_signed_push_then_verified_pull(
     with _client(registry_plain) as client:
         (layer,) = fetch_signatures(client, "signed/vulndb", digest).layers
     assert parse_payload(layer.payload).manifest_digest == digest  # the signature covers the pushed artifact
+    image_verify = run_cli("verify", ref, "--key", str(keys["publisher"][1]), "--insecure", registry_plain.host)
+    assert image_verify.returncode == 0, image_verify.stderr  # the same signature `wharfinger verify` checks
 
     target = tmp_path / "installed" / "vulndb.sqlite"
     pulled = _pull(run_cli, registry_plain, ref, target, "--key", str(keys["publisher"][1]))
