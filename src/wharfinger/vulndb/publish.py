@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import zstandard
 
@@ -53,6 +53,7 @@ EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 EMPTY_CONFIG = b"{}"
 MAX_DATABASE_BYTES = 4 * 1024 * 1024 * 1024  # bytes, uncompressed: refuses decompression bombs
+CHUNK_BYTES = 1024 * 1024  # bytes decompressed per step: a pull never holds the database in memory
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +97,12 @@ def pack_database(database: bytes, *, annotations: dict[str, str]) -> PackedData
     return PackedDatabase(manifest=json.dumps(manifest, sort_keys=True).encode(), layer=layer)
 
 
+def _temporary_beside(path: Path, suffix: str) -> Path:
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    return Path(name)
+
+
 def layer_descriptor(manifest: bytes) -> tuple[str, int]:
     """The (digest, size) of the database layer a manifest points to; refuses anything else."""
     try:
@@ -117,14 +124,25 @@ def unpack_database(manifest: bytes, layer: bytes) -> bytes:
     digest, size = layer_descriptor(manifest)
     if len(layer) != size or _digest(layer) != digest:
         raise DigestMismatchError(f"the database layer does not match its digest {digest}")
+    sink = io.BytesIO()
+    _decompress_into(io.BytesIO(layer), sink)
+    return sink.getvalue()
+
+
+def _decompress_into(layer: BinaryIO, out: BinaryIO) -> None:
+    """Stream-decompress ``layer`` into ``out``, stopping past 4 GiB (a decompression bomb)."""
+    written = 0
     try:
-        reader = zstandard.ZstdDecompressor().stream_reader(layer)
-        data = reader.read(MAX_DATABASE_BYTES + 1)
+        with zstandard.ZstdDecompressor().stream_reader(layer, closefd=False) as reader:
+            while chunk := reader.read(CHUNK_BYTES):
+                written += len(chunk)
+                if written > MAX_DATABASE_BYTES:
+                    raise DatabaseError(
+                        "the database layer decompresses to more than 4 GiB", hint="this is not our database"
+                    )
+                out.write(chunk)
     except zstandard.ZstdError as exc:
         raise DatabaseError(f"the database layer does not decompress: {exc}", hint="push it again") from exc
-    if len(data) > MAX_DATABASE_BYTES:
-        raise DatabaseError("the database layer decompresses to more than 4 GiB", hint="this is not our database")
-    return data
 
 
 def push_database(path: Path, reference: ImageRef, client: RegistryClient) -> str:
@@ -160,18 +178,18 @@ def pull_database(
         signed_by = verify_database(client, reference, fetched.digest, keys).signed_by
     if size > MAX_DATABASE_BYTES:
         raise DatabaseError(f"the database layer of {reference} is {size} bytes: too large to be ours")
-    sink = io.BytesIO()
-    client.download_blob(reference.repository, digest, sink, size=size)
-    database = unpack_database(fetched.data, sink.getvalue())
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name next to the target: the rename stays atomic and concurrent pulls never share a file.
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".pull.tmp", dir=path.parent)
-    temporary = Path(name)
+    # Unique names next to the target: the rename stays atomic and concurrent pulls never share a file.
+    compressed, temporary = (_temporary_beside(path, suffix) for suffix in (".layer.tmp", ".pull.tmp"))
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(database)
+        with compressed.open("w+b") as layer:
+            client.download_blob(reference.repository, digest, layer, size=size)  # checked against the digest
+            layer.seek(0)
+            with temporary.open("wb") as out:
+                _decompress_into(layer, out)
         VulnDatabase.open(temporary).close()
         temporary.replace(path)
     finally:
+        compressed.unlink(missing_ok=True)
         temporary.unlink(missing_ok=True)
     return PulledDatabase(digest=fetched.digest, signed_by=signed_by)

@@ -15,10 +15,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from testkit.registry import RunningRegistry
+from wharfinger.errors import DatabaseError
 from wharfinger.oci.client import RegistryClient, RegistrySettings
+from wharfinger.oci.reference import parse_ref
 from wharfinger.signing.cosign.registry import fetch_signatures
 from wharfinger.signing.cosign.simplesigning import parse_payload, signature_tag
 from wharfinger.vulndb.demo import demo_database
+from wharfinger.vulndb.publish import pack_database, pull_database
 
 pytestmark = pytest.mark.slow
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -221,3 +224,23 @@ def test_bad_keys_are_clear_input_errors(
     assert "does not exist" in absent.stderr
     assert not (tmp_path / "p.sqlite").exists()
     assert not (tmp_path / "a.sqlite").exists()
+
+
+def test_a_layer_that_does_not_decompress_leaves_no_trace(
+    registry_plain: RunningRegistry, database: Path, tmp_path: Path
+) -> None:
+    packed = pack_database(database.read_bytes(), annotations={})
+    manifest = json.loads(packed.manifest)
+    garbage = b"\x28\xb5\x2f\xfd" + b"not zstd after the magic number" * 8
+    manifest["layers"][0] |= {"digest": "sha256:" + hashlib.sha256(garbage).hexdigest(), "size": len(garbage)}
+    target = tmp_path / "site" / "vulndb.sqlite"
+    target.parent.mkdir()
+    target.write_bytes(database.read_bytes())
+    original = target.read_bytes()
+    with _client(registry_plain) as client:
+        client.push_blob("broken/vulndb", manifest["config"]["digest"], len(packed.config), packed.config)
+        client.push_blob("broken/vulndb", manifest["layers"][0]["digest"], len(garbage), garbage)
+        client.push_manifest("broken/vulndb", json.dumps(manifest).encode(), manifest["mediaType"], tag="v1")
+        with pytest.raises(DatabaseError, match="does not decompress"):
+            pull_database(parse_ref(registry_plain.ref("broken/vulndb", "v1")), target, client)
+    _installed(target, original)
