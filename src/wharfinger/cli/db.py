@@ -18,6 +18,8 @@ from wharfinger.errors import InputError
 
 if TYPE_CHECKING:
     from wharfinger.oci.client import RegistryClient
+    from wharfinger.signing.cosign.simplesigning import CosignKey
+    from wharfinger.signing.keys.signer import Signer
     from wharfinger.vulndb.database import DatabaseInfo
 
 __all__ = ["register"]
@@ -118,6 +120,8 @@ def register(app: typer.Typer) -> None:
                 _age_text(details.age(now).total_seconds()),
                 settings.max_age,
             )
+        if not settings.verify_keys:
+            _warn_unverified()
         if output == "json":
             typer.echo(json.dumps(_info_json(details, now.timestamp()), indent=2))
         else:
@@ -183,8 +187,12 @@ def register(app: typer.Typer) -> None:
         reference: Annotated[str, typer.Argument(help="Registry reference to push to (registry/repo:tag).")],
         db: DbOption = None,
         insecure: InsecureOption = None,
+        key: Annotated[
+            str | None,
+            typer.Option("--key", help="Sign the pushed artifact (cosign key-based): file:PATH or a KMS/HSM key URI."),
+        ] = None,
     ) -> None:
-        """Push the database to a registry as an OCI artifact (for air-gapped sites)."""
+        """Push the database to a registry as an OCI artifact (for air-gapped sites), signed with --key."""
         from wharfinger.oci.reference import parse_ref
         from wharfinger.vulndb.publish import push_database
         from wharfinger.vulndb.settings import VulnDbSettings
@@ -192,9 +200,16 @@ def register(app: typer.Typer) -> None:
         settings = _settings(db)
         assert isinstance(settings, VulnDbSettings)  # noqa: S101 -- narrows the lazily imported type
         ref = parse_ref(reference)
+        signer = _cosign_signer(key) if key else None  # a bad key fails before anything is pushed
         with _registry_client(ref.registry, insecure or []) as client:
             digest = push_database(settings.path, ref, client)
+            if signer is not None:
+                from wharfinger.vulndb.signature import sign_database
+
+                signature = sign_database(client, ref, digest, signer)
         typer.echo(f"pushed {settings.path} to {ref.name}@{digest}")
+        if signer is not None:
+            typer.echo(f"signed with {signer.key().key_id}: {ref.name}@{signature.digest}")
 
     @db_app.command("pull")
     def pull(
@@ -202,8 +217,14 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         offline: OfflineOption = False,
         insecure: InsecureOption = None,
+        key: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--key", help="Trusted PEM public key: refuse a database it did not sign (repeatable; any one may)."
+            ),
+        ] = None,
     ) -> None:
-        """Pull a database artifact from a registry and install it (verified by digest, then opened)."""
+        """Pull a database artifact and install it: signature (--key / $WHARFINGER_DB_VERIFY_KEY), digests, schema."""
         from wharfinger.oci.reference import parse_ref
         from wharfinger.vulndb.publish import pull_database
         from wharfinger.vulndb.settings import VulnDbSettings
@@ -213,9 +234,36 @@ def register(app: typer.Typer) -> None:
         if settings.offline:
             raise InputError("`db pull` needs the registry, and --offline forbids it", hint="drop --offline")
         ref = parse_ref(reference)
+        key_paths = tuple(key) if key else settings.verify_keys
+        keys: tuple[CosignKey, ...] = ()
+        if key_paths:
+            from wharfinger.vulndb.signature import load_verification_keys
+
+            keys = load_verification_keys(key_paths)
+        else:
+            _warn_unverified()
         with _registry_client(ref.registry, insecure or []) as client:
-            digest = pull_database(ref, settings.path, client)
-        typer.echo(f"pulled {ref.name}@{digest} to {settings.path}")
+            pulled = pull_database(ref, settings.path, client, keys=keys)
+        signed = f" (signature verified: {', '.join(pulled.signed_by)})" if pulled.signed_by else " (unverified)"
+        typer.echo(f"pulled {ref.name}@{pulled.digest} to {settings.path}{signed}")
+
+
+def _warn_unverified() -> None:
+    log.warning(
+        "no database verification key is configured (--key / $WHARFINGER_DB_VERIFY_KEY): "
+        "pulled vulnerability databases are not signature-verified"
+    )
+
+
+def _cosign_signer(uri: str) -> Signer:
+    """The key at ``uri``, signing with cosign's algorithm for it (as ``wharfinger sign --format cosign``)."""
+    from wharfinger.cli.sign import FORMAT_ALGORITHMS
+    from wharfinger.signing.keys.providers import open_signer
+
+    signer = open_signer(uri, os.environ)
+    if (wanted := FORMAT_ALGORITHMS["cosign"](signer.key())) is not signer.key().algorithm:
+        signer = open_signer(uri, os.environ, algorithm=wanted)
+    return signer
 
 
 @contextmanager

@@ -8,9 +8,9 @@ Artifact layout (OCI image manifest v1.1 with ``artifactType``):
   annotated with the schema version and build time.
 
 ``pack_database`` and ``unpack_database`` are pure; ``push_database`` and ``pull_database`` move the bytes
-with the one registry client (``wharfinger.oci.client.RegistryClient``, passed in). Signature
-verification of pulled databases arrives with the signing issue: the manifest digest returned by
-``pull_database`` is what a signature would cover.
+with the one registry client (``wharfinger.oci.client.RegistryClient``, passed in). Given trusted keys,
+``pull_database`` checks the cosign signature over the manifest digest (``vulndb.signature``) before it
+downloads the layer; nothing replaces the installed file until every check has passed.
 """
 
 from __future__ import annotations
@@ -18,8 +18,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 import zstandard
 
@@ -27,11 +31,16 @@ from wharfinger.errors import DatabaseError, DigestMismatchError, InputError
 from wharfinger.oci.client import RegistryClient
 from wharfinger.oci.reference import ImageRef
 from wharfinger.vulndb.database import VulnDatabase
+from wharfinger.vulndb.signature import verify_database
+
+if TYPE_CHECKING:
+    from wharfinger.signing.cosign.simplesigning import CosignKey
 
 __all__ = [
     "ARTIFACT_TYPE",
     "LAYER_MEDIA_TYPE",
     "PackedDatabase",
+    "PulledDatabase",
     "pack_database",
     "pull_database",
     "push_database",
@@ -44,6 +53,7 @@ EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 EMPTY_CONFIG = b"{}"
 MAX_DATABASE_BYTES = 4 * 1024 * 1024 * 1024  # bytes, uncompressed: refuses decompression bombs
+CHUNK_BYTES = 1024 * 1024  # bytes decompressed per step: a pull never holds the database in memory
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +65,12 @@ class PackedDatabase:
     @property
     def manifest_digest(self) -> str:
         return _digest(self.manifest)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PulledDatabase:
+    digest: str  # the artifact's manifest digest
+    signed_by: tuple[str, ...] = ()  # trusted keys whose signature verified; () when no key was given
 
 
 def _digest(data: bytes) -> str:
@@ -81,6 +97,12 @@ def pack_database(database: bytes, *, annotations: dict[str, str]) -> PackedData
     return PackedDatabase(manifest=json.dumps(manifest, sort_keys=True).encode(), layer=layer)
 
 
+def _temporary_beside(path: Path, suffix: str) -> Path:
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    return Path(name)
+
+
 def layer_descriptor(manifest: bytes) -> tuple[str, int]:
     """The (digest, size) of the database layer a manifest points to; refuses anything else."""
     try:
@@ -102,14 +124,25 @@ def unpack_database(manifest: bytes, layer: bytes) -> bytes:
     digest, size = layer_descriptor(manifest)
     if len(layer) != size or _digest(layer) != digest:
         raise DigestMismatchError(f"the database layer does not match its digest {digest}")
+    sink = io.BytesIO()
+    _decompress_into(io.BytesIO(layer), sink)
+    return sink.getvalue()
+
+
+def _decompress_into(layer: BinaryIO, out: BinaryIO) -> None:
+    """Stream-decompress ``layer`` into ``out``, stopping past 4 GiB (a decompression bomb)."""
+    written = 0
     try:
-        reader = zstandard.ZstdDecompressor().stream_reader(layer)
-        data = reader.read(MAX_DATABASE_BYTES + 1)
+        with zstandard.ZstdDecompressor().stream_reader(layer, closefd=False) as reader:
+            while chunk := reader.read(CHUNK_BYTES):
+                written += len(chunk)
+                if written > MAX_DATABASE_BYTES:
+                    raise DatabaseError(
+                        "the database layer decompresses to more than 4 GiB", hint="this is not our database"
+                    )
+                out.write(chunk)
     except zstandard.ZstdError as exc:
         raise DatabaseError(f"the database layer does not decompress: {exc}", hint="push it again") from exc
-    if len(data) > MAX_DATABASE_BYTES:
-        raise DatabaseError("the database layer decompresses to more than 4 GiB", hint="this is not our database")
-    return data
 
 
 def push_database(path: Path, reference: ImageRef, client: RegistryClient) -> str:
@@ -129,26 +162,34 @@ def push_database(path: Path, reference: ImageRef, client: RegistryClient) -> st
     return client.push_manifest(repository, packed.manifest, MANIFEST_MEDIA_TYPE, tag=reference.tag)
 
 
-def pull_database(reference: ImageRef, path: Path, client: RegistryClient) -> str:
-    """Pull the database artifact at ``reference`` into ``path`` (atomically); returns the manifest digest.
+def pull_database(
+    reference: ImageRef, path: Path, client: RegistryClient, *, keys: Sequence[CosignKey] = ()
+) -> PulledDatabase:
+    """Pull the database artifact at ``reference`` into ``path`` (atomically).
 
-    The manifest is verified by the client against its digest, the layer against the manifest;
-    the result must open as a database of our schema before it replaces ``path``.
+    The manifest is verified by the client against its digest; with ``keys``, one of them must have
+    signed that digest (``VerificationError`` otherwise); the layer is checked against the manifest,
+    and the result must open as a database of our schema before it replaces ``path``.
     """
     fetched = client.get_manifest(reference.repository, reference.digest or reference.tag or "latest")
     digest, size = layer_descriptor(fetched.data)
+    signed_by: tuple[str, ...] = ()
+    if keys:
+        signed_by = verify_database(client, reference, fetched.digest, keys).signed_by
     if size > MAX_DATABASE_BYTES:
         raise DatabaseError(f"the database layer of {reference} is {size} bytes: too large to be ours")
-    sink = io.BytesIO()
-    client.download_blob(reference.repository, digest, sink, size=size)
-    database = unpack_database(fetched.data, sink.getvalue())
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.pull.tmp")
-    temporary.write_bytes(database)
+    # Unique names next to the target: the rename stays atomic and concurrent pulls never share a file.
+    compressed, temporary = (_temporary_beside(path, suffix) for suffix in (".layer.tmp", ".pull.tmp"))
     try:
+        with compressed.open("w+b") as layer:
+            client.download_blob(reference.repository, digest, layer, size=size)  # checked against the digest
+            layer.seek(0)
+            with temporary.open("wb") as out:
+                _decompress_into(layer, out)
         VulnDatabase.open(temporary).close()
-    except DatabaseError:
+        temporary.replace(path)
+    finally:
+        compressed.unlink(missing_ok=True)
         temporary.unlink(missing_ok=True)
-        raise
-    temporary.replace(path)
-    return fetched.digest
+    return PulledDatabase(digest=fetched.digest, signed_by=signed_by)

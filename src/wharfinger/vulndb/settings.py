@@ -5,6 +5,7 @@ Only the CLI (or the service) reads the environment to build it (``settings_from
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,6 +48,7 @@ class VulnDbSettings:
     offline: bool = False  # never touch the network
     max_download_bytes: int = 2 * 1024 * 1024 * 1024  # bytes per export zip
     timeout_s: float = 120.0  # seconds between two reads of a download
+    verify_keys: tuple[Path, ...] = ()  # PEM public keys: `db pull` refuses a database none of them signed
 
 
 def parse_age(text: str) -> timedelta:
@@ -64,10 +66,12 @@ def default_database_path(env: Mapping[str, str], home: Path) -> Path:
 
 
 def settings_from_env(env: Mapping[str, str], home: Path, *, path: Path | None = None) -> VulnDbSettings:
-    """``WHARFINGER_DB``, ``WHARFINGER_DB_MAX_AGE``, ``WHARFINGER_OSV_URL``, ``WHARFINGER_OFFLINE``."""
+    """``WHARFINGER_DB``, ``WHARFINGER_DB_MAX_AGE``, ``WHARFINGER_OSV_URL``, ``WHARFINGER_OFFLINE``,
+    ``WHARFINGER_DB_VERIFY_KEY`` (a public key path; several joined with ``os.pathsep``)."""
     return VulnDbSettings(
         path=path or (Path(env["WHARFINGER_DB"]) if env.get("WHARFINGER_DB") else default_database_path(env, home)),
         max_age=parse_age(env["WHARFINGER_DB_MAX_AGE"]) if env.get("WHARFINGER_DB_MAX_AGE") else timedelta(days=5),
         osv_url=env.get("WHARFINGER_OSV_URL") or DEFAULT_OSV_URL,
         offline=env.get("WHARFINGER_OFFLINE", "").lower() in {"1", "true", "yes"},
+        verify_keys=tuple(Path(p) for p in env.get("WHARFINGER_DB_VERIFY_KEY", "").split(os.pathsep) if p),
     )
