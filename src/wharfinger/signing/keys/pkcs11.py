@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
@@ -32,7 +32,13 @@ from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-__all__ = ["Pkcs11KeyUri", "Pkcs11Signer", "parse_pkcs11_uri"]
+__all__ = [
+    "Pkcs11KeyUri",
+    "Pkcs11Signer",
+    "generate_pkcs11_key_pair",
+    "parse_pkcs11_uri",
+    "store_pkcs11_certificate",
+]
 
 _DEFAULT_MODULES = (
     "/usr/lib/softhsm/libsofthsm2.so",
@@ -113,6 +119,101 @@ def _module_path(key_uri: Pkcs11KeyUri) -> str:
 _LOGGED_IN: dict[tuple[str, str], Secret | None] = {}
 
 
+def _open_session(key_uri: Pkcs11KeyUri, *, read_write: bool = False) -> Any:
+    """A logged-in session on the token the URI names (raises python-pkcs11's errors)."""
+    import pkcs11  # noqa: PLC0415 -- optional extra wharfinger[pkcs11], imported only when used
+
+    lib = pkcs11.lib(_module_path(key_uri))
+    token = lib.get_token(token_label=key_uri.token) if key_uri.token else next(iter(lib.get_slots()))
+    if not isinstance(token, pkcs11.Token):
+        token = token.get_token()
+    login_key = (_module_path(key_uri), token.label)
+    try:
+        session = token.open(rw=read_write, user_pin=key_uri.pin.reveal() if key_uri.pin else None)
+        _LOGGED_IN[login_key] = key_uri.pin
+    except pkcs11.UserAlreadyLoggedIn:
+        # PKCS#11 logins are per application: another session in this process already logged in.
+        # Reuse that login only for the same PIN, so a wrong PIN is refused as it would be alone.
+        if _LOGGED_IN.get(login_key) != key_uri.pin:
+            raise pkcs11.PinIncorrect from None
+        session = token.open(rw=read_write)
+    return session
+
+
+_CURVES = {"ec-p256": "secp256r1", "ec-p384": "secp384r1", "ec-p521": "secp521r1"}
+
+
+def generate_pkcs11_key_pair(key_uri: Pkcs11KeyUri, key_type: str) -> Pkcs11KeyUri:
+    """Generate a key pair inside the token under the URI's label and id (a random id when none is given).
+
+    ``key_type`` is a ``KeyType`` value (``ec-p256`` ... ``rsa-4096``). Refuses a label or id already in
+    use, because two keys under one name make every later ``--key`` ambiguous. Returns the URI with the id.
+    """
+    import pkcs11  # noqa: PLC0415
+    from pkcs11.util.ec import encode_named_curve_parameters  # noqa: PLC0415
+
+    if not key_uri.object_label:
+        raise InputError(
+            f"the key URI {key_uri.redacted()} names no object label for the new key",
+            hint="add ;object=LABEL to the pkcs11: URI",
+        )
+    object_id = key_uri.object_id if key_uri.object_id is not None else os.urandom(8)
+    try:
+        session = _open_session(key_uri, read_write=True)
+        try:
+            for attribute, value in ((pkcs11.Attribute.LABEL, key_uri.object_label), (pkcs11.Attribute.ID, object_id)):
+                if list(session.get_objects({attribute: value})):
+                    raise InputError(
+                        f"the token already holds an object with this {attribute.name.lower()}: {key_uri.redacted()}",
+                        hint="choose another object=LABEL (and id), or delete the old key with pkcs11-tool",
+                    )
+            names = {"store": True, "label": key_uri.object_label, "id": object_id}
+            if key_type in _CURVES:
+                parameters = session.create_domain_parameters(
+                    pkcs11.KeyType.EC,
+                    {pkcs11.Attribute.EC_PARAMS: encode_named_curve_parameters(_CURVES[key_type])},
+                    local=True,
+                )
+                parameters.generate_keypair(**names)
+            elif key_type.startswith("rsa-"):
+                session.generate_keypair(pkcs11.KeyType.RSA, int(key_type.removeprefix("rsa-")), **names)
+            else:
+                raise InputError(f"key type {key_type!r} cannot be generated in a PKCS#11 token")
+        finally:
+            session.close()
+    except pkcs11.PKCS11Error as exc:
+        raise KeyProviderError(
+            f"the PKCS#11 token refused to generate {key_uri.redacted()}: {type(exc).__name__}",
+            hint="check the token label and the PIN (WHARFINGER_PKCS11_PIN); the token may not support this key type",
+        ) from exc
+    except RuntimeError as exc:
+        raise KeyProviderError(f"cannot load the PKCS#11 module: {exc}") from exc
+    return replace(key_uri, object_id=object_id)
+
+
+def store_pkcs11_certificate(key_uri: Pkcs11KeyUri, certificate_der: bytes) -> None:
+    """Store a certificate beside the key (same label and id), where ``Pkcs11Signer`` finds its chain."""
+    import pkcs11  # noqa: PLC0415
+    from pkcs11.util.x509 import decode_x509_certificate  # noqa: PLC0415
+
+    template = decode_x509_certificate(certificate_der)
+    template[pkcs11.Attribute.TOKEN] = True
+    if key_uri.object_label:
+        template[pkcs11.Attribute.LABEL] = key_uri.object_label
+    if key_uri.object_id is not None:
+        template[pkcs11.Attribute.ID] = key_uri.object_id
+    try:
+        session = _open_session(key_uri, read_write=True)
+        try:
+            session.create_object(template)
+        finally:
+            session.close()
+    except pkcs11.PKCS11Error as exc:
+        raise KeyProviderError(
+            f"the PKCS#11 token refused the certificate for {key_uri.redacted()}: {type(exc).__name__}"
+        ) from exc
+
+
 class Pkcs11Signer:
     """A ``Signer`` whose private key lives in a PKCS#11 token.
 
@@ -126,20 +227,7 @@ class Pkcs11Signer:
         self._uri = key_uri
         self._lock = threading.Lock()
         try:
-            lib = pkcs11.lib(_module_path(key_uri))
-            token = lib.get_token(token_label=key_uri.token) if key_uri.token else next(iter(lib.get_slots()))
-            if not isinstance(token, pkcs11.Token):
-                token = token.get_token()
-            login_key = (_module_path(key_uri), token.label)
-            try:
-                self._session = token.open(user_pin=key_uri.pin.reveal() if key_uri.pin else None)
-                _LOGGED_IN[login_key] = key_uri.pin
-            except pkcs11.UserAlreadyLoggedIn:
-                # PKCS#11 logins are per application: another signer in this process already logged in.
-                # Reuse that login only for the same PIN, so a wrong PIN is refused as it would be alone.
-                if _LOGGED_IN.get(login_key) != key_uri.pin:
-                    raise pkcs11.PinIncorrect from None
-                self._session = token.open()
+            self._session = _open_session(key_uri)
             search: dict[Any, Any] = {pkcs11.Attribute.CLASS: pkcs11.ObjectClass.PRIVATE_KEY}
             if key_uri.object_label:
                 search[pkcs11.Attribute.LABEL] = key_uri.object_label
