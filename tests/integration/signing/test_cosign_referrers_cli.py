@@ -13,9 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from notary_fixtures import plain_client, push_tiny_image
 
 from wharfinger.errors import RegistryNotFoundError
-from wharfinger.oci.referrers import fallback_tag
+from wharfinger.oci import mediatypes as mt
+from wharfinger.oci.digest import sha256_digest
+from wharfinger.oci.referrers import fallback_tag, push_referrer
 from wharfinger.signing.cosign.registry import SIGNATURE_ARTIFACT_TYPE, fetch_signatures
-from wharfinger.signing.cosign.simplesigning import SIMPLE_SIGNING_MEDIA_TYPE, signature_tag
+from wharfinger.signing.cosign.simplesigning import SIMPLE_SIGNING_MEDIA_TYPE, build_signature_layer, signature_tag
+from wharfinger.signing.keys.providers import open_signer
+from wharfinger.signing.keys.signer import SignatureAlgorithm
 
 pytestmark = pytest.mark.slow
 
@@ -96,3 +100,31 @@ def test_a_referrer_of_another_image_does_not_count(registry_plain, run_cli, tmp
     assert done.returncode == 1
     assert "no cosign signatures found" in json.loads(done.stdout)["message"]
     assert _verify(run_cli, registry_plain, f"{registry_plain.host}/team/pair:signed", public).returncode == 0
+
+
+def test_cosign_shaped_referrer_without_artifact_type_field(registry_plain, run_cli, tmp_path: Path) -> None:
+    """cosign's ``WriteSignaturesExperimentalOCI`` sets no top-level ``artifactType``: the artifact type is the
+    config's media type (and the config blob is a descriptor). The referrers list reports it all the same."""
+    client = plain_client(registry_plain)
+    digest = push_tiny_image(client, "team/cosignshape", "v1", content=b"cosign-shaped")
+    image_manifest = client.get_manifest("team/cosignshape", digest)
+    key, public = _key_pair(tmp_path, "ci")
+    signer = open_signer(str(key), {}, algorithm=SignatureAlgorithm.ECDSA_SHA256)
+    payload, layer = build_signature_layer(f"{registry_plain.host}/team/cosignshape", digest, signer)
+    client.push_blob("team/cosignshape", layer.digest, len(payload), payload)
+    config = json.dumps({"mediaType": SIGNATURE_ARTIFACT_TYPE, "size": 0, "digest": layer.digest}).encode()
+    config_digest = sha256_digest(config)
+    client.push_blob("team/cosignshape", config_digest, len(config), config)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": mt.OCI_MANIFEST,
+        "config": {"mediaType": SIGNATURE_ARTIFACT_TYPE, "size": len(config), "digest": config_digest},
+        "layers": [layer.to_json()],
+        "subject": {"mediaType": image_manifest.media_type, "digest": digest, "size": len(image_manifest.data)},
+    }
+    pushed = push_referrer(client, "team/cosignshape", json.dumps(manifest).encode(), mt.OCI_MANIFEST)
+
+    assert fetch_signatures(client, "team/cosignshape", digest).referrer_digests == (pushed.digest,)
+    done = _verify(run_cli, registry_plain, f"{registry_plain.host}/team/cosignshape:v1", public)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["message"] == "signed by ci"
