@@ -169,5 +169,5 @@ def _generate_in_token(
         )  # fmt: skip
     finally:
         signer.close()
-    store_pkcs11_certificate(parsed, chain[0].public_bytes(serialization.Encoding.DER))
+    store_pkcs11_certificate(parsed, tuple(c.public_bytes(serialization.Encoding.DER) for c in chain))
     return chain, parsed.redacted()

@@ -120,3 +120,29 @@ def test_unsupported_requests_are_input_errors(
     assert made.returncode == ExitCode.INPUT, made.stderr
     assert message in made.stderr
     assert "Traceback" not in made.stderr
+
+
+def test_token_key_issued_by_a_file_ca(hsm: dict[str, str], registry_plain, run_cli, tmp_path: Path) -> None:
+    store = tmp_path / "truststore"
+    ca = run_cli("keys", "generate", "ca", "--subject", "CN=Acme CA,O=Acme,ST=WA,C=US", "--ca", "--out",
+                 str(tmp_path), "--trust-store", str(store), "--store-name", "acme")  # fmt: skip
+    assert ca.returncode == 0, ca.stderr
+    made = run_cli("keys", "generate", "issued", "--provider", "pkcs11", "--key-uri",
+                   "pkcs11:token=gen;object=issued", "--subject", SUBJECT, "--issuer", str(tmp_path / "ca.pem"),
+                   "--out", str(tmp_path), env=hsm)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    key_uri, cert_path = made.stdout.split()
+    leaf, root = x509.load_pem_x509_certificates(Path(cert_path).read_bytes())
+    assert leaf.issuer == root.subject != leaf.subject
+    leaf.verify_directly_issued_by(root)
+
+    push_tiny_image(plain_client(registry_plain), "hsm/issued", "v1", content=b"issued")
+    image = f"{registry_plain.host}/hsm/issued:v1"
+    signed = run_cli("sign", image, "--key", key_uri, "--format", "notation-cose", "--insecure", registry_plain.host,
+                     env=hsm)  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    policy = write_trust_policy(tmp_path / "trustpolicy.json", f"{registry_plain.host}/hsm/issued")
+    verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(store),
+                       "--insecure", registry_plain.host, "-o", "json")  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)["verified"] is True

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -191,21 +192,29 @@ def generate_pkcs11_key_pair(key_uri: Pkcs11KeyUri, key_type: str) -> Pkcs11KeyU
     return replace(key_uri, object_id=object_id)
 
 
-def store_pkcs11_certificate(key_uri: Pkcs11KeyUri, certificate_der: bytes) -> None:
-    """Store a certificate beside the key (same label and id), where ``Pkcs11Signer`` finds its chain."""
+def store_pkcs11_certificate(key_uri: Pkcs11KeyUri, chain_der: tuple[bytes, ...]) -> None:
+    """Store the leaf beside the key (same label and id) and its issuers (label ``LABEL issuer N``), where
+    ``Pkcs11Signer`` finds the chain."""
     import pkcs11  # noqa: PLC0415
     from pkcs11.util.x509 import decode_x509_certificate  # noqa: PLC0415
 
-    template = decode_x509_certificate(certificate_der)
-    template[pkcs11.Attribute.TOKEN] = True
-    if key_uri.object_label:
-        template[pkcs11.Attribute.LABEL] = key_uri.object_label
-    if key_uri.object_id is not None:
-        template[pkcs11.Attribute.ID] = key_uri.object_id
+    templates = []
+    for position, der in enumerate(chain_der):
+        template = decode_x509_certificate(der)
+        template[pkcs11.Attribute.TOKEN] = True
+        if position == 0:
+            if key_uri.object_label:
+                template[pkcs11.Attribute.LABEL] = key_uri.object_label
+            if key_uri.object_id is not None:
+                template[pkcs11.Attribute.ID] = key_uri.object_id
+        else:
+            template[pkcs11.Attribute.LABEL] = f"{key_uri.object_label} issuer {position}"
+        templates.append(template)
     try:
         session = _open_session(key_uri, read_write=True)
         try:
-            session.create_object(template)
+            for template in templates:
+                session.create_object(template)
         finally:
             session.close()
     except pkcs11.PKCS11Error as exc:
@@ -283,7 +292,15 @@ class Pkcs11Signer:
         cert_search = {k: v for k, v in search.items() if k != pkcs11.Attribute.CLASS}
         cert_search[pkcs11.Attribute.CLASS] = pkcs11.ObjectClass.CERTIFICATE
         certs = [bytes(obj[pkcs11.Attribute.VALUE]) for obj in self._session.get_objects(cert_search)]
-        return tuple(certs[:1])  # the token holds the leaf; intermediates come from the trust material
+        if not certs:
+            return ()
+        # Notary envelopes carry the chain up to the root: follow issuers among the token's other certificates
+        # (``keys generate --issuer`` stores the CA chain there), each link checked by its signature.
+        others = [
+            bytes(obj[pkcs11.Attribute.VALUE])
+            for obj in self._session.get_objects({pkcs11.Attribute.CLASS: pkcs11.ObjectClass.CERTIFICATE})
+        ]
+        return _chain_from(certs[0], others)
 
     def key(self) -> KeySpec:
         return self._spec
@@ -313,6 +330,38 @@ class Pkcs11Signer:
 
     def close(self) -> None:
         self._session.close()
+
+
+_MAX_CHAIN = 8
+
+
+def _chain_from(leaf_der: bytes, pool_der: list[bytes]) -> tuple[bytes, ...]:
+    """``leaf`` then its issuers found in ``pool``, each verified; stops at a self-signed certificate."""
+    from cryptography import x509  # noqa: PLC0415
+
+    pool = []
+    for der in pool_der:
+        try:
+            pool.append((der, x509.load_der_x509_certificate(der)))
+        except ValueError:
+            continue  # not ours to judge: an unparsable object elsewhere in the token
+    chain = [leaf_der]
+    current = x509.load_der_x509_certificate(leaf_der)
+    while current.issuer != current.subject and len(chain) < _MAX_CHAIN:
+        issuer = next((c for c in pool if c[1].subject == current.issuer and _issued_by(current, c[1])), None)
+        if issuer is None:
+            break
+        chain.append(issuer[0])
+        current = issuer[1]
+    return tuple(chain)
+
+
+def _issued_by(child: Any, parent: Any) -> bool:
+    try:
+        child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _rsa_mechanism(algorithm: SignatureAlgorithm) -> dict[str, Any]:
