@@ -3,15 +3,25 @@
 Writes ``OUT/NAME.pem`` (PKCS#8, encrypted when the passphrase variable is set) and
 ``OUT/NAME.crt`` (PEM chain, leaf first): exactly what ``--key file:OUT/NAME.pem`` reads.
 Optionally drops the chain's root into a Notary trust store (``--trust-store DIR``).
+
+``--provider pkcs11 --key-uri pkcs11:token=T;object=LABEL`` generates the key pair inside the token
+instead, stores the certificate there beside it (same label and id, where ``--key pkcs11:...`` finds
+it), still writes ``OUT/NAME.crt``, and prints the key URI. Azure Key Vault and AWS KMS generation is
+not supported yet: create those keys with the cloud's own tools.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from wharfinger.signing.keys.generate import GeneratedIdentity
 
 __all__ = ["keys_app", "register"]
 
@@ -46,6 +56,13 @@ def generate_command(
         Path | None, typer.Option("--trust-store", help="Also put the chain's root into DIR/x509/ca/STORE/.")
     ] = None,
     store_name: Annotated[str, typer.Option("--store-name", help="Trust store name for --trust-store.")] = "default",
+    provider: Annotated[
+        str, typer.Option("--provider", help="Where the key lives: file (default) or pkcs11 (generated in the token).")
+    ] = "file",
+    key_uri: Annotated[
+        str | None,
+        typer.Option("--key-uri", help="For --provider pkcs11: pkcs11:token=T;object=LABEL[;id=%XX][?module-path=..]."),
+    ] = None,
 ) -> None:
     from cryptography.hazmat.primitives import serialization
 
@@ -54,6 +71,16 @@ def generate_command(
     from wharfinger.signing.keys.file import open_file_signer
     from wharfinger.signing.keys.generate import GeneratedIdentity, KeyType, generate_identity
 
+    if provider not in {"file", "pkcs11"}:
+        raise InputError(
+            f"keys generate --provider {provider} is not supported yet"
+            if provider in {"azurekv", "awskms"}
+            else f"unknown key provider {provider!r}",
+            hint="use --provider file or pkcs11; create cloud keys with az keyvault key create / aws kms create-key "
+            "and pass their URI to --key",
+        )
+    if provider == "file" and key_uri is not None:
+        raise InputError("--key-uri is only for --provider pkcs11", hint="file keys are written to --out")
     try:
         kind = KeyType(key_type)
     except ValueError:
@@ -71,19 +98,76 @@ def generate_command(
                 f"issuer {issuer} has no certificate beside it", hint=f"expected {issuer.with_suffix('.crt')}"
             )
         issuing = GeneratedIdentity(private_key=signer._key, chain=chain)  # noqa: SLF001 -- same provider family
-    identity = generate_identity(
-        subject=subject, now=SystemClock().now(), key_type=kind, days=days, ca=ca, issuer=issuing,
-        crl_url=crl_url, ocsp_url=ocsp_url,
-    )  # fmt: skip
-    passphrase = os.environ.get(passphrase_env)
     out.mkdir(parents=True, exist_ok=True)
-    key_path, cert_path = out / f"{name}.pem", out / f"{name}.crt"
-    key_path.touch(mode=0o600, exist_ok=True)
-    key_path.write_bytes(identity.private_key_pem(passphrase.encode() if passphrase else None))
-    cert_path.write_bytes(identity.chain_pem())
+    cert_path = out / f"{name}.crt"
+    if provider == "pkcs11":
+        chain, printed = _generate_in_token(
+            key_uri, kind, subject=subject, days=days, ca=ca, issuer=issuing, crl_url=crl_url, ocsp_url=ocsp_url
+        )
+        cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+        root = chain[-1]
+    else:
+        identity = generate_identity(
+            subject=subject, now=SystemClock().now(), key_type=kind, days=days, ca=ca, issuer=issuing,
+            crl_url=crl_url, ocsp_url=ocsp_url,
+        )  # fmt: skip
+        passphrase = os.environ.get(passphrase_env)
+        key_path = out / f"{name}.pem"
+        key_path.touch(mode=0o600, exist_ok=True)
+        key_path.write_bytes(identity.private_key_pem(passphrase.encode() if passphrase else None))
+        cert_path.write_bytes(identity.chain_pem())
+        printed = str(key_path)
+        root = identity.chain[-1]
     if trust_store is not None:
         store_dir = trust_store / "x509" / "ca" / store_name
         store_dir.mkdir(parents=True, exist_ok=True)
-        root = identity.chain[-1]
         (store_dir / f"{name}-root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
-    typer.echo(f"{key_path}\n{cert_path}")
+    typer.echo(f"{printed}\n{cert_path}")
+
+
+def _generate_in_token(
+    key_uri: str | None,
+    key_type: str,
+    *,
+    subject: str,
+    days: int,
+    ca: bool,
+    issuer: GeneratedIdentity | None,
+    crl_url: str | None,
+    ocsp_url: str | None,
+) -> tuple[tuple[x509.Certificate, ...], str]:
+    """Key pair in the token, certificate signed by the token (or the issuer), stored beside the key."""
+    from cryptography.hazmat.primitives import serialization
+
+    from wharfinger.clock import SystemClock
+    from wharfinger.errors import InputError
+    from wharfinger.signing.keys.generate import (
+        certify_signer_key,
+        check_validity_days,
+        parse_subject,
+    )
+    from wharfinger.signing.keys.pkcs11 import (
+        Pkcs11Signer,
+        generate_pkcs11_key_pair,
+        parse_pkcs11_uri,
+        store_pkcs11_certificate,
+    )
+    from wharfinger.signing.keys.signer import SignatureAlgorithm
+
+    if key_uri is None:
+        raise InputError("--provider pkcs11 needs --key-uri", hint="e.g. --key-uri 'pkcs11:token=ci;object=release'")
+    check_validity_days(days)
+    parse_subject(subject)  # refuse a bad subject before a key is made in the token
+    parsed = generate_pkcs11_key_pair(parse_pkcs11_uri(key_uri), key_type)
+    # RSA keys self-sign their certificate with PKCS#1 v1.5 (see certify_signer_key); signing later uses PSS
+    algorithm = SignatureAlgorithm.RSASSA_PKCS1V15_SHA256 if key_type.startswith("rsa-") else None
+    signer = Pkcs11Signer(parsed, algorithm=algorithm)
+    try:
+        chain = certify_signer_key(
+            subject=subject, signer=signer, now=SystemClock().now(), days=days, ca=ca, issuer=issuer,
+            crl_url=crl_url, ocsp_url=ocsp_url,
+        )  # fmt: skip
+    finally:
+        signer.close()
+    store_pkcs11_certificate(parsed, tuple(c.public_bytes(serialization.Encoding.DER) for c in chain))
+    return chain, parsed.redacted()

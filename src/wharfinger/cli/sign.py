@@ -39,6 +39,7 @@ class SignRequest:
     timestamp_url: str | None = None
     timestamp_roots: tuple[bytes, ...] = ()  # PEM/DER TSA root certificates (--timestamp-root-cert)
     user_metadata: tuple[tuple[str, str], ...] = ()  # --user-metadata KEY=VALUE, signed into the payload
+    referrers: bool = False  # cosign: attach as an OCI 1.1 referrer instead of the .sig tag
 
 
 def _sign_notation(media_type: str) -> Callable[[SignRequest], Descriptor]:
@@ -97,11 +98,13 @@ def _load_roots(blobs: tuple[bytes, ...]) -> tuple[Any, ...]:
 
 
 def _sign_cosign(request: SignRequest) -> Descriptor:
-    from wharfinger.signing.cosign.registry import append_signature
+    from wharfinger.signing.cosign.registry import append_signature, attach_signature_referrer
     from wharfinger.signing.cosign.simplesigning import build_signature_layer
 
     docker_reference = f"{request.ref.registry}/{request.ref.repository}"
     payload, layer = build_signature_layer(docker_reference, request.subject.digest, request.signer)
+    if request.referrers:
+        return attach_signature_referrer(request.client, request.ref.repository, request.subject, payload, layer)
     return append_signature(request.client, request.ref.repository, request.subject.digest, payload, layer)
 
 
@@ -180,10 +183,16 @@ def sign_command(
     output: Annotated[
         list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE]: text (default, the digest), json.")
     ] = None,
+    referrers: Annotated[
+        bool,
+        typer.Option(
+            "--referrers", help="cosign: attach the signature as an OCI 1.1 referrer instead of the .sig tag."
+        ),
+    ] = False,
 ) -> None:
     run_sign(image, key=key, signature_format=signature_format, timestamp_url=timestamp_url, expiry=expiry,
              insecure=tuple(insecure or ()), outputs=output, timestamp_root_cert=timestamp_root_cert,
-             ca_bundle=ca_bundle, user_metadata=parse_metadata(user_metadata))  # fmt: skip
+             ca_bundle=ca_bundle, user_metadata=parse_metadata(user_metadata), referrers=referrers)  # fmt: skip
 
 
 def run_sign(
@@ -198,6 +207,7 @@ def run_sign(
     timestamp_root_cert: Path | None = None,
     ca_bundle: Path | None = None,
     user_metadata: tuple[tuple[str, str], ...] = (),
+    referrers: bool = False,
 ) -> None:
     from wharfinger.cli.output import parse_outputs, write_outputs
     from wharfinger.cli.registry_access import client_for, resolve_descriptor
@@ -228,7 +238,7 @@ def run_sign(
         pinned = ref.with_digest(subject.digest)
         request = SignRequest(
             client=client, ref=pinned, subject=subject, signer=signer, now=SystemClock().now(), expiry=lifetime,
-            timestamp_url=timestamp_url, timestamp_roots=roots, user_metadata=user_metadata,
+            timestamp_url=timestamp_url, timestamp_roots=roots, user_metadata=user_metadata, referrers=referrers,
         )  # fmt: skip
         pushed = sign(request)
     report = {

@@ -140,7 +140,7 @@ def _check_json(check: CheckResult) -> dict[str, str]:
 
 
 def _verify_cosign(options: VerifyOptions) -> tuple[bool, dict[str, Any]]:
-    """cosign signatures under the image's ``.sig`` tag: by key (``--key``) or keyless (identity + roots)."""
+    """cosign signatures (``.sig`` tag and signature referrers): by key (``--key``) or keyless (identity + roots)."""
     from wharfinger.cli.registry_access import client_for, resolve_descriptor
     from wharfinger.oci.reference import parse_ref
     from wharfinger.signing.cosign.bundle import IdentityPolicy

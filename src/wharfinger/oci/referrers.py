@@ -171,18 +171,26 @@ def attach_artifact(
     blobs: Sequence[tuple[str, bytes]],
     *,
     annotations: Mapping[str, str] | None = None,
+    layer_annotations: Sequence[Mapping[str, str]] = (),
 ) -> Descriptor:
     """Push an OCI 1.1 artifact (empty config, ``blobs`` as layers) that refers to ``subject``.
 
     ``blobs`` are (media type, content) pairs: a signature envelope, an SBOM document.
+    ``layer_annotations`` (optional, one per blob) go on the layer descriptors: cosign keeps its
+    signature there.
     """
     empty = Descriptor(media_type=mt.OCI_EMPTY, digest=str(compute_digest(EMPTY_CONFIG)), size=len(EMPTY_CONFIG))
     client.push_blob(repository, empty.digest, empty.size, EMPTY_CONFIG)
     layers = []
-    for media_type, content in blobs:
+    if layer_annotations and len(layer_annotations) != len(blobs):
+        raise ValueError("layer_annotations needs one mapping per blob")
+    for position, (media_type, content) in enumerate(blobs):
         digest = str(compute_digest(content))
         client.push_blob(repository, digest, len(content), content)
-        layers.append({"mediaType": media_type, "digest": digest, "size": len(content)})
+        layer: dict[str, Any] = {"mediaType": media_type, "digest": digest, "size": len(content)}
+        if layer_annotations and layer_annotations[position]:
+            layer["annotations"] = dict(layer_annotations[position])
+        layers.append(layer)
     if not layers:  # the image spec wants at least one layer; use the empty descriptor as ORAS does
         layers.append(empty.to_json())
     document: dict[str, Any] = {

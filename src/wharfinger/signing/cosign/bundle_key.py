@@ -187,7 +187,7 @@ def _verified_times(material: Mapping[str, Any], signature: bytes, trusted_root:
     try:
         raw_list = (material.get("timestampVerificationData") or {}).get("rfc3161Timestamps") or []
         tokens = [base64.b64decode(t["signedTimestamp"], validate=True) for t in raw_list]
-    except (KeyError, TypeError, AttributeError, binascii.Error) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError, binascii.Error) as exc:  # non-ASCII base64: ValueError
         raise _Refused(f"invalid bundle: malformed signed timestamp ({exc})") from exc
     if len(tokens) > MAX_TIMESTAMPS:
         raise _Refused(f"the bundle has {len(tokens)} signed timestamps (limit {MAX_TIMESTAMPS})")

@@ -4,6 +4,11 @@ cosign keeps every signature of an image as a layer of one manifest under the si
 so signing appends a layer (keeping other signers') and verifying reads them all; attestations
 (DSSE envelopes) live the same way under the ``.att`` tag. Each blob is fetched by digest and
 checked before the pure verifier sees it.
+
+cosign 2 can also write a signature as an OCI 1.1 referrer (``--registry-referrers-mode=oci-1-1``):
+one manifest per signature, ``artifactType: application/vnd.dev.cosign.artifact.sig.v1+json``,
+``subject`` = the image, the same simple-signing layer. ``fetch_signatures`` reads both places;
+``attach_signature_referrer`` writes the referrer form.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from wharfinger.errors import ManifestError, RegistryNotFoundError
 from wharfinger.oci import mediatypes as mt
 from wharfinger.oci.digest import sha256_digest
 from wharfinger.oci.manifest import Descriptor, ImageManifest
+from wharfinger.oci.referrers import attach_artifact, list_referrers
 from wharfinger.signing.cosign.attestation import (
     DSSE_MEDIA_TYPE,
     MAX_ENVELOPE_BYTES,
@@ -36,41 +42,88 @@ if TYPE_CHECKING:
     from wharfinger.oci.client import RegistryClient
 
 __all__ = [
+    "SIGNATURE_ARTIFACT_TYPE",
     "AttestationManifest",
     "SignatureManifest",
     "append_attestation",
     "append_signature",
+    "attach_signature_referrer",
     "fetch_attestations",
     "fetch_signatures",
 ]
 
 
+SIGNATURE_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"  # cosign's OCI 1.1 referrer
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignatureManifest:
     digest: str | None  # None: the image has no .sig manifest
-    layers: tuple[CosignSignatureLayer, ...]
+    layers: tuple[CosignSignatureLayer, ...]  # the .sig tag's layers first, then the referrers'
+    referrer_digests: tuple[str, ...] = ()  # signature referrers read (OCI 1.1 API or tag schema)
 
 
 def fetch_signatures(client: RegistryClient, repository: str, image_digest: str) -> SignatureManifest:
+    """Every cosign signature of the image: the ``.sig`` tag's layers and the signature referrers'."""
+    tag = signature_tag(image_digest)
+    tag_digest: str | None = None
+    layers: list[CosignSignatureLayer] = []
     try:
-        fetched = client.get_manifest(repository, signature_tag(image_digest))
+        fetched = client.get_manifest(repository, tag)
     except RegistryNotFoundError:
-        return SignatureManifest(digest=None, layers=())
-    manifest = fetched.parse()
-    if not isinstance(manifest, ImageManifest):
-        raise ManifestError(f"{repository}:{signature_tag(image_digest)} is not an image manifest")
+        pass
+    else:
+        manifest = fetched.parse()
+        if not isinstance(manifest, ImageManifest):
+            raise ManifestError(f"{repository}:{tag} is not an image manifest")
+        tag_digest = manifest.digest
+        layers += _signature_layers(client, repository, manifest, f"{repository}:{tag}")
+    referrer_digests: list[str] = []
+    for descriptor in list_referrers(
+        client, repository, image_digest, artifact_type=SIGNATURE_ARTIFACT_TYPE
+    ).descriptors:
+        referrer = client.get_manifest(repository, descriptor.digest).parse()
+        # a referrers list (the tag schema's especially) is only an index: the manifest itself must name the image
+        if (
+            not isinstance(referrer, ImageManifest)
+            or referrer.subject is None
+            or referrer.subject.digest != image_digest
+        ):
+            continue
+        layers += _signature_layers(client, repository, referrer, f"{repository}@{referrer.digest}")
+        referrer_digests.append(referrer.digest)
+        if len(layers) > MAX_LAYERS:
+            raise ManifestError(f"{repository} has more than {MAX_LAYERS} cosign signatures for {image_digest}")
+    return SignatureManifest(digest=tag_digest, layers=tuple(layers), referrer_digests=tuple(referrer_digests))
+
+
+def _signature_layers(
+    client: RegistryClient, repository: str, manifest: ImageManifest, where: str
+) -> list[CosignSignatureLayer]:
     signature_layers = [layer for layer in manifest.layers if layer.media_type == SIMPLE_SIGNING_MEDIA_TYPE]
     if len(signature_layers) > MAX_LAYERS:
-        raise ManifestError(
-            f"{repository}:{signature_tag(image_digest)} has {len(signature_layers)} signatures (limit {MAX_LAYERS})"
-        )
+        raise ManifestError(f"{where} has {len(signature_layers)} signatures (limit {MAX_LAYERS})")
     blobs: dict[str, bytes] = {}
     for layer in signature_layers:
         if layer.size > MAX_PAYLOAD_BYTES:
             raise ManifestError(f"cosign payload {layer.digest} is {layer.size} bytes (limit {MAX_PAYLOAD_BYTES})")
         with client.open_blob(repository, layer.digest, size=layer.size) as stream:
             blobs[layer.digest] = stream.read(MAX_PAYLOAD_BYTES + 1)
-    return SignatureManifest(digest=manifest.digest, layers=tuple(parse_signature_manifest(manifest.raw, blobs)))
+    return parse_signature_manifest(manifest.raw, blobs)
+
+
+def attach_signature_referrer(
+    client: RegistryClient, repository: str, subject: Descriptor, payload: bytes, layer: Descriptor
+) -> Descriptor:
+    """Push one signature as an OCI 1.1 referrer of ``subject``, as cosign's ``oci-1-1`` mode does."""
+    return attach_artifact(
+        client,
+        repository,
+        subject,
+        SIGNATURE_ARTIFACT_TYPE,
+        [(layer.media_type, payload)],
+        layer_annotations=[layer.annotations],
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -32,7 +33,13 @@ from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-__all__ = ["Pkcs11KeyUri", "Pkcs11Signer", "parse_pkcs11_uri"]
+__all__ = [
+    "Pkcs11KeyUri",
+    "Pkcs11Signer",
+    "generate_pkcs11_key_pair",
+    "parse_pkcs11_uri",
+    "store_pkcs11_certificate",
+]
 
 _DEFAULT_MODULES = (
     "/usr/lib/softhsm/libsofthsm2.so",
@@ -113,6 +120,109 @@ def _module_path(key_uri: Pkcs11KeyUri) -> str:
 _LOGGED_IN: dict[tuple[str, str], Secret | None] = {}
 
 
+def _open_session(key_uri: Pkcs11KeyUri, *, read_write: bool = False) -> Any:
+    """A logged-in session on the token the URI names (raises python-pkcs11's errors)."""
+    import pkcs11  # noqa: PLC0415 -- optional extra wharfinger[pkcs11], imported only when used
+
+    lib = pkcs11.lib(_module_path(key_uri))
+    token = lib.get_token(token_label=key_uri.token) if key_uri.token else next(iter(lib.get_slots()))
+    if not isinstance(token, pkcs11.Token):
+        token = token.get_token()
+    login_key = (_module_path(key_uri), token.label)
+    try:
+        session = token.open(rw=read_write, user_pin=key_uri.pin.reveal() if key_uri.pin else None)
+        _LOGGED_IN[login_key] = key_uri.pin
+    except pkcs11.UserAlreadyLoggedIn:
+        # PKCS#11 logins are per application: another session in this process already logged in.
+        # Reuse that login only for the same PIN, so a wrong PIN is refused as it would be alone.
+        if _LOGGED_IN.get(login_key) != key_uri.pin:
+            raise pkcs11.PinIncorrect from None
+        session = token.open(rw=read_write)
+    return session
+
+
+_CURVES = {"ec-p256": "secp256r1", "ec-p384": "secp384r1", "ec-p521": "secp521r1"}
+
+
+def generate_pkcs11_key_pair(key_uri: Pkcs11KeyUri, key_type: str) -> Pkcs11KeyUri:
+    """Generate a key pair inside the token under the URI's label and id (a random id when none is given).
+
+    ``key_type`` is a ``KeyType`` value (``ec-p256`` ... ``rsa-4096``). Refuses a label or id already in
+    use, because two keys under one name make every later ``--key`` ambiguous. Returns the URI with the id.
+    """
+    import pkcs11  # noqa: PLC0415
+    from pkcs11.util.ec import encode_named_curve_parameters  # noqa: PLC0415
+
+    if not key_uri.object_label:
+        raise InputError(
+            f"the key URI {key_uri.redacted()} names no object label for the new key",
+            hint="add ;object=LABEL to the pkcs11: URI",
+        )
+    object_id = key_uri.object_id if key_uri.object_id is not None else os.urandom(8)
+    try:
+        session = _open_session(key_uri, read_write=True)
+        try:
+            for attribute, value in ((pkcs11.Attribute.LABEL, key_uri.object_label), (pkcs11.Attribute.ID, object_id)):
+                if list(session.get_objects({attribute: value})):
+                    raise InputError(
+                        f"the token already holds an object with this {attribute.name.lower()}: {key_uri.redacted()}",
+                        hint="choose another object=LABEL (and id), or delete the old key with pkcs11-tool",
+                    )
+            names = {"store": True, "label": key_uri.object_label, "id": object_id}
+            if key_type in _CURVES:
+                parameters = session.create_domain_parameters(
+                    pkcs11.KeyType.EC,
+                    {pkcs11.Attribute.EC_PARAMS: encode_named_curve_parameters(_CURVES[key_type])},
+                    local=True,
+                )
+                parameters.generate_keypair(**names)
+            elif key_type.startswith("rsa-"):
+                session.generate_keypair(pkcs11.KeyType.RSA, int(key_type.removeprefix("rsa-")), **names)
+            else:
+                raise InputError(f"key type {key_type!r} cannot be generated in a PKCS#11 token")
+        finally:
+            session.close()
+    except pkcs11.PKCS11Error as exc:
+        raise KeyProviderError(
+            f"the PKCS#11 token refused to generate {key_uri.redacted()}: {type(exc).__name__}",
+            hint="check the token label and the PIN (WHARFINGER_PKCS11_PIN); the token may not support this key type",
+        ) from exc
+    except RuntimeError as exc:
+        raise KeyProviderError(f"cannot load the PKCS#11 module: {exc}") from exc
+    return replace(key_uri, object_id=object_id)
+
+
+def store_pkcs11_certificate(key_uri: Pkcs11KeyUri, chain_der: tuple[bytes, ...]) -> None:
+    """Store the leaf beside the key (same label and id) and its issuers (label ``LABEL issuer N``), where
+    ``Pkcs11Signer`` finds the chain."""
+    import pkcs11  # noqa: PLC0415
+    from pkcs11.util.x509 import decode_x509_certificate  # noqa: PLC0415
+
+    templates = []
+    for position, der in enumerate(chain_der):
+        template = decode_x509_certificate(der)
+        template[pkcs11.Attribute.TOKEN] = True
+        if position == 0:
+            if key_uri.object_label:
+                template[pkcs11.Attribute.LABEL] = key_uri.object_label
+            if key_uri.object_id is not None:
+                template[pkcs11.Attribute.ID] = key_uri.object_id
+        else:
+            template[pkcs11.Attribute.LABEL] = f"{key_uri.object_label} issuer {position}"
+        templates.append(template)
+    try:
+        session = _open_session(key_uri, read_write=True)
+        try:
+            for template in templates:
+                session.create_object(template)
+        finally:
+            session.close()
+    except pkcs11.PKCS11Error as exc:
+        raise KeyProviderError(
+            f"the PKCS#11 token refused the certificate for {key_uri.redacted()}: {type(exc).__name__}"
+        ) from exc
+
+
 class Pkcs11Signer:
     """A ``Signer`` whose private key lives in a PKCS#11 token.
 
@@ -126,20 +236,7 @@ class Pkcs11Signer:
         self._uri = key_uri
         self._lock = threading.Lock()
         try:
-            lib = pkcs11.lib(_module_path(key_uri))
-            token = lib.get_token(token_label=key_uri.token) if key_uri.token else next(iter(lib.get_slots()))
-            if not isinstance(token, pkcs11.Token):
-                token = token.get_token()
-            login_key = (_module_path(key_uri), token.label)
-            try:
-                self._session = token.open(user_pin=key_uri.pin.reveal() if key_uri.pin else None)
-                _LOGGED_IN[login_key] = key_uri.pin
-            except pkcs11.UserAlreadyLoggedIn:
-                # PKCS#11 logins are per application: another signer in this process already logged in.
-                # Reuse that login only for the same PIN, so a wrong PIN is refused as it would be alone.
-                if _LOGGED_IN.get(login_key) != key_uri.pin:
-                    raise pkcs11.PinIncorrect from None
-                self._session = token.open()
+            self._session = _open_session(key_uri)
             search: dict[Any, Any] = {pkcs11.Attribute.CLASS: pkcs11.ObjectClass.PRIVATE_KEY}
             if key_uri.object_label:
                 search[pkcs11.Attribute.LABEL] = key_uri.object_label
@@ -195,7 +292,15 @@ class Pkcs11Signer:
         cert_search = {k: v for k, v in search.items() if k != pkcs11.Attribute.CLASS}
         cert_search[pkcs11.Attribute.CLASS] = pkcs11.ObjectClass.CERTIFICATE
         certs = [bytes(obj[pkcs11.Attribute.VALUE]) for obj in self._session.get_objects(cert_search)]
-        return tuple(certs[:1])  # the token holds the leaf; intermediates come from the trust material
+        if not certs:
+            return ()
+        # Notary envelopes carry the chain up to the root: follow issuers among the token's other certificates
+        # (``keys generate --issuer`` stores the CA chain there), each link checked by its signature.
+        others = [
+            bytes(obj[pkcs11.Attribute.VALUE])
+            for obj in self._session.get_objects({pkcs11.Attribute.CLASS: pkcs11.ObjectClass.CERTIFICATE})
+        ]
+        return _chain_from(certs[0], others)
 
     def key(self) -> KeySpec:
         return self._spec
@@ -225,6 +330,38 @@ class Pkcs11Signer:
 
     def close(self) -> None:
         self._session.close()
+
+
+_MAX_CHAIN = 8
+
+
+def _chain_from(leaf_der: bytes, pool_der: list[bytes]) -> tuple[bytes, ...]:
+    """``leaf`` then its issuers found in ``pool``, each verified; stops at a self-signed certificate."""
+    from cryptography import x509  # noqa: PLC0415
+
+    pool = []
+    for der in pool_der:
+        try:
+            pool.append((der, x509.load_der_x509_certificate(der)))
+        except ValueError:
+            continue  # not ours to judge: an unparsable object elsewhere in the token
+    chain = [leaf_der]
+    current = x509.load_der_x509_certificate(leaf_der)
+    while current.issuer != current.subject and len(chain) < _MAX_CHAIN:
+        issuer = next((c for c in pool if c[1].subject == current.issuer and _issued_by(current, c[1])), None)
+        if issuer is None:
+            break
+        chain.append(issuer[0])
+        current = issuer[1]
+    return tuple(chain)
+
+
+def _issued_by(child: Any, parent: Any) -> bool:
+    try:
+        child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _rsa_mechanism(algorithm: SignatureAlgorithm) -> dict[str, Any]:
