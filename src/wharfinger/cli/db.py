@@ -6,14 +6,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wharfinger.cli.options import InsecureHosts
+from wharfinger.cli.progress import status_steps
 from wharfinger.errors import InputError
 
 if TYPE_CHECKING:
@@ -75,7 +74,7 @@ def register(app: typer.Typer) -> None:
             if not source.exists():
                 raise InputError(f"feed input {source} does not exist", hint="pass a directory, .zip or .tar.gz")
         started = time.perf_counter()
-        with _progress() as progress:
+        with status_steps() as progress:
             progress(f"reading feeds from {', '.join(str(s) for s in sources)}")
             result = ingest_files(itertools.chain.from_iterable(iter_feed_files(s) for s in sources))
             progress(f"merging {len(result.records)} records and writing {output}")
@@ -155,7 +154,7 @@ def register(app: typer.Typer) -> None:
             OsvExportClient(
                 url or settings.osv_url, timeout_s=settings.timeout_s, max_bytes=settings.max_download_bytes
             ) as client,
-            _progress() as progress,
+            status_steps() as progress,
         ):
             report = update_database(
                 settings.path,
@@ -264,25 +263,6 @@ def _cosign_signer(uri: str) -> Signer:
     if (wanted := FORMAT_ALGORITHMS["cosign"](signer.key())) is not signer.key().algorithm:
         signer = open_signer(uri, os.environ, algorithm=wanted)
     return signer
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str], None]]:
-    """A spinner with the current step on a terminal's stderr; the steps go to the log (-v) otherwise."""
-    import sys
-
-    if not sys.stderr.isatty() or logging.getLogger().getEffectiveLevel() > logging.WARNING:
-        yield log.info
-        return
-    from rich.console import Console
-
-    with Console(stderr=True).status("starting") as status:
-
-        def step(message: str) -> None:
-            log.info(message)
-            status.update(message)
-
-        yield step
 
 
 def _registry_client(host: str, insecure: list[str]) -> RegistryClient:

@@ -49,6 +49,7 @@ def pull_command(
     insecure: InsecureHosts = None,
     ca_bundle: CaBundle = None,
 ) -> None:
+    from wharfinger.cli.progress import transfer_bar
     from wharfinger.errors import InputError
     from wharfinger.oci.client import connect
     from wharfinger.oci.platform import parse_platform
@@ -61,7 +62,7 @@ def pull_command(
     ref = parse_ref(image.removeprefix("docker://"))
     settings = registry_settings_from_flags(insecure, ca_bundle)
     wanted = parse_platform(platform) if platform else None
-    with connect(ref.api_host, settings=settings) as client:
+    with connect(ref.api_host, settings=settings) as client, transfer_bar(f"pulling {ref}") as progress:
         result = pull_to_layout(
             client,
             ref.repository,
@@ -70,5 +71,6 @@ def pull_command(
             tag=tag or ref.tag,
             platform=wanted,
             all_platforms=all_platforms,
+            progress=progress,
         )
     typer.echo(result.top.digest)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol, cast
 
 from wharfinger.errors import LayoutError, ManifestError
 from wharfinger.oci.client import FetchedManifest, RegistryClient
@@ -27,7 +28,7 @@ from wharfinger.oci.digest import parse_digest
 from wharfinger.oci.manifest import Descriptor, ImageIndex, ImageManifest, select_platform
 from wharfinger.oci.platform import Platform, host_platform
 
-__all__ = ["PullResult", "pull_to_layout"]
+__all__ = ["PullProgress", "PullResult", "pull_to_layout"]
 
 REF_NAME = "org.opencontainers.image.ref.name"
 _LAYOUT_VERSION = '{"imageLayoutVersion":"1.0.0"}'
@@ -52,14 +53,40 @@ def _write_atomic(path: Path, data: bytes) -> None:
     partial.replace(path)
 
 
-def _download(client: RegistryClient, repository: str, layout: Path, descriptor: Descriptor) -> int:
+class PullProgress(Protocol):
+    """Where a pull reports its bytes (the CLI draws a bar); ``advance`` is called from download threads."""
+
+    def start(self, total_bytes: int, blobs: int) -> None: ...
+
+    def advance(self, nbytes: int) -> None: ...
+
+
+class _CountingSink:
+    """Forwards writes to the file and counts them for the progress bar (``download_blob`` only writes)."""
+
+    def __init__(self, sink: IO[bytes], advance: Callable[[int], None]) -> None:
+        self._sink = sink
+        self._advance = advance
+
+    def write(self, data: bytes) -> int:
+        written = self._sink.write(data)
+        self._advance(len(data))
+        return written
+
+
+def _download(
+    client: RegistryClient, repository: str, layout: Path, descriptor: Descriptor, progress: PullProgress | None
+) -> int:
     target = _blob_path(layout, descriptor.digest)
     if target.is_file() and target.stat().st_size == descriptor.size:
+        if progress is not None:
+            progress.advance(descriptor.size)  # already here: counts as done
         return 0  # content-addressed: a complete file of the right name and size is that blob
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
-        with partial.open("wb") as sink:
+        with partial.open("wb") as file:
+            sink = file if progress is None else cast("IO[bytes]", _CountingSink(file, progress.advance))
             written = client.download_blob(repository, descriptor.digest, sink, size=descriptor.size)
         partial.replace(target)
     finally:
@@ -101,6 +128,7 @@ def pull_to_layout(
     tag: str | None = None,
     platform: Platform | None = None,
     all_platforms: bool = False,
+    progress: PullProgress | None = None,
 ) -> PullResult:
     """Copy ``repository:reference`` into the OCI layout ``layout`` (created if missing)."""
     layout.mkdir(parents=True, exist_ok=True)
@@ -137,8 +165,10 @@ def pull_to_layout(
     # Biggest first: the long downloads start at once instead of queueing behind small ones.
     ordered = sorted(blobs.values(), key=lambda d: d.size, reverse=True)
     workers = max(1, min(client.settings.parallel_downloads, len(ordered)))
+    if progress is not None:
+        progress.start(sum(d.size for d in ordered), len(ordered))
     with ThreadPoolExecutor(workers, thread_name_prefix="wharfinger-pull") as pool:
-        sizes = list(pool.map(lambda d: _download(client, repository, layout, d), ordered))
+        sizes = list(pool.map(lambda d: _download(client, repository, layout, d, progress), ordered))
 
     for fetched in manifests:
         _write_atomic(_blob_path(layout, fetched.digest), fetched.data)

@@ -157,3 +157,46 @@ def test_cli_inspect_lists_registry_referrers(registry_plain, small_image, clien
         env={"WHARFINGER_CACHE_DIR": str(tmp_path / "cache")},
     )  # fmt: skip
     assert "application/vnd.cyclonedx+json" in table.stdout
+
+
+class RecordingProgress:
+    """A PullProgress that records what a progress bar would be told (from several threads)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.total: int | None = None
+        self.blobs: int | None = None
+        self.advanced = 0
+
+    def start(self, total_bytes: int, blobs: int) -> None:
+        self.total, self.blobs = total_bytes, blobs
+
+    def advance(self, nbytes: int) -> None:
+        with self.lock:
+            self.advanced += nbytes
+
+
+def test_pull_reports_progress_in_bytes(registry_plain, small_image, client_for, tmp_path) -> None:
+    client = client_for(registry_plain)
+    push_layout_with_client(client, small_image, "pull/progress", "v1")
+    first = RecordingProgress()
+    result = pull_to_layout(client, "pull/progress", "v1", tmp_path / "layout", progress=first)
+    blob_files = [p for p in (tmp_path / "layout" / "blobs" / "sha256").iterdir() if p.name != result.top.digest[7:]]
+    on_disk = sum(p.stat().st_size for p in blob_files)
+    assert first.blobs == 3  # config + 2 layers
+    assert first.total == first.advanced == result.bytes_downloaded
+    assert result.bytes_downloaded == on_disk
+    again = RecordingProgress()
+    pull_to_layout(client, "pull/progress", "v1", tmp_path / "layout", progress=again)
+    assert again.total == again.advanced == first.total  # blobs already present count as done
+
+
+def test_cli_pull_draws_no_progress_into_a_pipe(registry_plain, small_image, client_for, run_cli, tmp_path) -> None:
+    push_layout_with_client(client_for(registry_plain), small_image, "pull/quiet", "v1")
+    done = run_cli("pull", registry_plain.ref("pull/quiet", "v1"), f"oci:{tmp_path / 'out'}", "--insecure",
+                   registry_plain.host)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == small_image.digest
+    assert done.stderr == ""
