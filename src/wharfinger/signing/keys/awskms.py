@@ -9,6 +9,7 @@ make is far smaller); larger payloads are hashed here and sent as ``MessageType=
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from wharfinger.errors import InputError, KeyProviderError
 from wharfinger.signing.keys.algorithms import default_algorithm, hash_for
 from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm
 
-__all__ = ["AwsKmsKeyUri", "AwsKmsSigner", "parse_awskms_uri"]
+__all__ = ["AwsKmsKeyUri", "AwsKmsSigner", "create_awskms_signing_key", "parse_awskms_uri"]
 
 _KMS_MAX_RAW_BYTES = 4096  # KMS Sign accepts RAW messages up to this size
 
@@ -105,6 +106,62 @@ class AwsKmsSigner:
         return signature
 
 
+# wharfinger keys generate --key-type -> KMS KeySpec (KMS has no Ed25519 signing keys).
+_KMS_KEY_SPECS = {
+    "ec-p256": "ECC_NIST_P256",
+    "ec-p384": "ECC_NIST_P384",
+    "ec-p521": "ECC_NIST_P521",
+    "rsa-2048": "RSA_2048",
+    "rsa-3072": "RSA_3072",
+    "rsa-4096": "RSA_4096",
+}
+
+
+def create_awskms_signing_key(key_uri: AwsKmsKeyUri, key_type: str, *, client: Any = None) -> AwsKmsKeyUri:
+    """Create a SIGN_VERIFY key in KMS under the URI's alias; returns the URI to open it by (the alias).
+
+    Only ``alias/NAME`` URIs: KMS picks key ids itself. An alias already in use is refused before a key
+    is made, so a second run never leaves an orphan key or moves the alias away from a key in use.
+    """
+    if not key_uri.key_id.startswith("alias/") or key_uri.key_id == "alias/":
+        raise InputError(
+            f"AWS KMS key URI {key_uri} names no alias", hint="KMS chooses key ids: write awskms:///alias/NAME"
+        )
+    key_spec = _KMS_KEY_SPECS.get(key_type)
+    if key_spec is None:
+        raise InputError(f"AWS KMS has no {key_type} signing keys", hint="use " + ", ".join(_KMS_KEY_SPECS))
+    kms = client if client is not None else _make_client(key_uri)
+    from botocore.exceptions import ClientError  # type: ignore[import-untyped]  # noqa: PLC0415 -- comes with boto3
+
+    try:
+        kms.describe_key(KeyId=key_uri.key_id)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NotFoundException":
+            raise _translate(exc, key_uri, "look up") from exc
+    except Exception as exc:
+        raise _translate(exc, key_uri, "look up") from exc
+    else:
+        raise InputError(
+            f"AWS KMS alias {key_uri.key_id} already names a key",
+            hint="choose another alias, or sign with the existing key",
+        )
+    try:
+        created = kms.create_key(
+            KeyUsage="SIGN_VERIFY", KeySpec=key_spec, Description="wharfinger keys generate: image signing"
+        )
+        key_id = created["KeyMetadata"]["KeyId"]
+    except Exception as exc:
+        raise _translate(exc, key_uri, "create") from exc
+    try:
+        kms.create_alias(AliasName=key_uri.key_id, TargetKeyId=key_id)
+    except Exception as exc:
+        # the new key is unreachable by its alias: schedule its deletion rather than leave it billed
+        with contextlib.suppress(Exception):  # the alias error below is the one to report
+            kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+        raise _translate(exc, key_uri, "name") from exc
+    return key_uri
+
+
 def _make_client(key_uri: AwsKmsKeyUri) -> Any:
     try:
         import boto3  # type: ignore[import-untyped]  # noqa: PLC0415 -- optional extra wharfinger[aws]
@@ -116,7 +173,7 @@ def _make_client(key_uri: AwsKmsKeyUri) -> Any:
 
 def _translate(exc: Exception, key_uri: AwsKmsKeyUri, action: str) -> KeyProviderError:
     """Turn botocore's errors into ours; botocore is only imported when KMS is used."""
-    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 -- typed ignore at the first import
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "Unknown")
