@@ -10,7 +10,7 @@ it), still writes ``OUT/NAME.crt``, and prints the key URI.
 
 ``--provider awskms --key-uri awskms:///alias/NAME`` creates a SIGN_VERIFY key in KMS under that alias and
 certifies it (self-signed by the KMS key, or issued by ``--issuer``). KMS stores no certificates, so the
-chain is only written to ``OUT/NAME.crt``: keep it with the key URI.
+chain is only written to ``OUT/NAME.crt``, and the printed key URI names it: ``awskms:///alias/NAME?cert=…``.
 
 ``--provider azurekv --key-uri azurekv://VAULT/NAME`` creates the key in Key Vault, certifies it, and stores
 the PEM chain as the secret NAME (tagged ``wharfinger-chain=1``), where ``--key azurekv://VAULT/NAME``
@@ -124,7 +124,8 @@ def generate_command(
             key_uri, kind, subject=subject, days=days, ca=ca, issuer=issuing, crl_url=crl_url, ocsp_url=ocsp_url
         )
         cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
-        typer.echo("AWS KMS stores no certificates: keep the certificate chain with the key URI", err=True)
+        typer.echo("AWS KMS stores no certificates: the key URI names the chain file (?cert=); keep it", err=True)
+        printed = f"{printed}?cert={cert_path}"
         root = chain[-1]
     else:
         identity = generate_identity(

@@ -1,18 +1,23 @@
 """AWS KMS key provider behind ``Signer``, with cosign's URI form.
 
-``awskms://[ENDPOINT]/KEY`` where KEY is a key id, ``alias/NAME`` or a key ARN, e.g.
-``awskms:///alias/release-signing``. Credentials, region and endpoint come from the usual AWS
-chain (environment, profile, instance role; ``AWS_ENDPOINT_URL`` for a local KMS). Only the
-payload is sent as is up to KMS's 4 KiB limit (``MessageType=RAW``: every signature payload we
-make is far smaller); larger payloads are hashed here and sent as ``MessageType=DIGEST``.
+``awskms://[ENDPOINT]/KEY[?cert=CHAIN]`` where KEY is a key id, ``alias/NAME`` or a key ARN, e.g.
+``awskms:///alias/release-signing``. KMS stores no certificates: ``?cert=CHAIN`` names a PEM chain file
+(leaf first, as ``wharfinger keys generate --provider awskms`` writes) for the Notary formats.
+Credentials, region and endpoint come from the usual AWS chain (environment, profile, instance
+role; ``AWS_ENDPOINT_URL`` for a local KMS). Only the payload is sent as is up to KMS's 4 KiB
+limit (``MessageType=RAW``: every signature payload we make is far smaller); larger payloads
+are hashed here and sent as ``MessageType=DIGEST``.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from wharfinger.errors import InputError, KeyProviderError
@@ -38,6 +43,7 @@ _KMS_ALGORITHMS: dict[SignatureAlgorithm, str] = {
 class AwsKmsKeyUri:
     key_id: str  # id, alias/NAME or ARN
     endpoint: str | None = None  # host[:port]; None: the AWS default or AWS_ENDPOINT_URL
+    certificate_path: str | None = None  # ?cert=: the key's PEM chain, leaf first (KMS holds none)
 
     def __str__(self) -> str:
         return f"awskms://{self.endpoint or ''}/{self.key_id}"
@@ -46,10 +52,15 @@ class AwsKmsKeyUri:
 def parse_awskms_uri(uri: str) -> AwsKmsKeyUri:
     if not uri.startswith("awskms://"):
         raise InputError(f"not an AWS KMS key URI: {uri!r}", hint="write awskms:///alias/NAME or awskms:///KEY-ID")
-    endpoint, sep, key_id = uri[len("awskms://") :].partition("/")
+    location, _, query = uri[len("awskms://") :].partition("?")
+    endpoint, sep, key_id = location.partition("/")
     if not sep or not key_id:
         raise InputError(f"AWS KMS key URI {uri!r} names no key", hint="write awskms:///alias/NAME or awskms:///KEY-ID")
-    return AwsKmsKeyUri(key_id=key_id, endpoint=endpoint or None)
+    options = parse_qs(query, keep_blank_values=True)
+    if set(options) - {"cert"} or len(options.get("cert", [""])) != 1 or options.get("cert") == [""]:
+        raise InputError(f"AWS KMS key URI {uri!r} has unknown options", hint="the only option is ?cert=CHAIN.pem")
+    cert = options.get("cert")
+    return AwsKmsKeyUri(key_id=key_id, endpoint=endpoint or None, certificate_path=cert[0] if cert else None)
 
 
 class AwsKmsSigner:
@@ -79,7 +90,10 @@ class AwsKmsSigner:
                 hint="create the key with KeyUsage=SIGN_VERIFY and an ECC_NIST_* or RSA_* key spec",
             )
         self._kms_algorithm = kms_algorithm
-        self._spec = KeySpec(key_id=str(key_uri), algorithm=self._algorithm, public_key_der=spki)
+        chain = _read_chain(key_uri, spki) if key_uri.certificate_path else ()
+        self._spec = KeySpec(
+            key_id=str(key_uri), algorithm=self._algorithm, public_key_der=spki, certificate_chain=chain
+        )
 
     def key(self) -> KeySpec:
         return self._spec
@@ -104,6 +118,28 @@ class AwsKmsSigner:
             raise _translate(exc, self._uri, "sign with") from exc
         signature: bytes = response["Signature"]  # DER for ECDSA, as Signer promises
         return signature
+
+
+def _read_chain(key_uri: AwsKmsKeyUri, spki: bytes) -> tuple[bytes, ...]:
+    """The ``?cert=`` chain (DER, leaf first), refused unless its leaf certifies the KMS key."""
+    path = Path(key_uri.certificate_path or "")
+    try:
+        certificates = x509.load_pem_x509_certificates(path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot read the certificate chain {path} of {key_uri}", hint="check ?cert=") from exc
+    except ValueError as exc:
+        raise InputError(f"the certificate chain {path} of {key_uri} is not PEM", hint="PEM, leaf first") from exc
+    leaf_spki = (
+        certificates[0]
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    if leaf_spki != spki:
+        raise KeyProviderError(
+            f"the certificate {path} does not certify the KMS key {key_uri}",
+            hint="pass the chain written by `wharfinger keys generate` for this key",
+        )
+    return tuple(c.public_bytes(serialization.Encoding.DER) for c in certificates)
 
 
 # wharfinger keys generate --key-type -> KMS KeySpec (KMS has no Ed25519 signing keys).
