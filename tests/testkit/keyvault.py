@@ -3,7 +3,8 @@
 Entra ID (v2.0): ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and
 ``POST /{tenant}/oauth2/v2.0/token`` (client credentials). Key Vault (api-version 7.x):
 ``GET /keys/{name}[/{version}]``, ``POST /keys/{name}/{version}/sign``,
-``GET /secrets/{name}[/{version}]`` (a certificate's backing secret), with the challenge
+``GET /secrets/{name}[/{version}]`` (a certificate's backing secret, or a secret set by
+``PUT /secrets/{name}``), ``POST /keys/{name}/create`` (EC and RSA), with the challenge
 ``401 WWW-Authenticate: Bearer authorization=…, resource=…`` for unauthenticated requests, as
 the real service answers. The real Azure SDK and azure-identity talk to it unchanged.
 """
@@ -42,11 +43,20 @@ class VaultKey:
 
 
 @dataclass
+class VaultSecret:
+    value: str
+    content_type: str | None
+    tags: dict[str, str]
+    version: str = field(default_factory=lambda: secrets.token_hex(16))
+
+
+@dataclass
 class VaultState:
     tenant: str = "72f988bf-0000-0000-0000-000000000000"
     client_id: str = "wharfinger-ci"
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     keys: dict[str, VaultKey] = field(default_factory=dict)
+    secrets: dict[str, VaultSecret] = field(default_factory=dict)  # set with PUT, unmanaged
     issued_tokens: set[str] = field(default_factory=set)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
@@ -149,6 +159,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._authorised():
             return
+        if parts and parts[0] == "secrets" and len(parts) in (2, 3) and parts[1] in state.secrets:
+            stored = state.secrets[parts[1]]
+            if len(parts) == 3 and parts[2] != stored.version:
+                self._error(404, "SecretNotFound", f"{parts[1]} not found")
+                return
+            self._send(200, _secret_bundle(parts[1], stored, base))
+            return
         if parts and parts[0] in ("keys", "secrets") and len(parts) in (2, 3):
             name = parts[1]
             key = state.keys.get(name)
@@ -195,6 +212,22 @@ class _Handler(BaseHTTPRequestHandler):
         # The SDK's first request carries no token (nor body) and gets the challenge, as from Azure.
         if not self._authorised():
             return
+        base = f"https://{self.server.server_address[0]}:{self.server.server_address[1]}"
+        if len(parts) == 3 and parts[0] == "keys" and parts[2] == "create":
+            request = json.loads(body)
+            curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
+            private: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+            if request.get("kty") in ("EC", "EC-HSM") and request.get("crv") in curves:
+                private = ec.generate_private_key(curves[request["crv"]])
+            elif request.get("kty") in ("RSA", "RSA-HSM") and request.get("key_size", 2048) in (2048, 3072, 4096):
+                private = rsa.generate_private_key(public_exponent=65537, key_size=request.get("key_size", 2048))
+            else:
+                self._error(400, "BadParameter", "The key type or size is not supported")
+                return
+            key = VaultKey(private=private)
+            state.keys[parts[1]] = key  # as Key Vault: a new version (here the only one) of the key
+            self._send(200, {"key": _jwk(parts[1], key, base), "attributes": {"enabled": True}})
+            return
         if len(parts) == 4 and parts[0] == "keys" and parts[3] == "sign":
             key = state.keys.get(parts[1])
             if key is None or parts[2] != key.version:
@@ -212,6 +245,40 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"kid": f"/keys/{parts[1]}/{key.version}", "value": b64url(signature)})
             return
         self._error(404, "NotFound", self.path)
+
+    def do_PUT(self) -> None:
+        state = self.server.state
+        url = urlparse(self.path)
+        parts = [p for p in url.path.split("/") if p]
+        body = self._body()
+        state.requests.append(("PUT", url.path, dict(self.headers)))
+        if not self._authorised():
+            return
+        if len(parts) == 2 and parts[0] == "secrets":
+            request = json.loads(body)
+            if not isinstance(request.get("value"), str):
+                self._error(400, "BadParameter", "The secret value is required")
+                return
+            stored = VaultSecret(
+                value=request["value"], content_type=request.get("contentType"), tags=request.get("tags") or {}
+            )
+            state.secrets[parts[1]] = stored
+            base = f"https://{self.server.server_address[0]}:{self.server.server_address[1]}"
+            self._send(200, _secret_bundle(parts[1], stored, base))
+            return
+        self._error(404, "NotFound", self.path)
+
+
+def _secret_bundle(name: str, stored: VaultSecret, base: str) -> dict[str, Any]:
+    bundle: dict[str, Any] = {
+        "value": stored.value,
+        "id": f"{base}/secrets/{name}/{stored.version}",
+        "attributes": {"enabled": True},
+        "tags": stored.tags,
+    }
+    if stored.content_type is not None:
+        bundle["contentType"] = stored.content_type
+    return bundle
 
 
 class _Server(ThreadingHTTPServer):

@@ -6,8 +6,15 @@ Optionally drops the chain's root into a Notary trust store (``--trust-store DIR
 
 ``--provider pkcs11 --key-uri pkcs11:token=T;object=LABEL`` generates the key pair inside the token
 instead, stores the certificate there beside it (same label and id, where ``--key pkcs11:...`` finds
-it), still writes ``OUT/NAME.crt``, and prints the key URI. Azure Key Vault and AWS KMS generation is
-not supported yet: create those keys with the cloud's own tools.
+it), still writes ``OUT/NAME.crt``, and prints the key URI.
+
+``--provider awskms --key-uri awskms:///alias/NAME`` creates a SIGN_VERIFY key in KMS under that alias and
+certifies it (self-signed by the KMS key, or issued by ``--issuer``). KMS stores no certificates, so the
+chain is only written to ``OUT/NAME.crt``, and the printed key URI names it: ``awskms:///alias/NAME?cert=…``.
+
+``--provider azurekv --key-uri azurekv://VAULT/NAME`` creates the key in Key Vault, certifies it, and stores
+the PEM chain as the secret NAME (tagged ``wharfinger-chain=1``), where ``--key azurekv://VAULT/NAME``
+finds it: Key Vault imports certificates only together with their private key, which never leaves it.
 """
 
 from __future__ import annotations
@@ -57,11 +64,17 @@ def generate_command(
     ] = None,
     store_name: Annotated[str, typer.Option("--store-name", help="Trust store name for --trust-store.")] = "default",
     provider: Annotated[
-        str, typer.Option("--provider", help="Where the key lives: file (default) or pkcs11 (generated in the token).")
+        str,
+        typer.Option(
+            "--provider", help="Where the key lives: file (default), pkcs11 (generated in the token), awskms, azurekv."
+        ),
     ] = "file",
     key_uri: Annotated[
         str | None,
-        typer.Option("--key-uri", help="For --provider pkcs11: pkcs11:token=T;object=LABEL[;id=%XX][?module-path=..]."),
+        typer.Option(
+            "--key-uri",
+            help="The new key: pkcs11:token=T;object=LABEL[;id=%XX], awskms:///alias/NAME or azurekv://VAULT/NAME.",
+        ),
     ] = None,
 ) -> None:
     from cryptography.hazmat.primitives import serialization
@@ -71,16 +84,10 @@ def generate_command(
     from wharfinger.signing.keys.file import open_file_signer
     from wharfinger.signing.keys.generate import GeneratedIdentity, KeyType, generate_identity
 
-    if provider not in {"file", "pkcs11"}:
-        raise InputError(
-            f"keys generate --provider {provider} is not supported yet"
-            if provider in {"azurekv", "awskms"}
-            else f"unknown key provider {provider!r}",
-            hint="use --provider file or pkcs11; create cloud keys with az keyvault key create / aws kms create-key "
-            "and pass their URI to --key",
-        )
+    if provider not in {"file", "pkcs11", "awskms", "azurekv"}:
+        raise InputError(f"unknown key provider {provider!r}", hint="use --provider file, pkcs11, awskms or azurekv")
     if provider == "file" and key_uri is not None:
-        raise InputError("--key-uri is only for --provider pkcs11", hint="file keys are written to --out")
+        raise InputError("--key-uri is not for --provider file", hint="file keys are written to --out")
     try:
         kind = KeyType(key_type)
     except ValueError:
@@ -105,6 +112,20 @@ def generate_command(
             key_uri, kind, subject=subject, days=days, ca=ca, issuer=issuing, crl_url=crl_url, ocsp_url=ocsp_url
         )
         cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+        root = chain[-1]
+    elif provider == "azurekv":
+        chain, printed = _generate_in_key_vault(
+            key_uri, kind, subject=subject, days=days, ca=ca, issuer=issuing, crl_url=crl_url, ocsp_url=ocsp_url
+        )
+        cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+        root = chain[-1]
+    elif provider == "awskms":
+        chain, printed = _generate_in_kms(
+            key_uri, kind, subject=subject, days=days, ca=ca, issuer=issuing, crl_url=crl_url, ocsp_url=ocsp_url
+        )
+        cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+        typer.echo("AWS KMS stores no certificates: the key URI names the chain file (?cert=); keep it", err=True)
+        printed = f"{printed}?cert={cert_path}"
         root = chain[-1]
     else:
         identity = generate_identity(
@@ -171,3 +192,79 @@ def _generate_in_token(
         signer.close()
     store_pkcs11_certificate(parsed, tuple(c.public_bytes(serialization.Encoding.DER) for c in chain))
     return chain, parsed.redacted()
+
+
+def _generate_in_kms(
+    key_uri: str | None,
+    key_type: str,
+    *,
+    subject: str,
+    days: int,
+    ca: bool,
+    issuer: GeneratedIdentity | None,
+    crl_url: str | None,
+    ocsp_url: str | None,
+) -> tuple[tuple[x509.Certificate, ...], str]:
+    """Signing key in AWS KMS under an alias, certificate signed by the KMS key (or the issuer)."""
+    from wharfinger.clock import SystemClock
+    from wharfinger.errors import InputError
+    from wharfinger.signing.keys.awskms import AwsKmsSigner, create_awskms_signing_key, parse_awskms_uri
+    from wharfinger.signing.keys.generate import certify_signer_key, check_validity_days, parse_subject
+    from wharfinger.signing.keys.signer import SignatureAlgorithm
+
+    if key_uri is None:
+        raise InputError("--provider awskms needs --key-uri", hint="e.g. --key-uri awskms:///alias/release-signing")
+    check_validity_days(days)
+    parse_subject(subject)  # refuse a bad subject before a key is made (and billed) in KMS
+    parsed = create_awskms_signing_key(parse_awskms_uri(key_uri), key_type)
+    # RSA keys self-sign their certificate with PKCS#1 v1.5 (see certify_signer_key); signing later uses PSS
+    algorithm = SignatureAlgorithm.RSASSA_PKCS1V15_SHA256 if key_type.startswith("rsa-") else None
+    chain = certify_signer_key(
+        subject=subject, signer=AwsKmsSigner(parsed, algorithm=algorithm), now=SystemClock().now(), days=days,
+        ca=ca, issuer=issuer, crl_url=crl_url, ocsp_url=ocsp_url,
+    )  # fmt: skip
+    return chain, str(parsed)
+
+
+def _generate_in_key_vault(
+    key_uri: str | None,
+    key_type: str,
+    *,
+    subject: str,
+    days: int,
+    ca: bool,
+    issuer: GeneratedIdentity | None,
+    crl_url: str | None,
+    ocsp_url: str | None,
+) -> tuple[tuple[x509.Certificate, ...], str]:
+    """Key in Azure Key Vault, certificate signed by it (or the issuer), chain stored as the same-named secret."""
+    from cryptography.hazmat.primitives import serialization
+
+    from wharfinger.clock import SystemClock
+    from wharfinger.errors import InputError
+    from wharfinger.signing.keys.azurekv import (
+        AzureKeyVaultSigner,
+        azure_credential,
+        create_azurekv_signing_key,
+        parse_azurekv_uri,
+        store_azurekv_certificate_chain,
+    )
+    from wharfinger.signing.keys.generate import certify_signer_key, check_validity_days, parse_subject
+    from wharfinger.signing.keys.signer import SignatureAlgorithm
+
+    if key_uri is None:
+        raise InputError("--provider azurekv needs --key-uri", hint="e.g. --key-uri azurekv://myvault/release-signing")
+    check_validity_days(days)
+    parse_subject(subject)  # refuse a bad subject before a key is made in the vault
+    parsed = parse_azurekv_uri(key_uri)
+    credential = azure_credential()  # one credential (one token) for every call
+    create_azurekv_signing_key(parsed, key_type, credential=credential)
+    # RSA keys self-sign their certificate with PKCS#1 v1.5 (see certify_signer_key); signing later uses PSS
+    algorithm = SignatureAlgorithm.RSASSA_PKCS1V15_SHA256 if key_type.startswith("rsa-") else None
+    chain = certify_signer_key(
+        subject=subject, signer=AzureKeyVaultSigner(parsed, credential=credential, algorithm=algorithm),
+        now=SystemClock().now(), days=days, ca=ca, issuer=issuer, crl_url=crl_url, ocsp_url=ocsp_url,
+    )  # fmt: skip
+    chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain).decode()
+    store_azurekv_certificate_chain(parsed, chain_pem, credential=credential)
+    return chain, str(parsed)

@@ -102,7 +102,10 @@ def test_encryption_key_is_not_a_signing_key(aws_env: str) -> None:
         AwsKmsSigner(parse_awskms_uri(f"awskms:///{key_id}"))
 
 
-@pytest.mark.parametrize("uri", ["awskms://", "awskms://host-only", "gcpkms://x/y"])
+@pytest.mark.parametrize(
+    "uri",
+    ["awskms://", "awskms://host-only", "gcpkms://x/y", "awskms:///alias/x?region=us", "awskms:///alias/x?cert="],
+)
 def test_malformed_uris(uri: str) -> None:
     with pytest.raises(InputError):
         parse_awskms_uri(uri)
@@ -112,3 +115,10 @@ def test_uri_with_endpoint() -> None:
     parsed = parse_awskms_uri("awskms://kms.local:4566/arn:aws:kms:eu-west-1:111:key/abc")
     assert parsed.endpoint == "kms.local:4566"
     assert parsed.key_id == "arn:aws:kms:eu-west-1:111:key/abc"
+
+
+def test_uri_with_certificate_chain() -> None:
+    parsed = parse_awskms_uri("awskms:///alias/release?cert=/keys/release.crt")
+    assert parsed.key_id == "alias/release"
+    assert parsed.certificate_path == "/keys/release.crt"
+    assert str(parsed) == "awskms:///alias/release"

@@ -105,8 +105,6 @@ def test_wrong_pin_makes_no_key(hsm: dict[str, str], run_cli, tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--provider", "azurekv"), "not supported yet"),
-        (("--provider", "awskms"), "not supported yet"),
         (("--provider", "pkcs11"), "needs --key-uri"),
         (("--provider", "pkcs11", "--key-uri", "pkcs11:token=gen"), "no object label"),
         (("--provider", "pkcs11", "--key-uri", "pkcs11:token=gen;object=x", "--days", "0"), "at least one day"),

@@ -14,6 +14,7 @@ goes to the vault; the signature comes back.
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,21 @@ from wharfinger.errors import InputError, KeyProviderError
 from wharfinger.signing.keys.algorithms import default_algorithm, hash_for
 from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm
 
-__all__ = ["AzureKeyVaultSigner", "AzureKeyVaultUri", "parse_azurekv_uri"]
+__all__ = [
+    "CHAIN_SECRET_TAG",
+    "AzureKeyVaultSigner",
+    "AzureKeyVaultUri",
+    "azure_credential",
+    "create_azurekv_signing_key",
+    "parse_azurekv_uri",
+    "store_azurekv_certificate_chain",
+]
+
+# Tag on a plain PEM secret holding the certificate chain of the key of the same name (made by
+# ``wharfinger keys generate``). Key Vault can only import a certificate together with its private key,
+# and a generated key never leaves the vault, so the chain is kept as an unmanaged secret instead.
+CHAIN_SECRET_TAG = "wharfinger-chain"  # noqa: S105 -- a tag name, not a secret
+_PEM_CONTENT_TYPE = "application/x-pem-file"
 
 # Notary/cosign algorithm -> Key Vault's JWA name.
 _JWA: dict[SignatureAlgorithm, str] = {
@@ -84,10 +99,7 @@ class AzureKeyVaultSigner:
             raise KeyProviderError(
                 "Azure Key Vault keys need the Azure SDK", hint="pip install 'wharfinger[azure]'"
             ) from exc
-        if credential is None:
-            from azure.identity import DefaultAzureCredential  # noqa: PLC0415
-
-            credential = DefaultAzureCredential()
+        credential = azure_credential(credential)
         self._uri = key_uri
         self._azure_error = AzureError
         try:
@@ -125,8 +137,11 @@ class AzureKeyVaultSigner:
             secret = SecretClient(self._uri.vault_url, credential).get_secret(self._uri.name, self._uri.version)
         except ResourceNotFoundError:
             return ()
-        if not secret.properties.managed or secret.value is None:
-            return ()  # a plain secret of the same name, not a certificate's backing secret
+        ours = (secret.properties.tags or {}).get(CHAIN_SECRET_TAG) == "1"
+        if secret.value is None or not (secret.properties.managed or ours):
+            return ()  # a plain secret of the same name, not a certificate's backing secret nor our chain
+        if ours and secret.properties.content_type != _PEM_CONTENT_TYPE:
+            return ()
         if secret.properties.content_type == "application/x-pkcs12":
             _, leaf, extra = pkcs12.load_key_and_certificates(base64.b64decode(secret.value), None)
             certs = ([leaf] if leaf else []) + list(extra or [])
@@ -155,6 +170,92 @@ class AzureKeyVaultSigner:
             half = len(signature) // 2
             return encode_dss_signature(int.from_bytes(signature[:half]), int.from_bytes(signature[half:]))
         return signature
+
+
+def _sdk_imports() -> tuple[Any, Any, Any]:
+    try:
+        from azure.core.exceptions import AzureError  # noqa: PLC0415 -- optional extra wharfinger[azure]
+        from azure.keyvault.keys import KeyClient  # noqa: PLC0415
+        from azure.keyvault.secrets import SecretClient  # noqa: PLC0415
+    except ImportError as exc:
+        raise KeyProviderError(
+            "Azure Key Vault keys need the Azure SDK", hint="pip install 'wharfinger[azure]'"
+        ) from exc
+    return AzureError, KeyClient, SecretClient
+
+
+def azure_credential(credential: Any = None) -> Any:
+    """``credential``, else azure-identity's DefaultAzureCredential (one per command: one token).
+
+    When ``AZURE_AUTHORITY_HOST`` names an Entra endpoint that is not one of Microsoft's clouds (Azure
+    Stack Hub, a private authority), MSAL's instance discovery, which asks login.microsoftonline.com to
+    vouch for the host, cannot succeed: it is turned off for such hosts, as the SDK documents for them.
+    """
+    if credential is not None:
+        return credential
+    try:
+        from azure.identity import AzureAuthorityHosts, DefaultAzureCredential  # noqa: PLC0415 -- optional extra
+    except ImportError as exc:
+        raise KeyProviderError(
+            "Azure Key Vault keys need azure-identity", hint="pip install 'wharfinger[azure]'"
+        ) from exc
+    public_clouds = {
+        AzureAuthorityHosts.AZURE_PUBLIC_CLOUD,
+        AzureAuthorityHosts.AZURE_CHINA,
+        AzureAuthorityHosts.AZURE_GOVERNMENT,
+    }
+    host = os.environ.get("AZURE_AUTHORITY_HOST", "").removeprefix("https://").rstrip("/")
+    if host and host not in public_clouds:
+        return DefaultAzureCredential(disable_instance_discovery=True)
+    return DefaultAzureCredential()
+
+
+def create_azurekv_signing_key(key_uri: AzureKeyVaultUri, key_type: str, *, credential: Any = None) -> None:
+    """Create a sign/verify key NAME in the vault (``ec-p256``, ``rsa-3072``, ...).
+
+    A name already used by a key or a secret is refused first: Key Vault would add a new version to an
+    existing key (moving every unpinned ``azurekv://VAULT/NAME`` to a key with another certificate).
+    """
+    if key_uri.version is not None:
+        raise InputError(
+            f"{key_uri} names a key version", hint="Key Vault chooses versions: write azurekv://VAULT/NAME"
+        )
+    curves = {"ec-p256": "P-256", "ec-p384": "P-384", "ec-p521": "P-521"}
+    sizes = {"rsa-2048": 2048, "rsa-3072": 3072, "rsa-4096": 4096}
+    if key_type not in curves and key_type not in sizes:
+        raise InputError(f"Azure Key Vault has no {key_type} signing keys", hint="use an ec-* or rsa-* key type")
+    azure_error, key_client_type, secret_client_type = _sdk_imports()
+    from azure.core.exceptions import ResourceNotFoundError  # noqa: PLC0415
+
+    credential = azure_credential(credential)
+    keys = key_client_type(key_uri.vault_url, credential)
+    try:
+        for lookup in (keys.get_key, secret_client_type(key_uri.vault_url, credential).get_secret):
+            try:
+                lookup(key_uri.name)
+            except ResourceNotFoundError:
+                continue
+            raise InputError(
+                f"{key_uri} is already used in the vault", hint="choose another name, or sign with the existing key"
+            )
+        operations = ["sign", "verify"]
+        if key_type in curves:
+            keys.create_ec_key(key_uri.name, curve=curves[key_type], key_operations=operations)
+        else:
+            keys.create_rsa_key(key_uri.name, size=sizes[key_type], key_operations=operations)
+    except azure_error as exc:
+        raise _translate(exc, key_uri, "create") from exc
+
+
+def store_azurekv_certificate_chain(key_uri: AzureKeyVaultUri, chain_pem: str, *, credential: Any = None) -> None:
+    """Keep the key's certificate chain (PEM, leaf first) as the secret of the same name, tagged as ours."""
+    azure_error, _, secret_client_type = _sdk_imports()
+    try:
+        secret_client_type(key_uri.vault_url, azure_credential(credential)).set_secret(
+            key_uri.name, chain_pem, content_type=_PEM_CONTENT_TYPE, tags={CHAIN_SECRET_TAG: "1"}
+        )
+    except azure_error as exc:
+        raise _translate(exc, key_uri, "store the certificate chain of") from exc
 
 
 def _public_key_from_jwk(jwk: Any) -> ec.EllipticCurvePublicKey | rsa.RSAPublicKey:
