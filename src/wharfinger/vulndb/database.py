@@ -57,6 +57,7 @@ __all__ = [
 SCHEMA_VERSION = 1
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SQLITE_HEADER_BYTES = 100
+_BATCH_PAIRS = 400  # (ecosystem, name) pairs per advisories_for_many statement: 800 of SQLite's 32766 variables
 _REBUILD_HINT = (
     "rebuild it with `wharfinger db build --from DIR -o FILE` or fetch a fresh one with `wharfinger db update`"
 )
@@ -462,6 +463,44 @@ class VulnDatabase:
                     grouped[advisory_id][1].extend(self._entries(entries))
             grouped = dict(sorted(grouped.items()))
             return tuple(replace(head, affected=tuple(entries)) for head, entries in grouped.values())
+
+    def advisories_for_many(self, packages: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Sequence[Advisory]]:
+        """``advisories_for`` of many (ecosystem, name) pairs at once, keyed by the pairs as given.
+
+        One SQL statement per ``_BATCH_PAIRS`` pairs instead of one per package: a 1,000-package
+        scan spent a quarter of its matching time in per-package queries. A distro asked without
+        release is answered by ``advisories_for`` (it needs the range query over every release).
+        """
+        wanted: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # key -> the pairs asking
+        answers: dict[tuple[str, str], Sequence[Advisory]] = {}
+        for ecosystem, name in dict.fromkeys(packages):
+            eco = ecosystem_key(ecosystem)
+            if ":" not in eco and is_distro(ecosystem):
+                answers[(ecosystem, name)] = self.advisories_for(ecosystem, name)
+            else:
+                wanted[(eco, name_key(ecosystem, name))].append((ecosystem, name))
+        keys = list(wanted)
+        found: dict[tuple[str, str], dict[str, tuple[Advisory, list[Affected]]]] = defaultdict(dict)
+        with self._query() as db:
+            for start in range(0, len(keys), _BATCH_PAIRS):
+                chunk = keys[start : start + _BATCH_PAIRS]
+                placeholders = ", ".join(["(?, ?)"] * len(chunk))  # only "?"s: every value is a bound parameter
+                sql = (
+                    f"WITH wanted(e, n) AS (VALUES {placeholders}) "  # noqa: S608
+                    "SELECT x.ecosystem, x.name, x.advisory_id, a.body, x.body FROM wanted w "
+                    "JOIN affected x ON x.ecosystem = w.e AND x.name = w.n JOIN advisories a ON a.id = x.advisory_id"
+                )
+                for eco, pkg, advisory_id, head, entries in db.execute(sql, [v for key in chunk for v in key]):
+                    by_advisory = found[(eco, pkg)]
+                    if advisory_id not in by_advisory:
+                        by_advisory[advisory_id] = (self._head(advisory_id, head), [])
+                    by_advisory[advisory_id][1].extend(self._entries(entries))
+        for key, askers in wanted.items():
+            rows = found.get(key, {})
+            advisories = tuple(replace(rows[i][0], affected=tuple(rows[i][1])) for i in sorted(rows))
+            for pair in askers:
+                answers[pair] = advisories
+        return answers
 
     def advisory(self, vuln_id: str) -> Advisory | None:
         """The merged advisory an id (or any of its aliases) belongs to, with every package."""
