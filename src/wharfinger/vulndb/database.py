@@ -28,7 +28,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -126,6 +126,17 @@ def _unpack(blob: bytes) -> Any:
 def _dump(document: Mapping[str, Any]) -> str:
     """Per-source records are stored as plain JSON: compressing 80k small documents cost a third of a build."""
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+_ADVISORY_FIELDS = tuple(f.name for f in fields(Advisory))
+
+
+def _with_affected(head: Advisory, affected: tuple[Affected, ...]) -> Advisory:
+    """``replace(head, affected=affected)`` without ``dataclasses.replace``'s per-field checks: a
+    1,000-package scan builds ~2,400 of these and ``replace`` was a tenth of its matching time."""
+    values: dict[str, Any] = {name: getattr(head, name) for name in _ADVISORY_FIELDS}
+    values["affected"] = affected
+    return Advisory(**values)
 
 
 def _time(value: datetime | None) -> str | None:
@@ -497,7 +508,7 @@ class VulnDatabase:
                     by_advisory[advisory_id][1].extend(self._entries(entries))
         for key, askers in wanted.items():
             rows = found.get(key, {})
-            advisories = tuple(replace(rows[i][0], affected=tuple(rows[i][1])) for i in sorted(rows))
+            advisories = tuple(_with_affected(rows[i][0], tuple(rows[i][1])) for i in sorted(rows))
             for pair in askers:
                 answers[pair] = advisories
         return answers
