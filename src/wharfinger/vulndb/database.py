@@ -37,11 +37,11 @@ from wharfinger import __version__
 from wharfinger.errors import DatabaseError
 from wharfinger.vulndb.codec import advisory_from_dict, advisory_to_dict, affected_from_dict, affected_to_dict
 from wharfinger.vulndb.ecosystems import ecosystem_key, is_distro, name_key
-from wharfinger.vulndb.feeds.epss import EpssScore
-from wharfinger.vulndb.feeds.kev import KevEntry
 from wharfinger.vulndb.model import Advisory, Affected
 
 if TYPE_CHECKING:  # reading a database (every scan) must not load the feed parsers: imported where written
+    from wharfinger.vulndb.feeds.epss import EpssScore
+    from wharfinger.vulndb.feeds.kev import KevEntry
     from wharfinger.vulndb.ingest import IngestResult, Skipped
 
 __all__ = [
@@ -568,6 +568,8 @@ class VulnDatabase:
             }
 
     def kev_entries(self) -> Iterable[KevEntry]:
+        from wharfinger.vulndb.feeds.kev import KevEntry  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
         with self._query() as db:
             return [
                 KevEntry(
@@ -580,6 +582,8 @@ class VulnDatabase:
             ]
 
     def epss_scores(self) -> Iterable[EpssScore]:
+        from wharfinger.vulndb.feeds.epss import EpssScore  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
         with self._query() as db:
             return [EpssScore(cve=c, epss=e, percentile=p) for c, e, p in db.execute("SELECT * FROM epss")]
 
