@@ -42,6 +42,23 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
+# Decoded events are shared: a scan decodes ~4,300 events of which ~400 differ ("introduced 0" above
+# all). Event is frozen, so sharing is safe; the cap bounds a long-lived process reading many databases.
+_EVENT_CACHE: dict[tuple[Any, Any], Event] = {}
+_EVENT_CACHE_SIZE = 65536
+
+
+def _event(kind: Any, value: Any) -> Event:
+    if type(kind) is not str or type(value) is not str:  # a damaged row: built as without the cache
+        return Event(kind=_member(_EVENT_KINDS, EventKind, kind), value=value)
+    event = _EVENT_CACHE.get((kind, value))
+    if event is None:
+        event = Event(kind=_member(_EVENT_KINDS, EventKind, kind), value=value)
+        if len(_EVENT_CACHE) < _EVENT_CACHE_SIZE:
+            _EVENT_CACHE[(kind, value)] = event
+    return event
+
+
 def affected_to_dict(affected: Affected) -> dict[str, Any]:
     out: dict[str, Any] = {"e": affected.ecosystem, "n": affected.name}
     if affected.purl:
@@ -96,9 +113,7 @@ def affected_from_dict(data: dict[str, Any]) -> Affected:
         ranges=tuple(
             Range(
                 type=_member(_RANGE_TYPES, RangeType, r["t"]),
-                events=tuple(
-                    Event(kind=_member(_EVENT_KINDS, EventKind, kind), value=value) for kind, value in r["ev"]
-                ),
+                events=tuple(_event(kind, value) for kind, value in r["ev"]),
                 repo=r.get("repo"),
             )
             for r in data.get("r", ())
