@@ -8,8 +8,11 @@ match every package; apply ``--ignore-unfixed``, ``--exceptions`` and ``--vex``;
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -62,6 +65,20 @@ def _read_file(path: Path, what: str) -> bytes:
             return handle.read(_MAX_POLICY_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read the {what} {path}: {exc.strerror}", hint="check the path") from exc
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Matching and rendering allocate ~100k short-lived, acyclic objects (advisories, findings,
+    report dicts): reference counting frees them, and the cyclic collector's passes over them were
+    ~10 % of a 1,000-package scan while finding nothing. Only these steps run without it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _source_text(source: str) -> str:
@@ -189,11 +206,9 @@ def scan(
                 extra={"event": "scan.db.stale"},
             )
         inventory, subject = _inventory(source, platform, use_cache=not no_cache, offline=offline)
-        match = match_packages(inventory.packages, database, distro=inventory.distro)
+        with _without_cyclic_gc():
+            match = match_packages(inventory.packages, database, distro=inventory.distro)
     distro = inventory.distro
-    result = apply_policy(
-        match, policy, now=now, image=subject.name if subject.kind == "image" else None, image_digest=subject.digest
-    )
     scan_subject = ScanSubject(
         name=subject.name,
         kind=subject.kind,
@@ -201,11 +216,15 @@ def scan(
         distro=f"{distro.id} {distro.version_id or ''}".strip() if distro else None,
     )
     database_info = {"path": str(db_path), "built_at": built_at.isoformat()}
+    with _without_cyclic_gc():
+        result = apply_policy(
+            match, policy, now=now, image=subject.name if subject.kind == "image" else None, image_digest=subject.digest
+        )
 
-    def render(fmt: str) -> str:
-        return render_report(fmt, result, scan_subject, database=database_info)
+        def render(fmt: str) -> str:
+            return render_report(fmt, result, scan_subject, database=database_info)
 
-    write_outputs(targets, render)
+        write_outputs(targets, render)
     if attest:
         _attach_scan(result, subject, key=key, insecure=tuple(insecure or ()), started_at=now)
     if not result.gate.passed:

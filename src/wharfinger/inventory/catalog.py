@@ -18,17 +18,16 @@ the catalogers' versions: a warm run opens no layer at all.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from wharfinger.inventory.cataloger import CatalogContext, Cataloger, OwnsFiles, load_catalogers
-from wharfinger.inventory.distro import DISTRO_PATTERNS, detect_distro
-from wharfinger.inventory.filesystem import ImageFS, PathPatterns
-
 if TYPE_CHECKING:  # the layer walker is imported when layers are read: a cache hit never loads it
+    # and the catalogers when an image or directory is catalogued: reading an SBOM (every `scan` of
+    # one) needs only `Inventory`
+    from wharfinger.inventory.cataloger import Cataloger
+    from wharfinger.inventory.filesystem import ImageFS
     from wharfinger.inventory.layer_input import LayerInput
     from wharfinger.inventory.layers import LayeredFS, LayerLimits, Selection
 from wharfinger.inventory.package import Distro, Package
@@ -62,6 +61,8 @@ def catalogers_fingerprint(catalogers: Sequence[Cataloger]) -> str:
 
 def layers_key(digests: Sequence[str], catalogers: Sequence[Cataloger]) -> str:
     """The cache key of an image's inventory: its layers in order (a chain id) and the catalogers."""
+    import hashlib  # noqa: PLC0415 -- hashlib's OpenSSL binding costs SBOM reading (every scan) ~3 ms; only writers hash
+
     chain = hashlib.sha256()
     for digest in digests:
         chain.update(digest.encode() + b"\n")
@@ -91,6 +92,9 @@ def catalog_fs(
     distro: Distro | None = None,
 ) -> Inventory:
     """Run every cataloger on ``fs`` (OS catalogers first) and merge their packages."""
+    from wharfinger.inventory.cataloger import CatalogContext, OwnsFiles, load_catalogers  # noqa: PLC0415 -- see the TYPE_CHECKING import
+    from wharfinger.inventory.distro import detect_distro  # noqa: PLC0415 -- see the TYPE_CHECKING import
+
     catalogers = list(catalogers) if catalogers is not None else load_catalogers()
     warnings: list[str] = []
 
@@ -124,6 +128,7 @@ def _with_layer(package: Package) -> Package:
 
 
 def _selection(catalogers: Sequence[Cataloger]) -> Selection:
+    from wharfinger.inventory.distro import DISTRO_PATTERNS  # noqa: PLC0415 -- see the TYPE_CHECKING import
     from wharfinger.inventory.layers import Selection  # noqa: PLC0415 -- see the TYPE_CHECKING import
 
     patterns = list(DISTRO_PATTERNS)
@@ -139,6 +144,9 @@ def _attribute_database_packages(
     fs: LayeredFS, cataloger: Cataloger, packages: list[Package], distro: Distro | None
 ) -> list[Package]:
     """Give packages kept in a single database file the first layer from which they are present."""
+    from wharfinger.inventory.cataloger import CatalogContext  # noqa: PLC0415 -- see the TYPE_CHECKING import
+    from wharfinger.inventory.filesystem import PathPatterns  # noqa: PLC0415 -- see the TYPE_CHECKING import
+
     wanted = PathPatterns(cataloger.patterns)
     changed = sorted(i for i, paths in fs.changed.items() if any(wanted.matches(p) for p in paths))
     if len(changed) <= 1:
@@ -173,6 +181,9 @@ def catalog_layers(
     warn: Callable[[str], None] | None = None,
 ) -> Inventory:
     """The inventory of an image given as its layers, bottom first."""
+    from wharfinger.inventory.cataloger import load_catalogers  # noqa: PLC0415 -- see the TYPE_CHECKING import
+    from wharfinger.inventory.filesystem import PathPatterns  # noqa: PLC0415 -- see the TYPE_CHECKING import
+
     catalogers = list(catalogers) if catalogers is not None else load_catalogers()
     digests = tuple(layer.digest for layer in layers)
     key = layers_key(digests, catalogers)

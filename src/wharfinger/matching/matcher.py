@@ -16,7 +16,7 @@ images, or in 10,000 stored SBOMs after a database update, is evaluated once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from wharfinger.errors import VersionError
@@ -24,7 +24,7 @@ from wharfinger.inventory.package import Distro, Package
 from wharfinger.matching.ecosystem import Lookup, UnmatchableError, lookup_for
 from wharfinger.matching.finding import AdvisoryMatch, Finding, MatchProblem, MatchResult, SkippedPackage
 from wharfinger.matching.ranges import RangeHit, evaluate
-from wharfinger.matching.source import AdvisorySource, as_source
+from wharfinger.matching.source import AdvisorySource, BatchAdvisorySource, as_source
 from wharfinger.versions import scheme_for
 from wharfinger.vulndb.ecosystems import ecosystem_key, name_key
 from wharfinger.vulndb.model import Advisory, Affected, FixState
@@ -108,15 +108,30 @@ class Matcher:
             self._lookups[key] = found
         return found
 
-    def _verdict(self, lookup: Lookup) -> _Verdict:
+    def _verdict(
+        self, lookup: Lookup, prefetched: Mapping[tuple[str, str], Sequence[Advisory]] | None = None
+    ) -> _Verdict:
         key = (lookup.ecosystems, lookup.names, lookup.version)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._evaluate(lookup)
+            cached = self._evaluate(lookup, prefetched or {})
             self._cache[key] = cached
         return cached
 
-    def _evaluate(self, lookup: Lookup) -> _Verdict:
+    def _prefetch(self, lookups: Iterable[Lookup | str]) -> Mapping[tuple[str, str], Sequence[Advisory]]:
+        """Fetch the candidates of every lookup not decided yet in one batch, when the source can."""
+        if not isinstance(self._source, BatchAdvisorySource):
+            return {}
+        wanted = {
+            (ecosystem, name): None
+            for lookup in lookups
+            if not isinstance(lookup, str) and (lookup.ecosystems, lookup.names, lookup.version) not in self._cache
+            for ecosystem in lookup.ecosystems
+            for name in lookup.names
+        }
+        return self._source.advisories_for_many(wanted) if wanted else {}
+
+    def _evaluate(self, lookup: Lookup, prefetched: Mapping[tuple[str, str], Sequence[Advisory]]) -> _Verdict:
         try:
             scheme_for(lookup.ecosystems[0]).parse(lookup.version)
         except VersionError as exc:
@@ -128,7 +143,10 @@ class Matcher:
         for ecosystem in lookup.ecosystems:
             wanted_ecosystem = ecosystem_key(ecosystem)
             for name in lookup.names:
-                for advisory in self._source.advisories_for(ecosystem, name):
+                candidates = prefetched.get((ecosystem, name))
+                if candidates is None:
+                    candidates = self._source.advisories_for(ecosystem, name)
+                for advisory in candidates:
                     if advisory.id in seen or advisory.withdrawn is not None:
                         continue
                     for affected in advisory.affected:
@@ -200,12 +218,14 @@ class Matcher:
         problems: list[MatchProblem] = []
         ignored: dict[str, None] = {}
         matched = 0
-        for package in packages:
-            lookup = self._lookup(package, distro or self._distro)
+        wanted = distro or self._distro
+        lookups = [(package, self._lookup(package, wanted)) for package in packages]
+        prefetched = self._prefetch(lookup for _, lookup in lookups)
+        for package, lookup in lookups:
             if isinstance(lookup, str):
                 skipped.append(SkippedPackage(package=package, reason=lookup))
                 continue
-            verdict = self._verdict(lookup)
+            verdict = self._verdict(lookup, prefetched)
             if verdict.skip_reason is not None:
                 skipped.append(SkippedPackage(package=package, reason=verdict.skip_reason))
                 continue

@@ -10,13 +10,13 @@ for rescans of many SBOMs); ``MemorySource`` implements it over advisories alrea
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from wharfinger.vulndb.ecosystems import ecosystem_key, name_key
 from wharfinger.vulndb.model import Advisory
 
-__all__ = ["AdvisorySource", "CallableSource", "MemorySource", "as_source"]
+__all__ = ["AdvisorySource", "BatchAdvisorySource", "CallableSource", "MemorySource", "as_source"]
 
 
 @runtime_checkable
@@ -24,6 +24,15 @@ class AdvisorySource(Protocol):
     def advisories_for(self, ecosystem: str, name: str) -> Sequence[Advisory]:
         """Every advisory with an ``affected[]`` entry for exactly this OSV ecosystem (with its
         release, e.g. "Debian:12") and package name (as ``normalize_name`` spells it)."""
+        ...
+
+
+@runtime_checkable
+class BatchAdvisorySource(AdvisorySource, Protocol):
+    """A source that answers many packages at once (``VulnDatabase``: one SQL statement, not one per package)."""
+
+    def advisories_for_many(self, packages: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], Sequence[Advisory]]:
+        """``advisories_for(ecosystem, name)`` for every pair, keyed by the pairs as given."""
         ...
 
 

@@ -13,7 +13,6 @@ locations are taken from syft's (``syft:location:N:layerID``) and trivy's
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -91,6 +90,8 @@ def render_cyclonedx_json(inventory: Inventory, subject: SbomSubject, *, now: da
             ref = f"{package.purl}#{counter}"
         seen_refs.add(ref)
         components.append(_component(package, ref))
+    import hashlib  # noqa: PLC0415 -- hashlib's OpenSSL binding costs SBOM reading (every scan) ~3 ms; only writers hash
+
     content = hashlib.sha256(
         json.dumps([subject.name, subject.digest, now.isoformat(), [p.purl for p in inventory.packages]]).encode()
     ).hexdigest()

@@ -61,6 +61,34 @@ def _verrevcmp(a: str, b: str) -> int:
     return 0
 
 
+_RunKey = tuple[tuple[tuple[int, ...], int], ...]
+_PAST_THE_END = ((0,), 0)  # what verrevcmp compares once a string has run out: no characters, number 0
+
+
+@functools.lru_cache(maxsize=65536)
+def _run_key(part: str) -> _RunKey:
+    """A tuple that orders like ``_verrevcmp`` (tuple comparison in C instead of a Python loop).
+
+    One (non-digit weights + (0,), number) pair per run pair, then ``_PAST_THE_END``: the weights
+    end with 0 because verrevcmp weighs a missing character 0, and the end pair stands for the
+    padding verrevcmp compares past the shorter string (no later pair can equal it: inner
+    non-digit runs are never empty, so comparison is decided there or the keys are equal).
+    """
+    pairs: list[tuple[tuple[int, ...], int]] = []
+    position, length = 0, len(part)
+    while position < length or not pairs:
+        digits = position
+        while digits < length and not part[digits].isdigit():
+            digits += 1
+        end = digits
+        while end < length and part[end].isdigit():
+            end += 1
+        pairs.append(((*(_order(char) for char in part[position:digits]), 0), int(part[digits:end] or 0)))
+        position = end
+    pairs.append(_PAST_THE_END)
+    return tuple(pairs)
+
+
 @dataclass(frozen=True, slots=True)
 class DebVersion:
     epoch: int
@@ -71,7 +99,12 @@ class DebVersion:
     def compare(self, other: DebVersion) -> int:
         if self.epoch != other.epoch:
             return -1 if self.epoch < other.epoch else 1
-        return _verrevcmp(self.upstream, other.upstream) or _verrevcmp(self.revision, other.revision)
+        for mine, theirs in ((self.upstream, other.upstream), (self.revision, other.revision)):
+            if mine != theirs:
+                a, b = _run_key(mine), _run_key(theirs)
+                if a != b:
+                    return -1 if a < b else 1
+        return 0
 
     def __lt__(self, other: DebVersion) -> bool:
         return self.compare(other) < 0

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from wharfinger.errors import VersionError
 from wharfinger.versions.limits import MAX_RANGE_CHARS, check_length
+
+if TYPE_CHECKING:  # specifiers (and packaging.tags/utils with them) cost `scan` start-up; only ranges use them
+    from packaging.specifiers import SpecifierSet
 
 __all__ = ["compare", "parse", "satisfies"]
 
@@ -31,6 +34,8 @@ def compare(a: str, b: str) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def _specifier(text: str) -> SpecifierSet:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415 -- see the TYPE_CHECKING note
+
     check_length(text, "PEP 440 specifier", limit=MAX_RANGE_CHARS)
     try:
         return SpecifierSet(text)
