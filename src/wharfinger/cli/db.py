@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wharfinger.cli.options import InsecureHosts
-from wharfinger.cli.progress import status_steps
+from wharfinger.cli.progress import status_steps, transfer_bar
 from wharfinger.errors import InputError
 
 if TYPE_CHECKING:
@@ -241,8 +241,8 @@ def register(app: typer.Typer) -> None:
             keys = load_verification_keys(key_paths)
         else:
             _warn_unverified()
-        with _registry_client(ref.registry, insecure or []) as client:
-            pulled = pull_database(ref, settings.path, client, keys=keys)
+        with _registry_client(ref.registry, insecure or []) as client, transfer_bar(f"pulling {ref}") as progress:
+            pulled = pull_database(ref, settings.path, client, keys=keys, progress=progress)
         signed = f" (signature verified: {', '.join(pulled.signed_by)})" if pulled.signed_by else " (unverified)"
         typer.echo(f"pulled {ref.name}@{pulled.digest} to {settings.path}{signed}")
 

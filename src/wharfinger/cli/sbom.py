@@ -76,13 +76,20 @@ def _inventory(
                 f"--attach pushes the SBOM to a registry, and {spec.text!r} is {what} {spec.kind.value} source",
                 hint="name the image by its registry reference, or write the SBOM with -o cyclonedx-json=FILE",
             )
-    return inventory_of_source(
-        source_text,
-        settings=settings,
-        platform=platform_text,
-        use_cache=use_cache,
-        while_open=_attach if attach else None,
-    )
+    from contextlib import nullcontext
+
+    from wharfinger.cli.progress import transfer_bar
+
+    pulling = parse_source(source_text).kind is SourceKind.REGISTRY  # a bar only where layers cross the network
+    with transfer_bar(f"pulling {source_text}") if pulling else nullcontext(None) as progress:
+        return inventory_of_source(
+            source_text,
+            settings=settings,
+            platform=platform_text,
+            use_cache=use_cache,
+            while_open=_attach if attach else None,
+            progress=progress,
+        )
 
 
 def sbom(

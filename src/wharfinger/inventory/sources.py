@@ -13,12 +13,14 @@ open (``sbom --attach`` pushes its referrer there).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from wharfinger.errors import InputError
 
 if TYPE_CHECKING:
     from wharfinger.inventory.catalog import Inventory
+    from wharfinger.oci.manifest import Descriptor
+    from wharfinger.oci.progress import ByteProgress
     from wharfinger.oci.settings import Settings
     from wharfinger.oci.sources import ImageSource, ResolvedImage, SourceSpec
     from wharfinger.sbom.subject import SbomSubject
@@ -29,12 +31,19 @@ ImageHook = Callable[["ImageSource", "ResolvedImage", "Inventory", "SbomSubject"
 
 
 def _inventory_of_image(
-    spec: SourceSpec, platform_text: str | None, *, use_cache: bool, settings: Settings, while_open: ImageHook | None
+    spec: SourceSpec,
+    platform_text: str | None,
+    *,
+    use_cache: bool,
+    settings: Settings,
+    while_open: ImageHook | None,
+    progress: ByteProgress | None = None,
 ) -> tuple[Inventory, SbomSubject]:
     from wharfinger.inventory.cache import InventoryCache  # noqa: PLC0415 -- each source kind loads only itself
     from wharfinger.inventory.catalog import catalog_layers  # noqa: PLC0415
     from wharfinger.inventory.layer_input import LayerInput  # noqa: PLC0415
     from wharfinger.oci.platform import parse_platform  # noqa: PLC0415
+    from wharfinger.oci.progress import counting_reader  # noqa: PLC0415
     from wharfinger.oci.sources import open_source  # noqa: PLC0415
     from wharfinger.sbom.subject import SbomSubject  # noqa: PLC0415
 
@@ -42,15 +51,17 @@ def _inventory_of_image(
     source = open_source(spec, settings=settings)
     try:
         image = source.resolve(platform)
+
+        def opener(descriptor: Descriptor) -> Callable[[], BinaryIO]:
+            if progress is None:
+                return lambda: source.open_blob(descriptor)
+            return lambda: counting_reader(source.open_blob(descriptor), progress.advance)
+
         layers = [
-            LayerInput(
-                digest=d.digest,
-                media_type=d.media_type,
-                open=lambda d=d: source.open_blob(d),  # type: ignore[misc]  # bind each descriptor
-                size=d.size,
-            )
-            for d in image.layers
+            LayerInput(digest=d.digest, media_type=d.media_type, open=opener(d), size=d.size) for d in image.layers
         ]
+        if progress is not None:
+            progress.start(sum(d.size for d in image.layers), len(image.layers))
         cache_root = settings.cache_root or settings.blob_cache_dir.parent
         cache = InventoryCache(cache_root / "inventory") if use_cache else None
         try:
@@ -79,8 +90,11 @@ def inventory_of_source(
     platform: str | None = None,
     use_cache: bool = True,
     while_open: ImageHook | None = None,
+    progress: ByteProgress | None = None,
 ) -> tuple[Inventory, SbomSubject]:
-    """The inventory of ``source_text`` and what it describes (``sbom.SbomSubject``)."""
+    """The inventory of ``source_text`` and what it describes (``sbom.SbomSubject``).
+
+    ``progress`` hears about the layer bytes read (a cache hit reads none)."""
     from wharfinger.oci.sources import SourceKind, parse_source  # noqa: PLC0415
     from wharfinger.sbom.subject import SbomSubject  # noqa: PLC0415
 
@@ -102,4 +116,6 @@ def inventory_of_source(
         except OSError as exc:
             raise InputError(f"cannot read {spec.path}: {exc.strerror}", hint="check the path") from exc
         return parse_sbom(data, name=str(spec.path)), SbomSubject(name=spec.text, kind="sbom")
-    return _inventory_of_image(spec, platform, use_cache=use_cache, settings=settings, while_open=while_open)
+    return _inventory_of_image(
+        spec, platform, use_cache=use_cache, settings=settings, while_open=while_open, progress=progress
+    )

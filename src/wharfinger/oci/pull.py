@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol, cast
+from typing import Any
 
 from wharfinger.errors import LayoutError, ManifestError
 from wharfinger.oci.client import FetchedManifest, RegistryClient
 from wharfinger.oci.digest import parse_digest
 from wharfinger.oci.manifest import Descriptor, ImageIndex, ImageManifest, select_platform
 from wharfinger.oci.platform import Platform, host_platform
+from wharfinger.oci.progress import ByteProgress, counting_writer
 
 __all__ = ["PullProgress", "PullResult", "pull_to_layout"]
 
@@ -53,25 +53,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     partial.replace(path)
 
 
-class PullProgress(Protocol):
-    """Where a pull reports its bytes (the CLI draws a bar); ``advance`` is called from download threads."""
-
-    def start(self, total_bytes: int, blobs: int) -> None: ...
-
-    def advance(self, nbytes: int) -> None: ...
-
-
-class _CountingSink:
-    """Forwards writes to the file and counts them for the progress bar (``download_blob`` only writes)."""
-
-    def __init__(self, sink: IO[bytes], advance: Callable[[int], None]) -> None:
-        self._sink = sink
-        self._advance = advance
-
-    def write(self, data: bytes) -> int:
-        written = self._sink.write(data)
-        self._advance(len(data))
-        return written
+PullProgress = ByteProgress  # the progress a pull reports to (oci.progress)
 
 
 def _download(
@@ -86,7 +68,7 @@ def _download(
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
         with partial.open("wb") as file:
-            sink = file if progress is None else cast("IO[bytes]", _CountingSink(file, progress.advance))
+            sink = file if progress is None else counting_writer(file, progress.advance)
             written = client.download_blob(repository, descriptor.digest, sink, size=descriptor.size)
         partial.replace(target)
     finally:

@@ -29,6 +29,7 @@ import zstandard
 
 from wharfinger.errors import DatabaseError, DigestMismatchError, InputError
 from wharfinger.oci.client import RegistryClient
+from wharfinger.oci.progress import ByteProgress, counting_writer
 from wharfinger.oci.reference import ImageRef
 from wharfinger.vulndb.database import VulnDatabase
 from wharfinger.vulndb.signature import verify_database
@@ -163,7 +164,12 @@ def push_database(path: Path, reference: ImageRef, client: RegistryClient) -> st
 
 
 def pull_database(
-    reference: ImageRef, path: Path, client: RegistryClient, *, keys: Sequence[CosignKey] = ()
+    reference: ImageRef,
+    path: Path,
+    client: RegistryClient,
+    *,
+    keys: Sequence[CosignKey] = (),
+    progress: ByteProgress | None = None,
 ) -> PulledDatabase:
     """Pull the database artifact at ``reference`` into ``path`` (atomically).
 
@@ -183,7 +189,10 @@ def pull_database(
     compressed, temporary = (_temporary_beside(path, suffix) for suffix in (".layer.tmp", ".pull.tmp"))
     try:
         with compressed.open("w+b") as layer:
-            client.download_blob(reference.repository, digest, layer, size=size)  # checked against the digest
+            if progress is not None:
+                progress.start(size, 1)
+            sink = layer if progress is None else counting_writer(layer, progress.advance)
+            client.download_blob(reference.repository, digest, sink, size=size)  # checked against the digest
             layer.seek(0)
             with temporary.open("wb") as out:
                 _decompress_into(layer, out)
