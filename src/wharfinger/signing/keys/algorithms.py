@@ -15,14 +15,29 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from wharfinger.errors import KeyProviderError
 from wharfinger.signing.keys.signer import SignatureAlgorithm
 
-__all__ = ["MIN_RSA_BITS", "default_algorithm", "hash_for", "load_public_key", "verify_raw"]
+__all__ = [
+    "EC_CURVE_ALGORITHMS",
+    "MIN_RSA_BITS",
+    "NOTARY_RSA_ALGORITHMS",
+    "default_algorithm",
+    "hash_for",
+    "load_public_key",
+    "verify_raw",
+]
 
 MIN_RSA_BITS = 2048  # Notary Project and cosign both refuse smaller RSA keys
 
-_CURVES: dict[str, SignatureAlgorithm] = {
+# The one table of curve -> algorithm (Notary Project's; cosign overrides the hash, see cosign_algorithm).
+EC_CURVE_ALGORITHMS: dict[str, SignatureAlgorithm] = {
     "secp256r1": SignatureAlgorithm.ECDSA_SHA256,
     "secp384r1": SignatureAlgorithm.ECDSA_SHA384,
     "secp521r1": SignatureAlgorithm.ECDSA_SHA512,
+}
+# The RSA sizes the Notary Project allows, and the PSS hash each signs with.
+NOTARY_RSA_ALGORITHMS: dict[int, SignatureAlgorithm] = {
+    2048: SignatureAlgorithm.RSASSA_PSS_SHA256,
+    3072: SignatureAlgorithm.RSASSA_PSS_SHA384,
+    4096: SignatureAlgorithm.RSASSA_PSS_SHA512,
 }
 
 
@@ -33,7 +48,7 @@ def load_public_key(spki_der: bytes) -> PublicKeyTypes:
 def default_algorithm(public_key: PublicKeyTypes) -> SignatureAlgorithm:
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         try:
-            return _CURVES[public_key.curve.name]
+            return EC_CURVE_ALGORITHMS[public_key.curve.name]
         except KeyError:
             raise KeyProviderError(
                 f"unsupported elliptic curve {public_key.curve.name}",

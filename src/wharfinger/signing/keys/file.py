@@ -13,42 +13,24 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from wharfinger.errors import InputError, KeyProviderError
+from wharfinger.signing.keys.algorithms import EC_CURVE_ALGORITHMS, NOTARY_RSA_ALGORITHMS, hash_for
 from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm
 
 __all__ = ["DEFAULT_PASSPHRASE_ENV", "FileSigner", "open_file_signer"]
 
 DEFAULT_PASSPHRASE_ENV = "WHARFINGER_KEY_PASSPHRASE"  # noqa: S105 -- the name of a variable, not a secret
-_HASH_OF: dict[SignatureAlgorithm, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
-    SignatureAlgorithm.RSASSA_PSS_SHA256: hashes.SHA256,
-    SignatureAlgorithm.RSASSA_PSS_SHA384: hashes.SHA384,
-    SignatureAlgorithm.RSASSA_PSS_SHA512: hashes.SHA512,
-    SignatureAlgorithm.ECDSA_SHA256: hashes.SHA256,
-    SignatureAlgorithm.ECDSA_SHA384: hashes.SHA384,
-    SignatureAlgorithm.ECDSA_SHA512: hashes.SHA512,
-    SignatureAlgorithm.RSASSA_PKCS1V15_SHA256: hashes.SHA256,
-}
-_RSA_DEFAULT = {
-    2048: SignatureAlgorithm.RSASSA_PSS_SHA256,
-    3072: SignatureAlgorithm.RSASSA_PSS_SHA384,
-    4096: SignatureAlgorithm.RSASSA_PSS_SHA512,
-}
-_EC_DEFAULT = {
-    "secp256r1": SignatureAlgorithm.ECDSA_SHA256,
-    "secp384r1": SignatureAlgorithm.ECDSA_SHA384,
-    "secp521r1": SignatureAlgorithm.ECDSA_SHA512,
-}
 
 
 def _default_algorithm(key: PrivateKeyTypes) -> SignatureAlgorithm:
-    if isinstance(key, rsa.RSAPrivateKey) and key.key_size in _RSA_DEFAULT:
-        return _RSA_DEFAULT[key.key_size]
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in _EC_DEFAULT:
-        return _EC_DEFAULT[key.curve.name]
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size in NOTARY_RSA_ALGORITHMS:
+        return NOTARY_RSA_ALGORITHMS[key.key_size]
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in EC_CURVE_ALGORITHMS:
+        return EC_CURVE_ALGORITHMS[key.curve.name]
     raise KeyProviderError(
         f"{type(key).__name__} keys of this size are not supported",
         hint="use RSA 2048/3072/4096 or EC P-256/P-384/P-521 (`wharfinger keys generate`)",
@@ -113,7 +95,9 @@ class FileSigner:
 
     def sign(self, payload: bytes) -> bytes:
         algorithm = self._spec.algorithm
-        hash_algorithm = _HASH_OF[algorithm]()
+        hash_algorithm = hash_for(algorithm)
+        if hash_algorithm is None:
+            raise KeyProviderError(f"file keys cannot sign with {algorithm.value}", hint="use an RSA or EC key")
         if isinstance(self._key, rsa.RSAPrivateKey):
             if algorithm is SignatureAlgorithm.RSASSA_PKCS1V15_SHA256:
                 return self._key.sign(payload, padding.PKCS1v15(), hash_algorithm)

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.x509 import Certificate
 
+from wharfinger.signing.keys.algorithms import EC_CURVE_ALGORITHMS, NOTARY_RSA_ALGORITHMS
 from wharfinger.signing.keys.signer import SignatureAlgorithm
 
 __all__ = [
@@ -73,11 +74,6 @@ _BY_ALGORITHM = {i.algorithm: i for i in _INFOS}
 BY_JWS_NAME = {i.jws_name: i for i in _INFOS}
 BY_COSE_ID = {i.cose_id: i for i in _INFOS}
 
-_RSA_SIZES = {2048: SignatureAlgorithm.RSASSA_PSS_SHA256, 3072: SignatureAlgorithm.RSASSA_PSS_SHA384,
-              4096: SignatureAlgorithm.RSASSA_PSS_SHA512}  # fmt: skip
-_EC_CURVES = {"secp256r1": SignatureAlgorithm.ECDSA_SHA256, "secp384r1": SignatureAlgorithm.ECDSA_SHA384,
-              "secp521r1": SignatureAlgorithm.ECDSA_SHA512}  # fmt: skip
-
 
 class UnsupportedKeyError(ValueError):
     """The key's type or size has no Notary Project signature algorithm (e.g. RSA 1024, P-224, Ed25519)."""
@@ -94,16 +90,16 @@ def algorithm_for_key(public_key: object) -> AlgorithmInfo:
     """The one algorithm the spec allows for this public key."""
     if isinstance(public_key, rsa.RSAPublicKey):
         size = public_key.key_size
-        if size not in _RSA_SIZES:
+        if size not in NOTARY_RSA_ALGORITHMS:
             raise UnsupportedKeyError(
                 f"RSA key of {size} bits is not allowed: Notary Project signing keys are RSA 2048, 3072 or 4096"
             )
-        return _BY_ALGORITHM[_RSA_SIZES[size]]
+        return _BY_ALGORITHM[NOTARY_RSA_ALGORITHMS[size]]
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         name = public_key.curve.name
-        if name not in _EC_CURVES:
+        if name not in EC_CURVE_ALGORITHMS:
             raise UnsupportedKeyError(f"EC curve {name} is not allowed: use P-256, P-384 or P-521")
-        return _BY_ALGORITHM[_EC_CURVES[name]]
+        return _BY_ALGORITHM[EC_CURVE_ALGORITHMS[name]]
     raise UnsupportedKeyError(f"{type(public_key).__name__} keys cannot sign Notary Project signatures")
 
 
