@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -34,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
+from testkit.pushing import push_tiny_image  # noqa: E402
 from testkit.registry import start_registry  # noqa: E402
 from wharfinger.admission.manifests import self_signed_pair  # noqa: E402
 from wharfinger.oci.client import RegistryClient, RegistrySettings  # noqa: E402
@@ -57,29 +57,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def push_image(client: RegistryClient, repository: str, tag: str, content: bytes) -> str:
-    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
-    for blob in (config, content):
-        client.push_blob(repository, "sha256:" + hashlib.sha256(blob).hexdigest(), len(blob), blob)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
-            "size": len(config),
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                "digest": "sha256:" + hashlib.sha256(content).hexdigest(),
-                "size": len(content),
-            }
-        ],
-    }
-    return client.push_manifest(repository, json.dumps(manifest).encode(), manifest["mediaType"], tag=tag)
 
 
 def buckets(text: str) -> dict[float, float]:
@@ -118,7 +95,7 @@ def main() -> None:
         for i in range(args.images):
             repository = f"bench/app{i % 10}"
             tag = f"v{i}"
-            digest = push_image(client, repository, tag, f"layer {i} {uuid.uuid4()}".encode())
+            digest = push_tiny_image(client, repository, tag, content=f"layer {i} {uuid.uuid4()}".encode())
             payload, layer = build_signature_layer(f"{registry.host}/{repository}", digest, signer)
             append_signature(client, repository, digest, payload, layer)
             refs.append(f"{registry.host}/{repository}:{tag}")
