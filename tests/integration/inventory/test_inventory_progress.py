@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import io
-import threading
 
+from testkit.progress import RecordingProgress
 from testkit.pushing import push_layout_with_client
 from wharfinger.inventory.sources import inventory_of_source
 from wharfinger.oci.progress import counting_reader
 from wharfinger.oci.settings import Settings
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.total: int | None = None
-        self.blobs: int | None = None
-        self.advanced = 0
-
-    def start(self, total_bytes: int, blobs: int) -> None:
-        self.total, self.blobs = total_bytes, blobs
-
-    def advance(self, nbytes: int) -> None:
-        with self.lock:
-            self.advanced += nbytes
-
-
 def test_counting_reader_counts_every_byte_and_closes_the_stream() -> None:
     data = bytes(range(256)) * 5000
-    counted = Recorder()
+    counted = RecordingProgress()
     stream = io.BytesIO(data)
     reader = counting_reader(stream, counted.advance)
     assert reader.read(10) + reader.read() == data
@@ -45,7 +30,7 @@ def test_cold_inventory_of_a_registry_image_reports_the_layer_bytes(
     settings = Settings.from_env()
     settings = type(settings)(**{**{f: getattr(settings, f) for f in settings.__dataclass_fields__},
                                  "insecure_hosts": frozenset({registry_plain.host})})  # fmt: skip
-    recorder = Recorder()
+    recorder = RecordingProgress()
     inventory, subject = inventory_of_source(
         registry_plain.ref("progress/app", "v1"), settings=settings, use_cache=False, progress=recorder
     )

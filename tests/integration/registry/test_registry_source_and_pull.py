@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from testkit.images import BuiltImage, skopeo_copy
+from testkit.progress import RecordingProgress
 from testkit.pushing import layout_blob, push_layout_with_client
 from wharfinger.errors import DigestMismatchError
 from wharfinger.oci.cache import BlobCache
@@ -157,25 +158,6 @@ def test_cli_inspect_lists_registry_referrers(registry_plain, small_image, clien
         env={"WHARFINGER_CACHE_DIR": str(tmp_path / "cache")},
     )  # fmt: skip
     assert "application/vnd.cyclonedx+json" in table.stdout
-
-
-class RecordingProgress:
-    """A PullProgress that records what a progress bar would be told (from several threads)."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.lock = threading.Lock()
-        self.total: int | None = None
-        self.blobs: int | None = None
-        self.advanced = 0
-
-    def start(self, total_bytes: int, blobs: int) -> None:
-        self.total, self.blobs = total_bytes, blobs
-
-    def advance(self, nbytes: int) -> None:
-        with self.lock:
-            self.advanced += nbytes
 
 
 def test_pull_reports_progress_in_bytes(registry_plain, small_image, client_for, tmp_path) -> None:
