@@ -15,6 +15,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from wharfinger.signing.notary.chain import is_self_signed
+
 __all__ = [
     "MAX_CHAIN_LENGTH",
     "CertificateRole",
@@ -44,18 +46,9 @@ def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.E
         return None
 
 
-def _self_signed(cert: x509.Certificate) -> bool:
-    """Signed by its own key: a name match alone is not enough (an intermediate may share its root's name)."""
-    try:
-        cert.verify_directly_issued_by(cert)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
 def certificate_role(cert: x509.Certificate) -> CertificateRole:
     if _is_ca(cert):
-        return CertificateRole.ROOT if _self_signed(cert) else CertificateRole.CA
+        return CertificateRole.ROOT if is_self_signed(cert) else CertificateRole.CA
     return CertificateRole.LEAF
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "check_validity_at",
     "check_validity_range",
     "describe",
+    "is_self_signed",
     "load_certificates",
     "parse_certificate",
     "validate_chain",
@@ -191,7 +192,8 @@ def _check_ca(cert: x509.Certificate, purpose: CertificatePurpose, cas_below: in
         raise ChainError(f"CA certificate {name!r} must mark keyUsage critical")
 
 
-def _is_self_signed(cert: x509.Certificate) -> bool:
+def is_self_signed(cert: x509.Certificate) -> bool:
+    """Issued by itself: same names and signed by its own key (a name match alone is not enough)."""
     if cert.issuer != cert.subject:
         return False
     try:
@@ -214,7 +216,7 @@ def validate_chain(chain: Sequence[x509.Certificate], purpose: CertificatePurpos
         _check_algorithms(cert)
     leaf = chain[0]
     if len(chain) == 1:
-        if not _is_self_signed(leaf):
+        if not is_self_signed(leaf):
             raise ChainError(
                 f"the chain has a single certificate {describe(leaf)!r} that is not self-signed; the envelope must "
                 "carry the full chain up to the root"
@@ -224,7 +226,7 @@ def validate_chain(chain: Sequence[x509.Certificate], purpose: CertificatePurpos
     _check_leaf(leaf, purpose)
     for index in range(len(chain) - 1):
         child, parent = chain[index], chain[index + 1]
-        if index > 0 and _is_self_signed(child):
+        if index > 0 and is_self_signed(child):
             raise ChainError(f"self-signed certificate {describe(child)!r} appears before the end of the chain")
         try:
             child.verify_directly_issued_by(parent)
@@ -235,7 +237,7 @@ def validate_chain(chain: Sequence[x509.Certificate], purpose: CertificatePurpos
             ) from exc
         _check_ca(parent, purpose, cas_below=index)
     root = chain[-1]
-    if not _is_self_signed(root):
+    if not is_self_signed(root):
         raise ChainError(f"the last certificate {describe(root)!r} is not a self-signed root; the chain is incomplete")
 
 

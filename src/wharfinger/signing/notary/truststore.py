@@ -14,11 +14,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from wharfinger.errors import TrustPolicyError
-from wharfinger.signing.notary.chain import parse_certificate
+from wharfinger.signing.notary.chain import is_self_signed, parse_certificate
 
 __all__ = ["StoreType", "TrustStore", "load_trust_store", "parse_store_certificates"]
 
@@ -60,16 +59,6 @@ class TrustStore:
         return cls(certificates={k: tuple(v) for k, v in stores.items()}, location=location)
 
 
-def _is_self_signed(cert: x509.Certificate) -> bool:
-    if cert.issuer != cert.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(cert)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
-
-
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
@@ -91,12 +80,12 @@ def parse_store_certificates(store_type: StoreType, files: Iterable[tuple[str, b
         except (ValueError, x509.InvalidVersion) as exc:
             raise ValueError(f"{file_name} is not a PEM or DER X.509 certificate file") from exc
         for cert in certs:
-            if not _is_ca(cert) and not _is_self_signed(cert):
+            if not _is_ca(cert) and not is_self_signed(cert):
                 raise ValueError(
                     f"{file_name}: certificate {cert.subject.rfc4514_string()!r} is not a CA certificate or a "
                     "self-signed signing certificate"
                 )
-            if store_type is StoreType.TSA and not (_is_ca(cert) and _is_self_signed(cert)):
+            if store_type is StoreType.TSA and not (_is_ca(cert) and is_self_signed(cert)):
                 raise ValueError(
                     f"{file_name}: certificate {cert.subject.rfc4514_string()!r} in a tsa store must be a self-signed "
                     "root CA certificate"
