@@ -25,7 +25,7 @@ from typing import Protocol
 from wharfinger.errors import ManifestError, RegistryAuthError, RegistryError, RegistryNotFoundError
 from wharfinger.oci.auth import CredentialProvider
 from wharfinger.oci.client import RegistryClient, RegistrySettings
-from wharfinger.oci.manifest import Descriptor, ImageManifest
+from wharfinger.oci.manifest import Descriptor
 from wharfinger.policy.facts import (
     AttestationFact,
     Authority,
@@ -40,19 +40,13 @@ from wharfinger.policy.facts import (
 from wharfinger.policy.factsfile import FactsBook
 from wharfinger.policy.scanfacts import VULN_PREDICATE_TYPE, summary_from_predicate
 from wharfinger.policy.selectors import ImageName, parse_image_name
-from wharfinger.signing.cosign.attestation import (
-    DSSE_MEDIA_TYPE,
-    attestation_tag,
-    parse_attestation_manifest,
-    verify_dsse_with_keys,
-)
+from wharfinger.signing.cosign.attestation import verify_dsse_with_keys
+from wharfinger.signing.cosign.registry import fetch_attestations
 from wharfinger.signing.cosign.simplesigning import CosignKey
 
 __all__ = ["RegistryFactsProvider", "SignatureVerifier", "StaticFactsProvider"]
 
 log = logging.getLogger(__name__)
-
-MAX_ATTESTATION_BYTES = 16 * 1024 * 1024  # bytes per DSSE envelope (SBOM attestations can be large)
 
 
 def _vulnerability_summary(
@@ -224,20 +218,7 @@ class RegistryFactsProvider:
     ) -> tuple[AttestationFact, ...] | Unverifiable:
         """Signed in-toto statements about ``digest`` from its ``.att`` manifest (unverified ones are dropped)."""
         try:
-            fetched = client.get_manifest(image.repository, attestation_tag(digest))
-        except RegistryNotFoundError:
-            return ()
-        except RegistryError as exc:
-            return self._unverifiable(image, exc)
-        manifest = fetched.parse()
-        blobs: dict[str, bytes] = {}
-        try:
-            if isinstance(manifest, ImageManifest):
-                for layer in manifest.layers:
-                    if layer.media_type == DSSE_MEDIA_TYPE and layer.size <= MAX_ATTESTATION_BYTES:
-                        with client.open_blob(image.repository, layer.digest, size=layer.size) as stream:
-                            blobs[layer.digest] = stream.read(MAX_ATTESTATION_BYTES + 1)
-            envelopes = parse_attestation_manifest(fetched.data, blobs)
+            envelopes = fetch_attestations(client, image.repository, digest).envelopes  # none: ()
         except ManifestError as exc:
             return Unverifiable(reason=f"the attestations of {image.name} are malformed: {exc.message}")
         except RegistryError as exc:

@@ -103,12 +103,10 @@ def _signature_layers(
     signature_layers = [layer for layer in manifest.layers if layer.media_type == SIMPLE_SIGNING_MEDIA_TYPE]
     if len(signature_layers) > MAX_LAYERS:
         raise ManifestError(f"{where} has {len(signature_layers)} signatures (limit {MAX_LAYERS})")
-    blobs: dict[str, bytes] = {}
-    for layer in signature_layers:
-        if layer.size > MAX_PAYLOAD_BYTES:
-            raise ManifestError(f"cosign payload {layer.digest} is {layer.size} bytes (limit {MAX_PAYLOAD_BYTES})")
-        with client.open_blob(repository, layer.digest, size=layer.size) as stream:
-            blobs[layer.digest] = stream.read(MAX_PAYLOAD_BYTES + 1)
+    blobs = {
+        layer.digest: client.fetch_blob(repository, layer.digest, size=layer.size, max_bytes=MAX_PAYLOAD_BYTES)
+        for layer in signature_layers
+    }
     return parse_signature_manifest(manifest.raw, blobs)
 
 
@@ -144,12 +142,10 @@ def fetch_attestations(client: RegistryClient, repository: str, image_digest: st
     layers = [layer for layer in manifest.layers if layer.media_type == DSSE_MEDIA_TYPE]
     if len(layers) > MAX_ENVELOPES:
         raise ManifestError(f"{repository}:{tag} has {len(layers)} attestations (limit {MAX_ENVELOPES})")
-    blobs: dict[str, bytes] = {}
-    for layer in layers:
-        if layer.size > MAX_ENVELOPE_BYTES:
-            raise ManifestError(f"attestation {layer.digest} is {layer.size} bytes (limit {MAX_ENVELOPE_BYTES})")
-        with client.open_blob(repository, layer.digest, size=layer.size) as stream:
-            blobs[layer.digest] = stream.read(MAX_ENVELOPE_BYTES + 1)
+    blobs = {
+        layer.digest: client.fetch_blob(repository, layer.digest, size=layer.size, max_bytes=MAX_ENVELOPE_BYTES)
+        for layer in layers
+    }
     return AttestationManifest(digest=manifest.digest, envelopes=tuple(parse_attestation_manifest(manifest.raw, blobs)))
 
 
