@@ -52,6 +52,7 @@ from wharfinger.errors import (
 from wharfinger.oci import mediatypes as mt
 from wharfinger.oci.auth import CredentialProvider, Credentials, HostAuth, default_credentials
 from wharfinger.oci.digest import DigestVerifier, compute_digest, parse_digest
+from wharfinger.oci.httpstack import trust_context, tune_http11_reads
 from wharfinger.oci.manifest import DEFAULT_MAX_MANIFEST_BYTES, Descriptor, Manifest, parse_manifest
 from wharfinger.oci.settings import Settings
 
@@ -70,6 +71,8 @@ log = logging.getLogger(__name__)
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _RETRYABLE: Final = frozenset({408, 429, 500, 502, 503, 504})
 _COPY_CHUNK: Final = 1 << 20  # bytes read per step while streaming a blob
+
+tune_http11_reads()  # 1 MiB socket reads for blob bodies (oci.httpstack says why)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,15 +214,13 @@ class RegistryClient:
         headers = {"User-Agent": self.settings.user_agent}
         if transport is not None:
             return httpx.Client(transport=transport, timeout=timeout, headers=headers, follow_redirects=False)
-        context = ssl.create_default_context()
-        if self.settings.ca_bundle is not None:
-            try:
-                context.load_verify_locations(cafile=self.settings.ca_bundle)
-            except (OSError, ssl.SSLError) as exc:
-                raise RegistryUnavailableError(
-                    f"cannot load the CA bundle {self.settings.ca_bundle}: {exc}",
-                    hint="point --ca-bundle / ca_bundle at a PEM file of CA certificates",
-                ) from exc
+        try:
+            context = trust_context(self.settings.ca_bundle)  # the system store loads on the first handshake
+        except (OSError, ssl.SSLError) as exc:
+            raise RegistryUnavailableError(
+                f"cannot load the CA bundle {self.settings.ca_bundle}: {exc}",
+                hint="point --ca-bundle / ca_bundle at a PEM file of CA certificates",
+            ) from exc
         mounts: dict[str, httpx.BaseTransport | None] = {}
         if self._insecure:
             # Only this host skips verification; a redirect elsewhere is verified as usual.
