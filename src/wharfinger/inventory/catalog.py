@@ -136,7 +136,7 @@ def _selection(catalogers: Sequence[Cataloger]) -> Selection:
         patterns += cataloger.patterns
     return Selection(
         patterns=tuple(dict.fromkeys(patterns)),
-        native_executables=any(c.selects_executables for c in catalogers),
+        executable_markers=tuple(dict.fromkeys(m for c in catalogers for m in c.executable_markers)),
     )
 
 

@@ -115,8 +115,9 @@ class Cataloger(Protocol):
         ...
 
     @property
-    def selects_executables(self) -> bool:
-        """True if ``catalog`` also reads regular files with an execute bit (Go/Rust binaries)."""
+    def executable_markers(self) -> tuple[bytes, ...]:
+        """Byte strings of which a native executable (ELF, PE, Mach-O with an execute bit) must contain
+        one for ``catalog`` to read it, e.g. Go's build-info magic; empty when it reads none."""
         ...
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:

@@ -218,3 +218,19 @@ def test_hardlink_to_an_unselected_file_is_reported() -> None:
     with read_layers([layer(tar)], selection=Selection(patterns=("/var/lib/dpkg/status",))) as fs:
         assert fs.size("/var/lib/dpkg/status") == len(b"payload")
         assert any("was not kept" in w for w in fs.warnings)
+
+
+def test_glob_answers_for_selected_and_unselected_patterns() -> None:
+    tar = build_tar(
+        [
+            Entry("var/lib/dpkg/status", b"Package: a\n"),
+            Entry("usr/share/doc/a/copyright", b"MIT"),
+            Entry("usr/share/doc/a/README.txt", b"hi"),
+        ]
+    )
+    selection = Selection(patterns=("/var/lib/dpkg/status", "/usr/share/doc/*/copyright"))
+    with read_layers([layer(tar)], selection=selection) as fs:
+        assert list(fs.glob(["/usr/share/doc/*/copyright"])) == ["/usr/share/doc/a/copyright"]
+        assert sorted(fs.glob(selection.patterns)) == ["/usr/share/doc/a/copyright", "/var/lib/dpkg/status"]
+        assert list(fs.glob(["**/*.txt"])) == ["/usr/share/doc/a/README.txt"]  # not selected: the whole tree
+        assert list(fs.at_layer(0).glob(["/var/lib/dpkg/status"])) == ["/var/lib/dpkg/status"]

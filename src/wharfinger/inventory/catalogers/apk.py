@@ -57,7 +57,7 @@ class ApkCataloger:
     name = "apk"
     version = "1"
     kind: CatalogerKind = "os"
-    selects_executables = False
+    executable_markers: tuple[bytes, ...] = ()
     patterns: tuple[str, ...] = (_INSTALLED,)
 
     def _text(self, fs: ImageFS, context: CatalogContext) -> str | None:

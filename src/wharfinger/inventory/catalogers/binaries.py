@@ -17,8 +17,9 @@ from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
 from wharfinger.inventory.catalogers._documents import Parsed
 from wharfinger.inventory.catalogers.executables import executable_format
 from wharfinger.inventory.catalogers.filecataloger import FILE_FAILURES, is_os_owned, mapped_file, with_found_by
+from wharfinger.inventory.catalogers.gobuildinfo import BUILDINFO_MAGIC
 from wharfinger.inventory.catalogers.golang import parse_go_binary
-from wharfinger.inventory.catalogers.rust import parse_rust_binary
+from wharfinger.inventory.catalogers.rust import AUDITABLE_SECTION, AUDITABLE_SECTION_MACHO, parse_rust_binary
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package
 
@@ -34,7 +35,12 @@ class BinaryCataloger:
     version: str = "1"
     kind: CatalogerKind = "language"
     patterns: tuple[str, ...] = ()
-    selects_executables: bool = True
+    # what a Go or cargo-auditable binary always contains: others are not worth reading
+    executable_markers: tuple[bytes, ...] = (
+        BUILDINFO_MAGIC,
+        AUDITABLE_SECTION.encode(),
+        AUDITABLE_SECTION_MACHO.encode(),
+    )
     evidence: str = "installed"  # as FileCataloger.evidence: what is on disk, not what a lock declares
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:

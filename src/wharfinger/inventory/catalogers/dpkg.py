@@ -105,7 +105,7 @@ class DpkgCataloger:
     name = "dpkg"
     version = "1"
     kind: CatalogerKind = "os"
-    selects_executables = False
+    executable_markers: tuple[bytes, ...] = ()
     patterns: tuple[str, ...] = (
         _STATUS,
         f"{_STATUS_D}/*",

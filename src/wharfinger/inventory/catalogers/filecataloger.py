@@ -117,7 +117,7 @@ class FileCataloger:
     rules: tuple[FileRule, ...]
     evidence: str = "installed"  # "installed" (what is on disk) or "declared" (lock files)
     kind: CatalogerKind = "language"
-    selects_executables: bool = False
+    executable_markers: tuple[bytes, ...] = ()
 
     @property
     def patterns(self) -> tuple[str, ...]:

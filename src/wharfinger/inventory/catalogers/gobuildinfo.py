@@ -22,9 +22,10 @@ import mmap
 import struct
 from dataclasses import dataclass
 
-__all__ = ["BuildInfo", "Module", "read_build_info"]
+__all__ = ["BUILDINFO_MAGIC", "BuildInfo", "Module", "read_build_info"]
 
-_MAGIC = b"\xff Go buildinf:"
+BUILDINFO_MAGIC = b"\xff Go buildinf:"  # every Go binary since 1.13 carries it
+_MAGIC = BUILDINFO_MAGIC
 _HEADER_BYTES = 32
 _MAX_STRING_BYTES = 16 * 1024 * 1024  # bytes; the module info of the largest binaries is < 1 MB
 _MODINFO_SENTINEL = 16  # bytes of framing at each end of the module info

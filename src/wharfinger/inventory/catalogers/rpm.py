@@ -61,7 +61,7 @@ class RpmCataloger:
     name = "rpm"
     version = "1"
     kind: CatalogerKind = "os"
-    selects_executables = False
+    executable_markers: tuple[bytes, ...] = ()
     patterns: tuple[str, ...] = tuple(f"{d}/{f}" for d in _DIRECTORIES for f in _FILES)
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:

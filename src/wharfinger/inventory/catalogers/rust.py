@@ -23,9 +23,10 @@ from wharfinger.inventory.catalogers.filecataloger import BinaryData, FileCatalo
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package
 from wharfinger.inventory.package import Location, Package, PackageType
 
-__all__ = ["AUDITABLE_SECTION", "CARGO_LOCKS", "parse_cargo_lock", "parse_rust_binary"]
+__all__ = ["AUDITABLE_SECTION", "AUDITABLE_SECTION_MACHO", "CARGO_LOCKS", "parse_cargo_lock", "parse_rust_binary"]
 
 AUDITABLE_SECTION = ".dep-v0"
+AUDITABLE_SECTION_MACHO = "__dep_v0"  # Mach-O spells section names with underscores
 _MAX_AUDIT_JSON_BYTES = 8 * 1024 * 1024  # bytes; cargo-auditable itself caps the inflated data at 8 MiB
 
 
@@ -66,7 +67,7 @@ def parse_rust_binary(data: BinaryData, location: Location) -> Parsed:
     try:
         section = find_section(data, AUDITABLE_SECTION)
         if section is None:
-            section = find_section(data, "__dep_v0")  # Mach-O spells section names with underscores
+            section = find_section(data, AUDITABLE_SECTION_MACHO)
     except ValueError as exc:
         raise PackageMetadataError(f"{location.path}: {exc}", hint="the binary is corrupt; it is skipped") from exc
     if section is None:
