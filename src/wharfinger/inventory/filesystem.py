@@ -38,6 +38,9 @@ __all__ = [
 MAX_SYMLINK_HOPS = 40  # as Linux's MAXSYMLINKS: more is a loop
 
 
+_EXECUTE_BITS = stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
+
+
 @runtime_checkable
 class ImageFS(Protocol):
     """What a cataloger may ask of an image's filesystem. Missing paths raise ``FileNotFoundError``."""
@@ -80,6 +83,10 @@ class ImageFS(Protocol):
 
     def glob(self, patterns: Iterable[str]) -> Iterator[str]:
         """Regular files whose path matches any of ``patterns`` (see ``PathPatterns``), sorted."""
+        ...
+
+    def executables(self) -> Iterator[str]:
+        """Regular files with an execute bit whose contents can be read (``walk`` order)."""
         ...
 
     def layer_of(self, path: str) -> str | None:
@@ -335,6 +342,12 @@ class DirFS:
     def glob(self, patterns: Iterable[str]) -> Iterator[str]:
         compiled = PathPatterns(patterns)
         yield from (p for p in self.walk() if compiled.matches(p))
+
+    def executables(self) -> Iterator[str]:
+        for path in self.walk():
+            st = self._stat(path)
+            if st is not None and stat.S_ISREG(st.st_mode) and st.st_mode & _EXECUTE_BITS:
+                yield path
 
     def layer_of(self, path: str) -> str | None:  # noqa: ARG002 -- directories have no layers
         return None

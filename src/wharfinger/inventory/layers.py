@@ -593,6 +593,14 @@ class LayeredFS:
             self._files = sorted(p for p in self._history if (n := self._visible(p)) is not None and n.kind == "file")
         return iter(self._files)
 
+    def executables(self) -> Iterator[str]:
+        # only files whose contents were kept: the layer reader already dropped executables no
+        # cataloger has a marker for, so this is a handful of paths, not every file of the image
+        for path in self.walk():
+            node = self._visible(path)
+            if node is not None and node.mode & 0o111 and (node.data is not None or node.spool is not None):
+                yield path
+
     def glob(self, patterns: Iterable[str]) -> Iterator[str]:
         compiled = PathPatterns(patterns)
         candidates: Iterable[str] = self.walk()
@@ -708,13 +716,16 @@ def read_layers(
             if (value := store.get_layer(key)) is not None and (hit := _decode_pending(value, index)) is not None:
                 cached[index] = hit
 
-    def read(index: int) -> _Pending:
-        return _read_layer(
+    def read(index: int) -> tuple[_Pending, bytes | None]:
+        pending = _read_layer(
             index, layers[index], selection=selection, selected=selected, budget=budget, spool_dir=spool_dir
         )
+        # encoded here, in the layer's worker, while larger layers still inflate; stored by the caller
+        return pending, (_encode_pending(pending) if store is not None else None)
 
-    def remember(index: int, pending: _Pending) -> _Pending:
-        if store is not None and index not in cached and (value := _encode_pending(pending)) is not None:
+    def remember(index: int, read_now: tuple[_Pending, bytes | None]) -> _Pending:
+        pending, value = read_now
+        if store is not None and value is not None:
             store.put_layer(keys[index], value)
         return pending
 
@@ -722,7 +733,7 @@ def read_layers(
     try:
         if parallel <= 1 or len(missing) <= 1:
             pendings: Iterator[_Pending] = (
-                remember(i, cached[i] if i in cached else read(i)) for i in range(len(layers))
+                cached[i] if i in cached else remember(i, read(i)) for i in range(len(layers))
             )
             _apply_all(fs, pendings, selected, warn)
         else:
@@ -733,7 +744,7 @@ def read_layers(
                 try:
                     _apply_all(
                         fs,
-                        (remember(i, cached[i] if i in cached else futures[i].result()) for i in range(len(layers))),
+                        (cached[i] if i in cached else remember(i, futures[i].result()) for i in range(len(layers))),
                         selected,
                         warn,
                     )

@@ -1,6 +1,7 @@
 """``BINARIES``: one pass over the image's native executables for Go build info and Rust audit data.
 
-Every regular file with an execute bit is opened once; its first bytes decide whether it is an
+Every regular file with an execute bit (``ImageFS.executables``: in an image, only those the layer
+reader kept for holding one of ``executable_markers``) is opened once; its first bytes decide whether it is an
 ELF, PE or Mach-O file at all, and only then is it memory-mapped (spooled layers and ``dir:``
 sources are files on disk) and given to ``golang.parse_go_binary`` and
 ``rust.parse_rust_binary``. A binary an OS package installed is skipped when the context says so
@@ -10,7 +11,6 @@ advisories track Debian's own patches.
 
 from __future__ import annotations
 
-import stat
 from dataclasses import dataclass
 
 from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
@@ -26,7 +26,6 @@ from wharfinger.inventory.package import Location, Package
 __all__ = ["BINARIES", "MAX_BINARY_BYTES", "BinaryCataloger"]
 
 MAX_BINARY_BYTES = 2 * 1024**3  # bytes; larger "executables" are disk images or data, not programs
-_EXECUTE_BITS = stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,11 +44,8 @@ class BinaryCataloger:
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:
         packages: list[Package] = []
-        for path in fs.walk():
+        for path in fs.executables():
             try:
-                mode = fs.mode(path)
-                if not stat.S_ISREG(mode) or not mode & _EXECUTE_BITS:
-                    continue
                 with fs.open(path) as handle:
                     if executable_format(handle.read(4)) is None:
                         continue
