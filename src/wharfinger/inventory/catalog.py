@@ -136,7 +136,7 @@ def _selection(catalogers: Sequence[Cataloger]) -> Selection:
         patterns += cataloger.patterns
     return Selection(
         patterns=tuple(dict.fromkeys(patterns)),
-        executable_markers=tuple(dict.fromkeys(m for c in catalogers for m in c.executable_markers)),
+        executable_filters=tuple(dict.fromkeys(f for c in catalogers if (f := c.executable_filter) is not None)),
     )
 
 

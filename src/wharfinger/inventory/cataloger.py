@@ -27,9 +27,12 @@ import importlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from wharfinger.inventory.filesystem import ImageFS
+
+if TYPE_CHECKING:
+    import mmap
 from wharfinger.inventory.package import Distro, Package
 
 __all__ = [
@@ -92,6 +95,18 @@ class CatalogContext:
     skip_os_owned: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutableFilter:
+    """Which native executables a cataloger reads, judged from a whole file's bytes while a layer streams.
+
+    A Debian image holds ~600 executables and a Go or Rust program among them is rare: the layer
+    reader keeps (in memory, in its cache) only the files ``keep`` accepts.
+    """
+
+    key: str  # stable name and version: part of the layer cache's key, change it when ``keep`` changes
+    keep: Callable[[bytes | mmap.mmap], bool]
+
+
 @runtime_checkable
 class Cataloger(Protocol):
     """Finds one ecosystem's packages. Implementations are stateless and safe to reuse."""
@@ -115,9 +130,8 @@ class Cataloger(Protocol):
         ...
 
     @property
-    def executable_markers(self) -> tuple[bytes, ...]:
-        """Byte strings of which a native executable (ELF, PE, Mach-O with an execute bit) must contain
-        one for ``catalog`` to read it, e.g. Go's build-info magic; empty when it reads none."""
+    def executable_filter(self) -> ExecutableFilter | None:
+        """Which native executables (ELF, PE, Mach-O with an execute bit) ``catalog`` reads; None: none."""
         ...
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:

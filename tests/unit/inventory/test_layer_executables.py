@@ -7,21 +7,23 @@ them all cost memory, a copy, and a slow layer-cache entry.
 
 from __future__ import annotations
 
-import io
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from inventory_layer_builder import Entry, build_tar, gz, layer
 
 from wharfinger.inventory.catalog import catalog_layers
-from wharfinger.inventory.catalogers.binaries import BINARIES
+from wharfinger.inventory.catalogers.binaries import BINARIES, holds_build_metadata
+from wharfinger.inventory.catalogers.executables import elf_section_names
 from wharfinger.inventory.catalogers.gobuildinfo import BUILDINFO_MAGIC
-from wharfinger.inventory.layers import LayerLimits, Selection, _MarkerScanner, read_layers
+from wharfinger.inventory.layers import LayerLimits, Selection, read_layers
 
 GO_BINARY = Path("/usr/bin/docker-registry")
 C_BINARY = Path(shutil.which("true") or "/usr/bin/true")
-MARKERS = Selection(executable_markers=BINARIES.executable_markers)
+assert BINARIES.executable_filter is not None
+MARKERS = Selection(executable_filters=(BINARIES.executable_filter,))
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def binaries() -> tuple[bytes, bytes]:
         pytest.fail("Debian's docker-registry is missing: run scripts/install-test-deps")
     go, c = GO_BINARY.read_bytes(), C_BINARY.read_bytes()
     assert BUILDINFO_MAGIC in go
-    assert not any(marker in c for marker in BINARIES.executable_markers)
+    assert not holds_build_metadata(c)
     return go, c
 
 
@@ -60,25 +62,33 @@ def test_only_executables_with_a_marker_keep_their_content(binaries: tuple[bytes
 def test_a_path_selected_executable_is_kept_without_a_marker(binaries: tuple[bytes, bytes]) -> None:
     _, c = binaries
     tar = build_tar([Entry("usr/bin/true", c, mode=0o755)])
-    selection = Selection(patterns=("/usr/bin/true",), executable_markers=BINARIES.executable_markers)
+    selection = Selection(patterns=("/usr/bin/true",), executable_filters=MARKERS.executable_filters)
     with read_layers([layer(tar)], selection=selection) as fs, fs.open("/usr/bin/true") as f:
         assert f.read() == c
 
 
-def test_a_marker_split_across_two_writes_is_seen() -> None:
-    magic = BUILDINFO_MAGIC
-    for cut in range(1, len(magic)):
-        sink = io.BytesIO()
-        scanner = _MarkerScanner(sink, (b".dep-v0", magic))
-        scanner.write(b"\0" * 100 + magic[:cut])
-        assert not scanner.found
-        scanner.write(memoryview(magic[cut:] + b"\0" * 100))
-        assert scanner.found, cut
-        assert sink.getvalue() == b"\0" * 100 + magic + b"\0" * 100
-    unmarked = _MarkerScanner(io.BytesIO(), (magic,))
-    unmarked.write(magic[:-1])
-    unmarked.write(b"x" + magic[1:])
-    assert not unmarked.found
+def test_build_metadata_is_judged_by_elf_sections_or_else_by_bytes(
+    binaries: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    go, _ = binaries
+    names = elf_section_names(go)
+    assert names is not None
+    assert ".go.buildinfo" in names
+    assert holds_build_metadata(go)
+    # a C program given a cargo-auditable section by the real objcopy
+    (tmp_path / "deps.json").write_bytes(b"x")
+    rust_like = tmp_path / "true-auditable"
+    subprocess.run(
+        ["objcopy", "--add-section", f".dep-v0={tmp_path / 'deps.json'}", str(C_BINARY), str(rust_like)], check=True
+    )
+    assert holds_build_metadata(rust_like.read_bytes())
+    # no section table (as after sstrip): only the bytes can tell
+    sectionless = bytearray(go)
+    sectionless[0x3C:0x3E] = b"\0\0"  # e_shnum = 0
+    assert elf_section_names(bytes(sectionless)) is None
+    assert holds_build_metadata(bytes(sectionless))
+    assert not holds_build_metadata(b"MZ" + b"\0" * 200)
+    assert holds_build_metadata(b"MZ" + b"\0" * 200 + BUILDINFO_MAGIC)  # PE: Go keeps it in .data
 
 
 def test_go_binary_found_in_a_layer_and_c_binaries_ignored(binaries: tuple[bytes, bytes]) -> None:

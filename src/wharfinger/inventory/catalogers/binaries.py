@@ -11,11 +11,12 @@ advisories track Debian's own patches.
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, ExecutableFilter
 from wharfinger.inventory.catalogers._documents import Parsed
-from wharfinger.inventory.catalogers.executables import executable_format
+from wharfinger.inventory.catalogers.executables import elf_section_names, executable_format
 from wharfinger.inventory.catalogers.filecataloger import FILE_FAILURES, is_os_owned, mapped_file, with_found_by
 from wharfinger.inventory.catalogers.gobuildinfo import BUILDINFO_MAGIC
 from wharfinger.inventory.catalogers.golang import parse_go_binary
@@ -23,8 +24,25 @@ from wharfinger.inventory.catalogers.rust import AUDITABLE_SECTION, AUDITABLE_SE
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package
 
-__all__ = ["BINARIES", "MAX_BINARY_BYTES", "BinaryCataloger"]
+__all__ = ["BINARIES", "GO_AND_RUST_BINARIES", "MAX_BINARY_BYTES", "BinaryCataloger", "holds_build_metadata"]
 
+_ELF_SECTIONS = frozenset({".go.buildinfo", AUDITABLE_SECTION})  # Go >= 1.13, cargo-auditable
+_MARKERS = (BUILDINFO_MAGIC, AUDITABLE_SECTION.encode(), AUDITABLE_SECTION_MACHO.encode())
+
+
+def holds_build_metadata(data: bytes | mmap.mmap) -> bool:
+    """Whether a native executable may hold Go build info or cargo-auditable data.
+
+    An ELF file with a section table answers from its section names (a few microseconds); others
+    (PE keeps Go's build info in ``.data``, Mach-O, ELF without sections) by searching their bytes.
+    """
+    names = elf_section_names(data)
+    if names is not None:
+        return not names.isdisjoint(_ELF_SECTIONS)
+    return any(data.find(marker) >= 0 for marker in _MARKERS)
+
+
+GO_AND_RUST_BINARIES = ExecutableFilter(key="go-rust-build-metadata/1", keep=holds_build_metadata)
 MAX_BINARY_BYTES = 2 * 1024**3  # bytes; larger "executables" are disk images or data, not programs
 
 
@@ -34,12 +52,7 @@ class BinaryCataloger:
     version: str = "1"
     kind: CatalogerKind = "language"
     patterns: tuple[str, ...] = ()
-    # what a Go or cargo-auditable binary always contains: others are not worth reading
-    executable_markers: tuple[bytes, ...] = (
-        BUILDINFO_MAGIC,
-        AUDITABLE_SECTION.encode(),
-        AUDITABLE_SECTION_MACHO.encode(),
-    )
+    executable_filter: ExecutableFilter | None = GO_AND_RUST_BINARIES
     evidence: str = "installed"  # as FileCataloger.evidence: what is on disk, not what a lock declares
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:

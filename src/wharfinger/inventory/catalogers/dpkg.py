@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from wharfinger.errors import WharfingerError
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, ExecutableFilter
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 from wharfinger.inventory.purl import os_package_purl
@@ -105,7 +105,7 @@ class DpkgCataloger:
     name = "dpkg"
     version = "1"
     kind: CatalogerKind = "os"
-    executable_markers: tuple[bytes, ...] = ()
+    executable_filter: ExecutableFilter | None = None
     patterns: tuple[str, ...] = (
         _STATUS,
         f"{_STATUS_D}/*",

@@ -12,7 +12,7 @@ import mmap
 import struct
 from typing import Literal
 
-__all__ = ["ExecutableFormat", "executable_format", "find_section"]
+__all__ = ["ExecutableFormat", "elf_section_names", "executable_format", "find_section"]
 
 ExecutableFormat = Literal["elf", "pe", "macho"]
 
@@ -69,6 +69,37 @@ def _elf_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
         if strings[sh_name:end] == wanted:
             return _slice(data, offset, size)
     return None
+
+
+def elf_section_names(data: bytes | mmap.mmap) -> frozenset[str] | None:
+    """The section names of an ELF file; None when it is not ELF or has no readable section table
+    (stripped with ``sstrip``, truncated): then only its bytes can tell."""
+    if data[:4] != b"\x7fELF" or len(data) < 64:
+        return None
+    is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
+    try:
+        if is64:
+            shoff = struct.unpack_from(f"{order}Q", data, 0x28)[0]
+            shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", data, 0x3A)
+            layout = f"{order}IIQQQQ"
+        else:
+            shoff = struct.unpack_from(f"{order}I", data, 0x20)[0]
+            shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", data, 0x2E)
+            layout = f"{order}IIIIII"
+        if shnum == 0 or shstrndx >= shnum or shentsize < struct.calcsize(layout):
+            return None
+        headers = [struct.unpack_from(layout, data, shoff + i * shentsize) for i in range(shnum)]
+    except struct.error:
+        return None
+    _name, _type, _flags, _addr, str_offset, str_size = headers[shstrndx]
+    strings = _slice(data, str_offset, str_size)
+    if strings is None:
+        return None
+    names = set()
+    for sh_name, *_rest in headers:
+        end = strings.find(b"\x00", sh_name)
+        names.add(bytes(strings[sh_name : end if end >= 0 else None]).decode("latin-1"))
+    return frozenset(names)
 
 
 def _pe_section(data: bytes | mmap.mmap, name: str) -> bytes | None:

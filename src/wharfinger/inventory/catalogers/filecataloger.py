@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from wharfinger.errors import WharfingerError
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, ExecutableFilter
 from wharfinger.inventory.catalogers._documents import Parsed
 from wharfinger.inventory.filesystem import FileTooLargeError, ImageFS, PathPatterns
 from wharfinger.inventory.package import Location, Package
@@ -117,7 +117,7 @@ class FileCataloger:
     rules: tuple[FileRule, ...]
     evidence: str = "installed"  # "installed" (what is on disk) or "declared" (lock files)
     kind: CatalogerKind = "language"
-    executable_markers: tuple[bytes, ...] = ()
+    executable_filter: ExecutableFilter | None = None
 
     @property
     def patterns(self) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ newest backend present: SQLite, then NDB, then Berkeley DB. See ``inventory.rpmd
 from __future__ import annotations
 
 from wharfinger.errors import WharfingerError
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, ExecutableFilter
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 from wharfinger.inventory.purl import os_package_purl
@@ -61,7 +61,7 @@ class RpmCataloger:
     name = "rpm"
     version = "1"
     kind: CatalogerKind = "os"
-    executable_markers: tuple[bytes, ...] = ()
+    executable_filter: ExecutableFilter | None = None
     patterns: tuple[str, ...] = tuple(f"{d}/{f}" for d in _DIRECTORIES for f in _FILES)
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:
