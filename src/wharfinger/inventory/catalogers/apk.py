@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from wharfinger.errors import WharfingerError
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 from wharfinger.inventory.purl import os_package_purl
@@ -58,6 +58,7 @@ class ApkCataloger:
     version = "1"
     kind: CatalogerKind = "os"
     selects_executables = False
+    evidence: Evidence = "installed"
     patterns: tuple[str, ...] = (_INSTALLED,)
 
     def _text(self, fs: ImageFS, context: CatalogContext) -> str | None:

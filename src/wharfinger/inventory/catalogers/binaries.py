@@ -13,7 +13,7 @@ from __future__ import annotations
 import stat
 from dataclasses import dataclass
 
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence
 from wharfinger.inventory.catalogers._documents import Parsed
 from wharfinger.inventory.catalogers.executables import executable_format
 from wharfinger.inventory.catalogers.filecataloger import FILE_FAILURES, is_os_owned, mapped_file, with_found_by
@@ -35,7 +35,7 @@ class BinaryCataloger:
     kind: CatalogerKind = "language"
     patterns: tuple[str, ...] = ()
     selects_executables: bool = True
-    evidence: str = "installed"  # as FileCataloger.evidence: what is on disk, not what a lock declares
+    evidence: Evidence = "installed"  # as FileCataloger.evidence: what is on disk, not what a lock declares
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:
         packages: list[Package] = []

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from wharfinger.errors import WharfingerError
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 from wharfinger.inventory.purl import os_package_purl
@@ -106,6 +106,7 @@ class DpkgCataloger:
     version = "1"
     kind: CatalogerKind = "os"
     selects_executables = False
+    evidence: Evidence = "installed"
     patterns: tuple[str, ...] = (
         _STATUS,
         f"{_STATUS_D}/*",

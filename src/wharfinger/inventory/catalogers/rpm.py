@@ -8,7 +8,7 @@ newest backend present: SQLite, then NDB, then Berkeley DB. See ``inventory.rpmd
 from __future__ import annotations
 
 from wharfinger.errors import WharfingerError
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 from wharfinger.inventory.purl import os_package_purl
@@ -62,6 +62,7 @@ class RpmCataloger:
     version = "1"
     kind: CatalogerKind = "os"
     selects_executables = False
+    evidence: Evidence = "installed"
     patterns: tuple[str, ...] = tuple(f"{d}/{f}" for d in _DIRECTORIES for f in _FILES)
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:
