@@ -13,7 +13,6 @@ from wharfinger.errors import SbomFormatError
 from wharfinger.inventory.catalog import Inventory, catalog_fs
 from wharfinger.inventory.filesystem import DirFS
 from wharfinger.sbom import SbomSubject, parse_sbom, render_sbom
-from wharfinger.sbom.licenses import spdx_expression
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SUBJECT = SbomSubject(name="oci:/tmp/layout:1.0", kind="image", digest="sha256:" + "ab" * 32, platform="linux/amd64")
@@ -98,20 +97,3 @@ def test_bad_sboms_are_clear_errors(data: bytes, message: str | None) -> None:
     with pytest.raises(SbomFormatError, match=message) as info:
         parse_sbom(data)
     assert info.value.hint
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("GPL-2+", "GPL-2.0-or-later"),
-        ("GPLv2+ and LGPLv2+", "GPL-2.0-or-later AND LGPL-2.0-or-later"),
-        ("MPL-1.1 or GPL-2", "MPL-1.1 OR GPL-2.0-only"),
-        ("BSD-3-clause", "BSD-3-Clause"),
-        ("Apache-2.0 WITH LLVM-exception", "Apache-2.0 WITH LLVM-exception"),
-        ("public-domain", None),
-        ("BSD-3-clause and/or GPL-3+", None),
-        ("MIT and (BSD or GPLv2+)", None),
-    ],
-)
-def test_license_expressions(raw: str, expected: str | None) -> None:
-    assert spdx_expression(raw) == expected
