@@ -97,3 +97,28 @@ def test_bad_sboms_are_clear_errors(data: bytes, message: str | None) -> None:
     with pytest.raises(SbomFormatError, match=message) as info:
         parse_sbom(data)
     assert info.value.hint
+
+
+def test_os_package_cpes_are_written_and_read_back(inventory: Inventory) -> None:
+    """CycloneDX ``cpe`` (the others as ``wharfinger:cpe`` properties), SPDX ``cpe23Type`` references."""
+    os_packages = [p for p in inventory.packages if p.type.value in {"deb", "apk", "rpm"}]
+    assert os_packages
+    assert all(p.cpes for p in os_packages)
+    by_purl = {p.purl: p for p in inventory.packages}
+    cyclonedx = json.loads(render_sbom(inventory, "cyclonedx-json", SUBJECT, now=NOW))
+    for component in cyclonedx["components"]:
+        if component.get("purl") in by_purl:
+            assert component["cpe"] == by_purl[component["purl"]].cpes[0]
+    spdx = json.loads(render_sbom(inventory, "spdx-json", SUBJECT, now=NOW))
+    for entry in spdx["packages"]:
+        refs = {
+            r["referenceType"]: r["referenceLocator"]
+            for r in entry.get("externalRefs", [])
+            if r["referenceType"] == "purl"
+        }
+        if refs.get("purl") in by_purl:
+            cpes = [r["referenceLocator"] for r in entry["externalRefs"] if r["referenceType"] == "cpe23Type"]
+            assert tuple(cpes) == by_purl[refs["purl"]].cpes
+    for fmt in ("cyclonedx-json", "spdx-json"):
+        back = parse_sbom(render_sbom(inventory, fmt, SUBJECT, now=NOW).encode())
+        assert {p.purl: p.cpes for p in back.packages} == {p.purl: p.cpes for p in inventory.packages}, fmt

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from wharfinger.errors import WharfingerError
 from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence
+from wharfinger.inventory.catalogers.identifiers import os_package_cpes
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 from wharfinger.inventory.purl import os_package_purl
@@ -59,7 +60,7 @@ def _source_name_version(source_rpm: str | None) -> tuple[str | None, str | None
 
 class RpmCataloger:
     name = "rpm"
-    version = "1"
+    version = "2"  # 2: CPEs
     kind: CatalogerKind = "os"
     selects_executables = False
     evidence: Evidence = "installed"
@@ -96,6 +97,7 @@ class RpmCataloger:
                         upstream=header.source_rpm,
                         default_namespace="redhat",
                     ),
+                    cpes=os_package_cpes(header.name, header.evr, source_name=source_name),
                     licenses=(header.license,) if header.license else (),
                     source_name=source_name,
                     source_version=source_version,
