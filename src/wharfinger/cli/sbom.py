@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wharfinger.cli.options import CaBundle, InsecureHosts
+from wharfinger.cli.options import CaBundle, Catalogers, InsecureHosts
 
 if TYPE_CHECKING:
     from wharfinger.inventory.catalog import Inventory
@@ -60,13 +60,20 @@ def _inventory(
     use_cache: bool,
     settings: Settings | None = None,
     attach: bool = False,
+    catalogers: str | None = None,
 ) -> tuple[Inventory, SbomSubject]:
     """``inventory.sources.inventory_of_source`` plus ``--attach``; ``scan`` calls it too."""
     from wharfinger.errors import InputError
+    from wharfinger.inventory.cataloger import CatalogerSelection
     from wharfinger.inventory.sources import inventory_of_source
     from wharfinger.oci.settings import Settings
     from wharfinger.oci.sources import SourceKind, parse_source
 
+    try:
+        selection = CatalogerSelection(catalogers.lower()) if catalogers else None
+    except ValueError:
+        choices = ", ".join(s.value for s in CatalogerSelection)
+        raise InputError(f"--catalogers {catalogers!r} is not a selection", hint=f"use one of: {choices}") from None
     settings = settings if settings is not None else Settings.from_env()
     if attach:
         spec = parse_source(source_text)
@@ -89,6 +96,7 @@ def _inventory(
             use_cache=use_cache,
             while_open=_attach if attach else None,
             progress=progress,
+            catalogers=selection,
         )
 
 
@@ -111,6 +119,7 @@ def sbom(
         bool,
         typer.Option("--attach", help="Push the SBOM (CycloneDX) to the registry as an OCI referrer of the image."),
     ] = False,
+    catalogers: Catalogers = None,
     insecure: InsecureHosts = None,
     ca_bundle: CaBundle = None,
 ) -> None:
@@ -122,7 +131,9 @@ def sbom(
 
     targets = parse_outputs(output, allowed=SBOM_FORMATS, default="table")
     settings = registry_settings_from_flags(insecure, ca_bundle)
-    inventory, subject = _inventory(source, platform, use_cache=not no_cache, settings=settings, attach=attach)
+    inventory, subject = _inventory(
+        source, platform, use_cache=not no_cache, settings=settings, attach=attach, catalogers=catalogers
+    )
     for warning in inventory.warnings[:20]:
         log.warning("%s", warning, extra={"event": "sbom.warning"})
     if len(inventory.warnings) > 20:  # noqa: PLR2004 -- a flood of warnings helps nobody

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from wharfinger.cli.options import Catalogers
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -93,7 +95,9 @@ def _source_text(source: str) -> str:
     return source
 
 
-def _inventory(source: str, platform: str | None, *, use_cache: bool, offline: bool) -> tuple[Inventory, SbomSubject]:
+def _inventory(
+    source: str, platform: str | None, *, use_cache: bool, offline: bool, catalogers: str | None = None
+) -> tuple[Inventory, SbomSubject]:
     # one inventory path for `sbom` and `scan`; TODO: inventory-os to expose it outside cli/
     from wharfinger.cli.sbom import _inventory as inventory_of
     from wharfinger.errors import InputError
@@ -117,7 +121,7 @@ def _inventory(source: str, platform: str | None, *, use_cache: bool, offline: b
             f"--offline: {source} is a registry reference",
             hint="scan a local copy: oci:DIR, oci-archive:FILE, docker-archive:FILE, dir:PATH or an SBOM file",
         )
-    return inventory_of(text, platform, use_cache=use_cache)
+    return inventory_of(text, platform, use_cache=use_cache, catalogers=catalogers)
 
 
 def scan(
@@ -153,6 +157,7 @@ def scan(
         str | None, typer.Option("--platform", help="os/arch[/variant] to pick from a multi-platform image.")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the inventory cache.")] = False,
+    catalogers: Catalogers = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary line unless the gate fails.")] = False,
     attest: Annotated[
         bool,
@@ -205,7 +210,9 @@ def scan(
                 (now - database.updated_at).days,
                 extra={"event": "scan.db.stale"},
             )
-        inventory, subject = _inventory(source, platform, use_cache=not no_cache, offline=offline)
+        inventory, subject = _inventory(
+            source, platform, use_cache=not no_cache, offline=offline, catalogers=catalogers
+        )
         with _without_cyclic_gc():
             match = match_packages(inventory.packages, database, distro=inventory.distro)
     distro = inventory.distro

@@ -91,7 +91,8 @@ def catalog_fs(
     warn: Callable[[str], None] | None = None,
     distro: Distro | None = None,
 ) -> Inventory:
-    """Run every cataloger on ``fs`` (OS catalogers first) and merge their packages."""
+    """Run the catalogers (default: every one, as for ``dir:``) on ``fs``, OS ones first, and merge
+    their packages."""
     from wharfinger.inventory.cataloger import CatalogContext, OwnsFiles, load_catalogers  # noqa: PLC0415 -- see the TYPE_CHECKING import
     from wharfinger.inventory.distro import detect_distro  # noqa: PLC0415 -- see the TYPE_CHECKING import
 
@@ -180,11 +181,21 @@ def catalog_layers(
     limits: LayerLimits | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> Inventory:
-    """The inventory of an image given as its layers, bottom first."""
-    from wharfinger.inventory.cataloger import load_catalogers  # noqa: PLC0415 -- see the TYPE_CHECKING import
+    """The inventory of an image given as its layers, bottom first.
+
+    By default only the catalogers of installed packages run (syft's ``image`` selection, trivy's
+    image mode): a lock file left in an image declares what a build resolved, not what was
+    installed. Their files are then not even kept while the layers stream."""
+    from wharfinger.inventory.cataloger import (  # noqa: PLC0415 -- see the TYPE_CHECKING import
+        CatalogerSelection,
+        load_catalogers,
+        select_catalogers,
+    )
     from wharfinger.inventory.filesystem import PathPatterns  # noqa: PLC0415 -- see the TYPE_CHECKING import
 
-    catalogers = list(catalogers) if catalogers is not None else load_catalogers()
+    if catalogers is None:
+        catalogers = select_catalogers(load_catalogers(), CatalogerSelection.INSTALLED)
+    catalogers = list(catalogers)
     digests = tuple(layer.digest for layer in layers)
     key = layers_key(digests, catalogers)
     if store is not None and (cached := store.get(key)) is not None:

@@ -4,6 +4,12 @@ A cataloger finds the packages of one ecosystem in an ``ImageFS``. It declares t
 reads as globs (``patterns``), so the layer walker keeps only those files while it streams the
 layers, and it is asked to ``catalog(fs, context)`` once the filesystem is assembled.
 
+Each cataloger says what its packages are evidence of (``evidence``): ``"installed"`` (a package
+database, an installed package's manifest, a binary) or ``"declared"`` (a lock file or manifest
+that names dependencies, which may not be on disk). Image scans run only the installed ones, as
+syft's ``image`` selection and trivy's image mode do; ``dir:`` scans run both (syft's
+``directory`` selection, ``trivy fs``). ``select_catalogers`` applies a ``CatalogerSelection``.
+
 OS catalogers (``kind="os"``) run first. Their packages' owned files (dpkg ``info/*.list``, rpm
 file lists, apk ``R:`` lines) are handed to the language catalogers in
 ``CatalogContext.os_owned_files``, so a Python package installed by ``apt`` is reported once, as
@@ -27,6 +33,7 @@ import importlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from wharfinger.inventory.filesystem import ImageFS
@@ -42,13 +49,26 @@ __all__ = [
     "CatalogContext",
     "Cataloger",
     "CatalogerKind",
+    "CatalogerSelection",
+    "Evidence",
     "OwnsFiles",
     "load_catalogers",
+    "select_catalogers",
 ]
 
 log = logging.getLogger(__name__)
 
 CatalogerKind = Literal["os", "language"]
+Evidence = Literal["installed", "declared"]
+
+
+class CatalogerSelection(StrEnum):
+    """Which catalogers run, by the evidence they report (``--catalogers`` on the command line)."""
+
+    INSTALLED = "installed"  # what is on disk: the default for images
+    DECLARED = "declared"  # what lock files and manifests declare
+    ALL = "all"  # both: the default for dir: sources
+
 
 # "module:attribute" of every Cataloger instance, one per line to ease merges.
 OS_CATALOGER_SPECS: tuple[str, ...] = (
@@ -125,6 +145,11 @@ class Cataloger(Protocol):
     def kind(self) -> CatalogerKind: ...
 
     @property
+    def evidence(self) -> Evidence:
+        """``"installed"`` for what is on disk, ``"declared"`` for what a lock file names."""
+        ...
+
+    @property
     def patterns(self) -> tuple[str, ...]:
         """Globs (``filesystem.PathPatterns`` syntax) of every file ``catalog`` reads."""
         ...
@@ -161,3 +186,10 @@ def load_catalogers(specs: Iterable[str] = CATALOGER_SPECS) -> list[Cataloger]:
         catalogers.append(cataloger)
     catalogers.sort(key=lambda c: 0 if c.kind == "os" else 1)
     return catalogers
+
+
+def select_catalogers(catalogers: Iterable[Cataloger], selection: CatalogerSelection) -> list[Cataloger]:
+    """The catalogers whose evidence ``selection`` asks for, in their order."""
+    if selection is CatalogerSelection.ALL:
+        return list(catalogers)
+    return [c for c in catalogers if c.evidence == selection.value]

@@ -249,36 +249,74 @@ def _index_patterns(patterns: tuple[str, ...]) -> _Index:
 
 
 class DirFS:
-    """``dir:PATH``: a root filesystem unpacked in a directory, read in place."""
+    """``dir:PATH``: a root filesystem unpacked in a directory, read in place.
+
+    The directory is taken as a snapshot: every path is ``lstat``-ed at most once (symlink targets
+    and file types are remembered), the resolved parent directory of a path is remembered, and a
+    file ``walk`` found (no symlink on its way, as ``os.walk`` does not follow them) is its own real
+    path. Resolving ``/usr/lib/x/METADATA`` a second time, or its sibling, costs no system call."""
 
     def __init__(self, root: Path) -> None:
         if not root.is_dir():
             raise InputError(f"{root} is not a directory", hint="dir: sources take a root filesystem folder")
         self.root = root.resolve()
         self._files: list[str] | None = None  # walk() computed once: catalogers glob many times
+        self._walked: frozenset[str] = frozenset()  # the same, for lookups
+        self._lstats: dict[str, os.stat_result | None] = {}  # image path (not resolved) -> its lstat
+        self._links: dict[str, str] = {}  # image path of a symlink -> its target
+        self._directories: dict[str, str] = {}  # image directory (no "..") -> its real path
 
     def _host(self, path: str) -> Path:
         return self.root / normalize_path(path).lstrip("/")
 
-    def _readlink(self, path: str) -> str | None:
-        host = self._host(path)
+    def _lstat(self, path: str) -> os.stat_result | None:
         try:
-            if not stat.S_ISLNK(host.lstat().st_mode):
-                return None
-            return str(host.readlink())
+            return self._lstats[path]
+        except KeyError:
+            pass
+        try:
+            result: os.stat_result | None = os.lstat(self._host(path))
         except OSError:
+            result = None
+        self._lstats[path] = result
+        return result
+
+    def _readlink(self, path: str) -> str | None:
+        st = self._lstat(path)
+        if st is None or not stat.S_ISLNK(st.st_mode):
             return None
+        if path not in self._links:
+            try:
+                self._links[path] = str(self._host(path).readlink())
+            except OSError:
+                return None
+        return self._links[path]
 
     def realpath(self, path: str) -> str:
-        return resolve_inside_root(path, self._readlink)
+        normalized = normalize_path(path)
+        if normalized in self._walked:
+            return normalized
+        if "/.." in normalized:  # ".." applies to the resolved parent: the general resolver handles it
+            return resolve_inside_root(normalized, self._readlink)
+        parent, _, name = normalized.rpartition("/")
+        if not name:
+            return "/"
+        directory = self._directories.get(parent)
+        if directory is None:
+            directory = resolve_inside_root(parent, self._readlink)
+            self._directories[parent] = directory
+        candidate = f"{directory.rstrip('/')}/{name}"
+        if self._readlink(candidate) is None:
+            return candidate
+        return resolve_inside_root(candidate, self._readlink)
 
     def _resolved_host(self, path: str) -> Path:
         return self._host(self.realpath(path))
 
     def _stat(self, path: str) -> os.stat_result | None:
         try:
-            return self._resolved_host(path).lstat()
-        except (OSError, UnsafeArchiveError):
+            return self._lstat(self.realpath(path))
+        except UnsafeArchiveError:
             return None
 
     def exists(self, path: str) -> bool:
@@ -324,6 +362,7 @@ class DirFS:
     def walk(self) -> Iterator[str]:
         if self._files is None:
             self._files = list(self._walk_host())
+            self._walked = frozenset(self._files)
         return iter(self._files)
 
     def _walk_host(self) -> Iterator[str]:

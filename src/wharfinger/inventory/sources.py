@@ -6,7 +6,9 @@ The one inventory path for ``wharfinger sbom``, ``wharfinger scan`` and the serv
 
 Images are resolved with ``oci.sources.open_source`` (registry, ``oci:``, ``oci-archive:``,
 ``docker-archive:``), their layers streamed through ``catalog.catalog_layers`` with the on-disk
-``InventoryCache`` under ``<cache root>/inventory``. ``while_open`` runs with the image source still
+``InventoryCache`` under ``<cache root>/inventory``. Images run only the catalogers of installed
+packages, ``dir:`` every cataloger (lock files too), unless ``catalogers`` says otherwise (it has
+no effect on ``sbom:``). ``while_open`` runs with the image source still
 open (``sbom --attach`` pushes its referrer there).
 """
 
@@ -19,6 +21,7 @@ from wharfinger.errors import InputError
 
 if TYPE_CHECKING:
     from wharfinger.inventory.catalog import Inventory
+    from wharfinger.inventory.cataloger import CatalogerSelection
     from wharfinger.oci.manifest import Descriptor
     from wharfinger.oci.progress import ByteProgress
     from wharfinger.oci.settings import Settings
@@ -37,10 +40,12 @@ def _inventory_of_image(
     use_cache: bool,
     settings: Settings,
     while_open: ImageHook | None,
+    catalogers: CatalogerSelection,
     progress: ByteProgress | None = None,
 ) -> tuple[Inventory, SbomSubject]:
     from wharfinger.inventory.cache import InventoryCache  # noqa: PLC0415 -- each source kind loads only itself
     from wharfinger.inventory.catalog import catalog_layers  # noqa: PLC0415
+    from wharfinger.inventory.cataloger import load_catalogers, select_catalogers  # noqa: PLC0415
     from wharfinger.inventory.layer_input import LayerInput  # noqa: PLC0415
     from wharfinger.oci.platform import parse_platform  # noqa: PLC0415
     from wharfinger.oci.progress import counting_reader  # noqa: PLC0415
@@ -65,7 +70,7 @@ def _inventory_of_image(
         cache_root = settings.cache_root or settings.blob_cache_dir.parent
         cache = InventoryCache(cache_root / "inventory") if use_cache else None
         try:
-            inventory = catalog_layers(layers, store=cache)
+            inventory = catalog_layers(layers, select_catalogers(load_catalogers(), catalogers), store=cache)
         finally:
             if cache is not None:
                 cache.close()
@@ -91,20 +96,25 @@ def inventory_of_source(
     use_cache: bool = True,
     while_open: ImageHook | None = None,
     progress: ByteProgress | None = None,
+    catalogers: CatalogerSelection | None = None,
 ) -> tuple[Inventory, SbomSubject]:
     """The inventory of ``source_text`` and what it describes (``sbom.SbomSubject``).
 
-    ``progress`` hears about the layer bytes read (a cache hit reads none)."""
+    ``progress`` hears about the layer bytes read (a cache hit reads none). ``catalogers`` defaults
+    to ``INSTALLED`` for images and ``ALL`` for ``dir:``."""
+    from wharfinger.inventory.cataloger import CatalogerSelection  # noqa: PLC0415
     from wharfinger.oci.sources import SourceKind, parse_source  # noqa: PLC0415
     from wharfinger.sbom.subject import SbomSubject  # noqa: PLC0415
 
     spec = parse_source(source_text)
     if spec.kind is SourceKind.DIR:
         from wharfinger.inventory.catalog import catalog_fs  # noqa: PLC0415
+        from wharfinger.inventory.cataloger import load_catalogers, select_catalogers  # noqa: PLC0415
         from wharfinger.inventory.filesystem import DirFS  # noqa: PLC0415
 
         assert spec.path is not None  # noqa: S101  # parse_source sets it for dir:
-        return catalog_fs(DirFS(spec.path)), SbomSubject(name=spec.text, kind="directory")
+        selected = select_catalogers(load_catalogers(), catalogers or CatalogerSelection.ALL)
+        return catalog_fs(DirFS(spec.path), selected), SbomSubject(name=spec.text, kind="directory")
     if spec.kind is SourceKind.SBOM:
         from wharfinger.sbom import parse_sbom  # noqa: PLC0415
         from wharfinger.sbom.reader import MAX_SBOM_BYTES  # noqa: PLC0415
@@ -117,5 +127,11 @@ def inventory_of_source(
             raise InputError(f"cannot read {spec.path}: {exc.strerror}", hint="check the path") from exc
         return parse_sbom(data, name=str(spec.path)), SbomSubject(name=spec.text, kind="sbom")
     return _inventory_of_image(
-        spec, platform, use_cache=use_cache, settings=settings, while_open=while_open, progress=progress
+        spec,
+        platform,
+        use_cache=use_cache,
+        settings=settings,
+        while_open=while_open,
+        catalogers=catalogers or CatalogerSelection.INSTALLED,
+        progress=progress,
     )

@@ -22,8 +22,8 @@ from typing import Any
 from wharfinger import __version__
 from wharfinger.errors import SbomFormatError
 from wharfinger.inventory.catalog import Inventory
+from wharfinger.inventory.licenses import spdx_expression
 from wharfinger.inventory.package import Distro, Location, Package
-from wharfinger.sbom.licenses import spdx_expression
 from wharfinger.sbom.purls import package_from_purl
 from wharfinger.sbom.subject import SbomSubject
 
@@ -187,11 +187,14 @@ def parse_cyclonedx_json(document: dict[str, Any]) -> Inventory:
         locations: list[Location] = []
         paths: dict[str, str] = {}
         layers: dict[str, str] = {}
+        cpes = [component["cpe"]] if isinstance(component.get("cpe"), str) else []
         for prop in component.get("properties") or []:
             if not isinstance(prop, dict) or not isinstance(prop.get("name"), str):
                 continue
             name, value = prop["name"], str(prop.get("value", ""))
             properties.setdefault(name, value)
+            if name in {"wharfinger:cpe", "syft:cpe23"}:  # the CPEs after the first (`cpe` holds one)
+                cpes.append(value)
             parts = name.split(":")
             if len(parts) == 4 and parts[1] == "location" and parts[0] in {"wharfinger", "syft"}:  # noqa: PLR2004
                 key = parts[2]
@@ -210,7 +213,7 @@ def parse_cyclonedx_json(document: dict[str, Any]) -> Inventory:
             purl,
             version=component.get("version") if isinstance(component.get("version"), str) else None,
             licenses=_licenses(component),
-            cpes=(component["cpe"],) if isinstance(component.get("cpe"), str) else (),
+            cpes=tuple(dict.fromkeys(cpes)),
             layer_digest=properties.get("wharfinger:layerDigest")
             or properties.get("aquasecurity:trivy:LayerDigest")
             or next(iter(layers.values()), None),

@@ -19,8 +19,8 @@ from typing import Any
 from wharfinger import __version__
 from wharfinger.errors import SbomFormatError
 from wharfinger.inventory.catalog import Inventory
+from wharfinger.inventory.licenses import spdx_expression
 from wharfinger.inventory.package import Package
-from wharfinger.sbom.licenses import spdx_expression
 from wharfinger.sbom.purls import package_from_purl
 from wharfinger.sbom.subject import SbomSubject
 

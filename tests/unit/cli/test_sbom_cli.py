@@ -161,3 +161,70 @@ def test_traversal_entries_warn_but_inventory_continues(run_cli, shared_dir: Pat
     assert any("path traversal" in w for w in document["warnings"])
     assert {p["name"] for p in document["packages"]} >= {"musl"}
     assert shutil.which("skopeo")
+
+
+REQUIREMENTS = b"requests==2.31.0\n"
+LOCKED = "pkg:pypi/requests@2.31.0"
+
+
+def _purls(path: Path) -> set[str]:
+    return {c["purl"] for c in json.loads(path.read_text()).get("components", []) if "purl" in c}
+
+
+@pytest.fixture
+def locked_root(shared_dir: Path, tmp_path: Path) -> dict[str, bytes]:
+    """An Alpine root whose application left its requirements.txt behind."""
+    installed = (shared_dir / FIXTURES / "trivy/pkg/fanal/analyzer/pkg/apk/testdata/apk").read_bytes()
+    return {
+        "etc/os-release": b"ID=alpine\nVERSION_ID=3.4.6\n",
+        "lib/apk/db/installed": installed,
+        "app/requirements.txt": REQUIREMENTS,
+    }
+
+
+@pytest.mark.parametrize(
+    ("option", "lock_reported", "os_reported"),
+    [([], False, True), (["--catalogers", "all"], True, True), (["--catalogers", "DECLARED"], True, False)],
+    ids=["default", "all", "declared"],
+)
+def test_images_skip_lock_files_unless_asked(
+    run_cli,
+    locked_root: dict[str, bytes],
+    tmp_path: Path,
+    option: list[str],
+    *,
+    lock_reported: bool,
+    os_reported: bool,
+) -> None:
+    """syft's image selection and trivy's image mode report installed packages only."""
+    layout = _layout(tmp_path / "layout", [_tar(locked_root)])
+    out = tmp_path / "sbom.cdx.json"
+    done = run_cli("sbom", f"oci:{layout}:1.0", *option, "-o", f"cyclonedx-json={out}", env=_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    purls = _purls(out)
+    assert (LOCKED in purls) is lock_reported
+    assert any(p.startswith("pkg:apk/alpine/musl@") for p in purls) is os_reported
+
+
+@pytest.mark.parametrize(
+    ("option", "lock_reported"), [([], True), (["--catalogers", "installed"], False)], ids=["default", "installed"]
+)
+def test_directories_read_lock_files_unless_asked(
+    run_cli, locked_root: dict[str, bytes], tmp_path: Path, option: list[str], *, lock_reported: bool
+) -> None:
+    """``dir:`` is syft's directory selection and ``trivy fs``: lock files count."""
+    root = tmp_path / "root"
+    for name, data in locked_root.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    out = tmp_path / "sbom.cdx.json"
+    done = run_cli("sbom", f"dir:{root}", *option, "-o", f"cyclonedx-json={out}", env=_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert (LOCKED in _purls(out)) is lock_reported
+
+
+def test_an_unknown_cataloger_selection_is_refused(run_cli, tmp_path: Path) -> None:
+    done = run_cli("sbom", "dir:.", "--catalogers", "lockfiles", env=_env(tmp_path))
+    assert done.returncode == 3, done.stderr
+    assert "--catalogers 'lockfiles' is not a selection" in done.stderr
+    assert "installed, declared, all" in done.stderr

@@ -285,3 +285,23 @@ def test_scan_an_oci_layout_names_the_layer(run_cli: Run, database: Path, tmp_pa
     assert str(app["digest"]) in log4shell["explanation"]
     assert log4shell["matched_name"] == "apache-log4j2"
     assert all(f["package"]["name"] != "base-files" for f in document["findings"])
+
+
+@pytest.mark.parametrize(
+    ("option", "django_found"), [([], True), (["--catalogers", "installed"], False)], ids=["default", "installed"]
+)
+def test_scan_of_a_directory_reads_lock_files_unless_asked(
+    run_cli: Run, database: Path, tmp_path: Path, option: list[str], *, django_found: bool
+) -> None:
+    """``scan`` takes the inventory's cataloger selection: ``dir:`` counts a pinned requirement."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "requirements.txt").write_text("Django==3.2.18\n")
+    cache = tmp_path / "cache"
+    result = run_cli(
+        "scan", f"dir:{root}", "--db", str(database), "--offline", *option, "-o", "json",
+        env={"XDG_CACHE_HOME": str(cache), "WHARFINGER_CACHE_DIR": str(cache)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert any(f["package"]["name"] == "Django" for f in findings) is django_found

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,59 @@ def test_glob_and_walk(rootfs: Path) -> None:
 )
 def test_patterns(pattern: str, path: str, matches: bool) -> None:
     assert PathPatterns([pattern]).matches(path) is matches
+
+
+def _uncached_readlink(root: Path) -> Callable[[str], str | None]:
+    def readlink(path: str) -> str | None:
+        host = root / path.lstrip("/")
+        return str(host.readlink()) if host.is_symlink() else None
+
+    return readlink
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/lib/os-release",
+        "/lib/../etc/os-release",
+        "/escape/os-release",
+        "/abs",
+        "/up",
+        "/usr/lib/os-release",
+        "/usr/./lib//os-release",
+        "/lib",
+        "/",
+        "/missing/file",
+        "/etc/os-release/..",
+    ],
+)
+def test_memoised_resolution_equals_the_component_walk(rootfs: Path, path: str) -> None:
+    fs = DirFS(rootfs)
+    list(fs.walk())
+    expected = resolve_inside_root(path, _uncached_readlink(rootfs))
+    assert fs.realpath(path) == expected
+    assert fs.realpath(path) == expected  # from the memo
+
+
+def test_each_path_is_lstat_once(rootfs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (rootfs / "usr/lib/other").write_text("x")
+    fs = DirFS(rootfs)
+    calls: list[str] = []
+    real_lstat = os.lstat
+
+    def counting(path: str | os.PathLike[str]) -> os.stat_result:
+        calls.append(str(path))
+        return real_lstat(path)
+
+    monkeypatch.setattr(os, "lstat", counting)
+    assert fs.size("/lib/os-release") == len("ID=alpine\n")
+    first = len(calls)
+    assert first == 4, calls  # "/lib", "/usr", "/usr/lib", "/usr/lib/os-release"
+    assert fs.read_bytes("/lib/os-release", 100) == b"ID=alpine\n"
+    assert fs.mode("/lib/os-release")
+    assert fs.is_file("/lib/os-release")
+    assert len(calls) == first  # all from the memo
+    assert fs.is_file("/lib/other")
+    assert len(calls) == first + 1  # the sibling: its own lstat only
+    assert not fs.exists("/lib/../../up")
+    assert fs.realpath("/lib/../../up") == "/outside.txt"

@@ -10,6 +10,7 @@ import zipfile
 from inventory_layer_builder import Entry, build_tar, gz, layer
 
 from wharfinger.inventory.catalog import catalog_layers
+from wharfinger.inventory.cataloger import CatalogerSelection, load_catalogers, select_catalogers
 from wharfinger.inventory.package import PackageType
 
 YAML_METADATA = "/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA"
@@ -75,3 +76,23 @@ def test_language_packages_in_layers_with_os_owned_files_skipped() -> None:
     assert log4j.locations[0].path == "/app/lib/log4j-core-2.14.1.jar"
     assert by_purl["pkg:npm/%40scope/pkg@1.0.0"].licenses == ("MIT",)
     assert warnings == []
+
+
+def test_lock_files_in_an_image_count_only_when_asked() -> None:
+    """An image's default is the installed catalogers (syft's image selection, trivy's image mode)."""
+    app = build_tar(
+        [
+            Entry(
+                "app/venv/lib/python3.11/site-packages/requests-2.31.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\n",
+            ),
+            Entry("app/requirements.txt", b"requests==2.31.0\nflask==3.0.0\n"),
+        ]
+    )
+    layers = [layer(gz(app))]
+    default = {p.purl for p in catalog_layers(layers).packages}
+    assert default == {"pkg:pypi/requests@2.31.0"}
+    everything = {p.purl for p in catalog_layers(layers, load_catalogers()).packages}
+    assert everything == {"pkg:pypi/requests@2.31.0", "pkg:pypi/flask@3.0.0"}
+    declared = select_catalogers(load_catalogers(), CatalogerSelection.DECLARED)
+    assert {p.purl for p in catalog_layers(layers, declared).packages} == everything

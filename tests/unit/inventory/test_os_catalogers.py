@@ -12,6 +12,7 @@ import pytest
 from wharfinger.inventory.cataloger import CatalogContext, load_catalogers
 from wharfinger.inventory.catalogers.apk import APK
 from wharfinger.inventory.catalogers.dpkg import DPKG, parse_copyright_licenses
+from wharfinger.inventory.catalogers.identifiers import MAX_OS_CPES, os_package_cpes
 from wharfinger.inventory.catalogers.rpm import RPM
 from wharfinger.inventory.filesystem import DirFS
 from wharfinger.inventory.package import Distro, PackageType
@@ -168,3 +169,65 @@ def test_registry_loads_os_catalogers_first() -> None:
     assert all(c.kind == "os" for c in catalogers[:3])
     assert {c.name for c in catalogers if c.kind == "os"} == {"dpkg", "apk", "rpm"}
     assert PackageType.DEB.value == "deb"
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "source", "expected"),
+    [
+        (
+            "libssl3",
+            "3.0.11-1~deb12u2",
+            "openssl",
+            ("libssl3:libssl3:3.0.11-1\\~deb12u2", "openssl:openssl:3.0.11-1\\~deb12u2"),
+        ),
+        ("bash", "5.2.15-2+b2", "bash", ("bash:bash:5.2.15-2\\+b2",)),
+        ("py3-yaml", "6.0-r0", None, ("py3-yaml:py3-yaml:6.0-r0", "yaml:yaml:6.0-r0", "py3_yaml:py3_yaml:6.0-r0")),
+        (
+            "libuuid",
+            "2.32.1-42.el8_8",
+            "util-linux",
+            (
+                "libuuid:libuuid:2.32.1-42.el8_8",
+                "util-linux:util-linux:2.32.1-42.el8_8",
+                "util_linux:util_linux:2.32.1-42.el8_8",
+            ),
+        ),
+        ("shadow", "2:4.6-17.el8", None, ("shadow:shadow:2\\:4.6-17.el8",)),
+        (
+            "ruby-bundler-doc",
+            "2.4-r1",
+            "Ruby-Bundler",
+            (
+                "ruby-bundler-doc:ruby-bundler-doc:2.4-r1",
+                "bundler-doc:bundler-doc:2.4-r1",
+                "ruby-bundler:ruby-bundler:2.4-r1",
+                "bundler:bundler:2.4-r1",
+            ),
+        ),
+    ],
+    ids=["deb-source", "deb-same-source", "apk-python", "rpm-source", "rpm-epoch", "bounded"],
+)
+def test_os_package_cpes_as_syft_guesses_them(
+    name: str, version: str, source: str | None, expected: tuple[str, ...]
+) -> None:
+    """Product from the name and source package (language prefix dropped, ``-`` as ``_``), vendor the
+    product, CPE 2.3 escaping of ``:``, ``+`` and ``~``; at most ``MAX_OS_CPES``, most likely first."""
+    cpes = os_package_cpes(name, version, source_name=source)
+    assert cpes == tuple(f"cpe:2.3:a:{e}:*:*:*:*:*:*:*" for e in expected)
+    assert len(cpes) <= MAX_OS_CPES
+    assert os_package_cpes(name, version, source_name=source) == cpes
+
+
+def test_os_catalogers_give_every_package_cpes(shared_dir: Path, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(shared_dir / FIXTURES / "syft/syft/pkg/cataloger/debian/testdata/image-dpkg", root)
+    (root / "lib/apk/db").mkdir(parents=True)
+    shutil.copy(shared_dir / FIXTURES / "trivy/pkg/fanal/analyzer/pkg/apk/testdata/apk", root / "lib/apk/db/installed")
+    (root / "var/lib/rpm").mkdir(parents=True)
+    shutil.copy(shared_dir / FIXTURES / "go-rpmdb/pkg/testdata/libuuid/Packages", root / "var/lib/rpm/Packages")
+    context = CatalogContext(distro=None)
+    packages = [p for cataloger in (DPKG, APK, RPM) for p in cataloger.catalog(DirFS(root), context)]
+    assert {p.type for p in packages} == {PackageType.DEB, PackageType.APK, PackageType.RPM}
+    for package in packages:
+        assert package.cpes == os_package_cpes(package.name, package.version, source_name=package.source_name)
+        assert package.cpes[0].startswith(f"cpe:2.3:a:{package.name.lower()}:{package.name.lower()}:"), package

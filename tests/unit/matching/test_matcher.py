@@ -4,12 +4,14 @@ secdb and Debian's DSA list, with packages spelled as syft/trivy write them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from osv_records import alpine_secdb, debian_dsa, load, records, to_advisory
 
+from wharfinger.inventory.catalogers.identifiers import os_package_cpes
 from wharfinger.inventory.package import Distro, Package, PackageType
 from wharfinger.matching import Matcher, MemorySource, match_packages
 from wharfinger.vulndb.model import (
@@ -138,6 +140,27 @@ def test_debian_release_is_part_of_the_match(distro_index: MemorySource) -> None
     assert match_packages([bookworm], distro_index).findings == ()
     buster = deb("libssl1.1", "1.1.1n-0+deb10u3", "openssl", "debian-10")
     assert all(f.ecosystem == "Debian:10" for f in match_packages([buster], distro_index).findings)
+
+
+def test_cpes_of_os_packages_do_not_change_matching(distro_index: MemorySource) -> None:
+    """Matching goes by purl and ecosystem: the CPEs the OS catalogers guess add and remove nothing."""
+    packages = [
+        deb("libssl1.1", "1.1.1n-0+deb11u3", "openssl", "debian-11"),
+        apk("libcrypto1.1", "1.1.1d-r2", "openssl", "alpine-3.11.6"),
+    ]
+    with_cpes = [replace(p, cpes=os_package_cpes(p.name, p.version, source_name=p.source_name)) for p in packages]
+    assert all(p.cpes for p in with_cpes)
+
+    def summary(found: Sequence[object]) -> list[tuple[object, ...]]:
+        return sorted(
+            (f.advisory_id, f.ecosystem, f.matched_name, f.fixed_versions)  # type: ignore[attr-defined]
+            for f in found
+        )
+
+    before, after = match_packages(packages, distro_index), match_packages(with_cpes, distro_index)
+    assert summary(before.findings)
+    assert summary(after.findings) == summary(before.findings)
+    assert len(after.skipped) == len(before.skipped)
 
 
 def test_distro_from_the_image_when_the_purl_has_none(distro_index: MemorySource) -> None:

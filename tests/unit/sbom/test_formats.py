@@ -13,7 +13,6 @@ from wharfinger.errors import SbomFormatError
 from wharfinger.inventory.catalog import Inventory, catalog_fs
 from wharfinger.inventory.filesystem import DirFS
 from wharfinger.sbom import SbomSubject, parse_sbom, render_sbom
-from wharfinger.sbom.licenses import spdx_expression
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SUBJECT = SbomSubject(name="oci:/tmp/layout:1.0", kind="image", digest="sha256:" + "ab" * 32, platform="linux/amd64")
@@ -100,18 +99,26 @@ def test_bad_sboms_are_clear_errors(data: bytes, message: str | None) -> None:
     assert info.value.hint
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("GPL-2+", "GPL-2.0-or-later"),
-        ("GPLv2+ and LGPLv2+", "GPL-2.0-or-later AND LGPL-2.0-or-later"),
-        ("MPL-1.1 or GPL-2", "MPL-1.1 OR GPL-2.0-only"),
-        ("BSD-3-clause", "BSD-3-Clause"),
-        ("Apache-2.0 WITH LLVM-exception", "Apache-2.0 WITH LLVM-exception"),
-        ("public-domain", None),
-        ("BSD-3-clause and/or GPL-3+", None),
-        ("MIT and (BSD or GPLv2+)", None),
-    ],
-)
-def test_license_expressions(raw: str, expected: str | None) -> None:
-    assert spdx_expression(raw) == expected
+def test_os_package_cpes_are_written_and_read_back(inventory: Inventory) -> None:
+    """CycloneDX ``cpe`` (the others as ``wharfinger:cpe`` properties), SPDX ``cpe23Type`` references."""
+    os_packages = [p for p in inventory.packages if p.type.value in {"deb", "apk", "rpm"}]
+    assert os_packages
+    assert all(p.cpes for p in os_packages)
+    by_purl = {p.purl: p for p in inventory.packages}
+    cyclonedx = json.loads(render_sbom(inventory, "cyclonedx-json", SUBJECT, now=NOW))
+    for component in cyclonedx["components"]:
+        if component.get("purl") in by_purl:
+            assert component["cpe"] == by_purl[component["purl"]].cpes[0]
+    spdx = json.loads(render_sbom(inventory, "spdx-json", SUBJECT, now=NOW))
+    for entry in spdx["packages"]:
+        refs = {
+            r["referenceType"]: r["referenceLocator"]
+            for r in entry.get("externalRefs", [])
+            if r["referenceType"] == "purl"
+        }
+        if refs.get("purl") in by_purl:
+            cpes = [r["referenceLocator"] for r in entry["externalRefs"] if r["referenceType"] == "cpe23Type"]
+            assert tuple(cpes) == by_purl[refs["purl"]].cpes
+    for fmt in ("cyclonedx-json", "spdx-json"):
+        back = parse_sbom(render_sbom(inventory, fmt, SUBJECT, now=NOW).encode())
+        assert {p.purl: p.cpes for p in back.packages} == {p.purl: p.cpes for p in inventory.packages}, fmt

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from wharfinger.errors import WharfingerError
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, ExecutableFilter
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence, ExecutableFilter
+from wharfinger.inventory.catalogers.identifiers import os_package_cpes
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 from wharfinger.inventory.purl import os_package_purl
@@ -55,9 +56,10 @@ def _license_expression(raw: str) -> tuple[str, ...]:
 
 class ApkCataloger:
     name = "apk"
-    version = "1"
+    version = "2"  # 2: CPEs
     kind: CatalogerKind = "os"
     executable_filter: ExecutableFilter | None = None
+    evidence: Evidence = "installed"
     patterns: tuple[str, ...] = (_INSTALLED,)
 
     def _text(self, fs: ImageFS, context: CatalogContext) -> str | None:
@@ -97,6 +99,7 @@ class ApkCataloger:
                         upstream=origin if origin and origin != name else None,
                         default_namespace="alpine",
                     ),
+                    cpes=os_package_cpes(name, version, source_name=origin),
                     licenses=_license_expression(fields.get("L", "")),
                     source_name=origin or name,
                     source_version=version,

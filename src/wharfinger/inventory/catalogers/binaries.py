@@ -1,7 +1,7 @@
 """``BINARIES``: one pass over the image's native executables for Go build info and Rust audit data.
 
 Every regular file with an execute bit (``ImageFS.executables``: in an image, only those the layer
-reader kept for holding one of ``executable_markers``) is opened once; its first bytes decide whether it is an
+reader kept because ``executable_filter`` accepted them) is opened once; its first bytes decide whether it is an
 ELF, PE or Mach-O file at all, and only then is it memory-mapped (spooled layers and ``dir:``
 sources are files on disk) and given to ``golang.parse_go_binary`` and
 ``rust.parse_rust_binary``. A binary an OS package installed is skipped when the context says so
@@ -14,7 +14,7 @@ from __future__ import annotations
 import mmap
 from dataclasses import dataclass
 
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, ExecutableFilter
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence, ExecutableFilter
 from wharfinger.inventory.catalogers._documents import Parsed
 from wharfinger.inventory.catalogers.executables import elf_section_names, executable_format
 from wharfinger.inventory.catalogers.filecataloger import FILE_FAILURES, is_os_owned, mapped_file, with_found_by
@@ -53,7 +53,7 @@ class BinaryCataloger:
     kind: CatalogerKind = "language"
     patterns: tuple[str, ...] = ()
     executable_filter: ExecutableFilter | None = GO_AND_RUST_BINARIES
-    evidence: str = "installed"  # as FileCataloger.evidence: what is on disk, not what a lock declares
+    evidence: Evidence = "installed"  # as FileCataloger.evidence: what is on disk, not what a lock declares
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:
         packages: list[Package] = []

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from wharfinger.errors import WharfingerError
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, ExecutableFilter
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence, ExecutableFilter
+from wharfinger.inventory.catalogers.identifiers import os_package_cpes
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 from wharfinger.inventory.purl import os_package_purl
@@ -103,9 +104,10 @@ def _files_of(text: str, *, md5sums: bool) -> list[str]:
 
 class DpkgCataloger:
     name = "dpkg"
-    version = "1"
+    version = "2"  # 2: CPEs
     kind: CatalogerKind = "os"
     executable_filter: ExecutableFilter | None = None
+    evidence: Evidence = "installed"
     patterns: tuple[str, ...] = (
         _STATUS,
         f"{_STATUS_D}/*",
@@ -182,6 +184,7 @@ class DpkgCataloger:
                 upstream=upstream,
                 default_namespace="debian",
             ),
+            cpes=os_package_cpes(name, version, source_name=source_name),
             licenses=licenses,
             source_name=source_name,
             source_version=source_version,

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from wharfinger.errors import WharfingerError
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, ExecutableFilter
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence, ExecutableFilter
 from wharfinger.inventory.catalogers._documents import Parsed
 from wharfinger.inventory.filesystem import FileTooLargeError, ImageFS, PathPatterns
 from wharfinger.inventory.package import Location, Package
@@ -115,7 +115,7 @@ class FileCataloger:
     name: str
     version: str
     rules: tuple[FileRule, ...]
-    evidence: str = "installed"  # "installed" (what is on disk) or "declared" (lock files)
+    evidence: Evidence = "installed"  # "installed" (what is on disk) or "declared" (lock files)
     kind: CatalogerKind = "language"
     executable_filter: ExecutableFilter | None = None
 

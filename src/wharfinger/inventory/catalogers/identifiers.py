@@ -1,9 +1,17 @@
-"""purls and CPEs for language packages, built one way for every cataloger.
+"""purls and CPEs for language packages, and CPEs for OS packages, built one way for every cataloger.
 
 purls follow the purl specification's rules per type (``pkg:pypi`` names are PEP 503-normalised,
 ``pkg:npm`` scopes become the namespace and are percent-encoded, ``pkg:maven`` takes the groupId as
 namespace, ``pkg:golang`` splits the module path). CPEs are CPE 2.3 formatted strings with the
 characters the specification reserves escaped.
+
+OS packages (dpkg, apk, rpm) get CPEs as syft guesses them (``cpegen``): the product is the
+package's name or its source package's (``openssl`` for ``libssl3``), also without a language
+prefix (apk's ``py3-``, ``ruby-``) and with ``_`` for ``-``; the vendor is the product itself, as
+the NVD names most upstream projects. Syft pairs every vendor candidate with every product
+candidate; we keep the pairs where both agree and at most ``MAX_OS_CPES`` of them, so an SBOM of
+a Debian image does not carry dozens of guesses per package. Vulnerability matching does not use
+them (it matches by purl and ecosystem); they are for SBOM consumers that look up the NVD.
 """
 
 from __future__ import annotations
@@ -14,10 +22,14 @@ from packageurl import PackageURL
 
 from wharfinger.inventory.package import Location, Package, PackageType
 
-__all__ = ["cpe23", "language_package", "normalise_pypi_name", "purl_for"]
+__all__ = ["MAX_OS_CPES", "cpe23", "language_package", "normalise_pypi_name", "os_package_cpes", "purl_for"]
 
 _PEP503 = re.compile(r"[-_.]+")
 _CPE_SPECIAL = re.compile(r"([^A-Za-z0-9_.\-])")
+
+MAX_OS_CPES = 4  # CPE guesses per OS package: name, source, and their variants
+# Prefixes that put an upstream project into a distro's language namespace (syft strips them for apk).
+_LANGUAGE_PREFIXES = ("py-", "py2-", "py3-", "ruby-")
 
 
 def normalise_pypi_name(name: str) -> str:
@@ -65,6 +77,18 @@ def cpe23(vendor: str, product: str, version: str, *, target_sw: str = "*") -> s
         f"cpe:2.3:a:{_cpe_part(vendor)}:{_cpe_part(product)}:{_cpe_part(version)}"
         f":*:*:*:*:{_cpe_part(target_sw) if target_sw != '*' else '*'}:*:*"
     )
+
+
+def os_package_cpes(name: str, version: str, *, source_name: str | None = None) -> tuple[str, ...]:
+    """CPE guesses for an OS package, most likely first (see the module docstring)."""
+    products: list[str] = []
+    for candidate in (name.lower(), (source_name or "").lower()):
+        if candidate:
+            products.append(candidate)
+            products += [candidate.removeprefix(p) for p in _LANGUAGE_PREFIXES if candidate.startswith(p)]
+    products += [p.replace("-", "_") for p in products]
+    unique = [p for p in dict.fromkeys(products) if p]
+    return tuple(cpe23(product, product, version) for product in unique[:MAX_OS_CPES])
 
 
 def language_package(

@@ -32,8 +32,8 @@ from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers._documents import Parsed, declared_zip_entries
 from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, purl_for
-from wharfinger.inventory.catalogers.licenses import to_spdx
 from wharfinger.inventory.filesystem import ImageFS
+from wharfinger.inventory.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ from wharfinger.inventory.catalogers._documents import (
 from wharfinger.inventory.catalogers._graph import dev_only
 from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package
-from wharfinger.inventory.catalogers.licenses import to_spdx
+from wharfinger.inventory.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
 __all__ = [

@@ -17,7 +17,7 @@ from wharfinger.errors import PackageMetadataError
 from wharfinger.inventory.catalogers._documents import Parsed, check_size, decode_text
 from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package
-from wharfinger.inventory.catalogers.licenses import to_spdx
+from wharfinger.inventory.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
 __all__ = ["PHP_COMPOSER_LOCKS", "PHP_INSTALLED", "parse_composer_lock", "parse_installed_json"]

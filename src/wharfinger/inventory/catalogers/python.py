@@ -38,8 +38,8 @@ from wharfinger.inventory.catalogers._documents import (
 from wharfinger.inventory.catalogers._graph import dev_only
 from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, normalise_pypi_name
-from wharfinger.inventory.catalogers.licenses import to_spdx
 from wharfinger.inventory.filesystem import ImageFS
+from wharfinger.inventory.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
 __all__ = [

@@ -8,7 +8,8 @@ newest backend present: SQLite, then NDB, then Berkeley DB. See ``inventory.rpmd
 from __future__ import annotations
 
 from wharfinger.errors import WharfingerError
-from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, ExecutableFilter
+from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence, ExecutableFilter
+from wharfinger.inventory.catalogers.identifiers import os_package_cpes
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package, PackageType
 from wharfinger.inventory.purl import os_package_purl
@@ -59,9 +60,10 @@ def _source_name_version(source_rpm: str | None) -> tuple[str | None, str | None
 
 class RpmCataloger:
     name = "rpm"
-    version = "1"
+    version = "2"  # 2: CPEs
     kind: CatalogerKind = "os"
     executable_filter: ExecutableFilter | None = None
+    evidence: Evidence = "installed"
     patterns: tuple[str, ...] = tuple(f"{d}/{f}" for d in _DIRECTORIES for f in _FILES)
 
     def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:
@@ -95,6 +97,7 @@ class RpmCataloger:
                         upstream=header.source_rpm,
                         default_namespace="redhat",
                     ),
+                    cpes=os_package_cpes(header.name, header.evr, source_name=source_name),
                     licenses=(header.license,) if header.license else (),
                     source_name=source_name,
                     source_version=source_version,

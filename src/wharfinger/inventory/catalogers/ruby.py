@@ -19,7 +19,7 @@ from wharfinger.errors import PackageMetadataError
 from wharfinger.inventory.catalogers._documents import Parsed, decode_text
 from wharfinger.inventory.catalogers.filecataloger import FileCataloger, FileRule
 from wharfinger.inventory.catalogers.identifiers import cpe23, language_package, purl_for
-from wharfinger.inventory.catalogers.licenses import to_spdx
+from wharfinger.inventory.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
 __all__ = ["RUBY_GEMFILE_LOCKS", "RUBY_INSTALLED", "parse_gemfile_lock", "parse_gemspec"]

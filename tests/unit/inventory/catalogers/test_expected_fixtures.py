@@ -24,7 +24,7 @@ from packageurl import PackageURL
 
 from wharfinger.inventory.catalogers import golang, java, javascript, python
 from wharfinger.inventory.catalogers._documents import Parsed
-from wharfinger.inventory.catalogers.licenses import to_spdx
+from wharfinger.inventory.licenses import to_spdx
 from wharfinger.inventory.package import Location, Package, PackageType
 
 ParserFn = Callable[[bytes, Location], Parsed]

@@ -12,7 +12,6 @@ import pytest
 from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers import dotnet, golang, javascript, php, python, ruby, rust
 from wharfinger.inventory.catalogers.identifiers import cpe23, purl_for
-from wharfinger.inventory.catalogers.licenses import to_spdx
 from wharfinger.inventory.filesystem import DirFS
 from wharfinger.inventory.package import Location, PackageType
 
@@ -295,18 +294,3 @@ def test_purls_follow_the_purl_spec() -> None:
 def test_cpe_escapes_reserved_characters() -> None:
     assert cpe23("nodejs", "node.js", "18.0.0") == "cpe:2.3:a:nodejs:node.js:18.0.0:*:*:*:*:*:*:*"
     assert cpe23("a+b", "c:d", "1.0") == "cpe:2.3:a:a\\+b:c\\:d:1.0:*:*:*:*:*:*:*"
-
-
-@pytest.mark.parametrize(
-    ("raw", "spdx"),
-    [
-        ("mit", "MIT"),
-        ("The Apache Software License, Version 2.0", "Apache-2.0"),
-        ("https://www.apache.org/licenses/LICENSE-2.0.txt", "Apache-2.0"),
-        ("License :: OSI Approved :: BSD License", "BSD License"),
-        ("(MIT OR Apache-2.0)", "MIT OR Apache-2.0"),
-        ("Some Custom Licence", "Some Custom Licence"),
-    ],
-)
-def test_licenses_become_spdx_only_when_unambiguous(raw: str, spdx: str) -> None:
-    assert to_spdx(raw) == spdx

@@ -7,7 +7,13 @@ import importlib
 
 import pytest
 
-from wharfinger.inventory.cataloger import LANGUAGE_CATALOGER_SPECS, Cataloger, load_catalogers
+from wharfinger.inventory.cataloger import (
+    LANGUAGE_CATALOGER_SPECS,
+    Cataloger,
+    CatalogerSelection,
+    load_catalogers,
+    select_catalogers,
+)
 from wharfinger.inventory.filesystem import PathPatterns
 
 
@@ -59,3 +65,52 @@ def test_lock_file_catalogers_say_they_report_declared_packages() -> None:
     assert set(evidence.values()) == {"installed", "declared"}
     assert evidence["python-lock"] == evidence["javascript-lock"] == evidence["go-module-file"] == "declared"
     assert evidence["python-installed"] == evidence["binaries"] == evidence["java-archive"] == "installed"
+
+
+LOCK_FILES = (
+    "/app/requirements.txt",
+    "/app/requirements-dev.txt",
+    "/app/poetry.lock",
+    "/app/Pipfile.lock",
+    "/app/uv.lock",
+    "/app/pdm.lock",
+    "/app/package-lock.json",
+    "/app/yarn.lock",
+    "/app/pnpm-lock.yaml",
+    "/app/go.mod",
+    "/app/Cargo.lock",
+    "/app/Gemfile.lock",
+    "/app/composer.lock",
+    "/app/packages.lock.json",
+)
+
+
+def test_selections_split_catalogers_by_evidence() -> None:
+    everything = load_catalogers()
+    installed = select_catalogers(everything, CatalogerSelection.INSTALLED)
+    declared = select_catalogers(everything, CatalogerSelection.DECLARED)
+    assert select_catalogers(everything, CatalogerSelection.ALL) == everything
+    assert {c.name for c in installed} | {c.name for c in declared} == {c.name for c in everything}
+    assert not {c.name for c in installed} & {c.name for c in declared}
+    assert {"dpkg", "apk", "rpm", "python-installed", "binaries"} <= {c.name for c in installed}
+    assert {c.name for c in declared} == {
+        "python-lock",
+        "javascript-lock",
+        "go-module-file",
+        "ruby-gemfile-lock",
+        "rust-cargo-lock",
+        "dotnet-packages-lock",
+        "php-composer-lock",
+    }
+
+
+def test_installed_catalogers_do_not_keep_lock_files_while_layers_stream() -> None:
+    """The layer walker keeps the files the catalogers' globs match: an image scan reads no lock file."""
+
+    def globs(selection: CatalogerSelection) -> PathPatterns:
+        return PathPatterns([p for c in select_catalogers(load_catalogers(), selection) for p in c.patterns])
+
+    installed, declared = globs(CatalogerSelection.INSTALLED), globs(CatalogerSelection.DECLARED)
+    for path in LOCK_FILES:
+        assert declared.matches(path), path
+        assert not installed.matches(path), path

@@ -1,9 +1,15 @@
 """License strings as SPDX identifiers or expressions where that can be done without guessing.
 
-Package metadata carries licenses in every shape: SPDX ids in odd case (``mit``), SPDX expressions,
-well-known long names (``The Apache Software License, Version 2.0``), licence URLs, trove classifiers
-(``License :: OSI Approved :: MIT License``). ``to_spdx`` maps what is unambiguous and returns
-anything else unchanged, so nothing a human wrote is lost.
+One normaliser for catalogers (which keep what they read) and SBOM writers (which must know whether
+a string is valid SPDX). Package metadata carries licenses in every shape: SPDX ids in odd case
+(``mit``), SPDX expressions with lower-case operators, well-known long names (``The Apache Software
+License, Version 2.0``), licence URLs, trove classifiers (``License :: OSI Approved :: MIT
+License``), Debian copyright short names (``GPL-2+``) and rpm spellings (``GPLv2+ and LGPLv2+``).
+
+- ``spdx_expression`` returns a valid SPDX expression (checked by ``license-expression``) or None,
+  so a writer falls back to ``LicenseRef-`` (SPDX) or ``license.name`` (CycloneDX);
+- ``to_spdx`` returns that expression, or the text unchanged (classifier prefix removed), so
+  nothing a human wrote is lost. It is what catalogers store in ``Package.licenses``.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import functools
 import re
 from typing import Any
 
-__all__ = ["to_spdx"]
+__all__ = ["spdx_expression", "to_spdx"]
 
 # Long names seen in pom.xml, PKG-INFO, package.json and gemspecs; keys are lower-cased with runs
 # of whitespace collapsed. Only names that denote exactly one SPDX license are listed.
@@ -91,9 +97,39 @@ _KNOWN_URLS = {
     "gnu.org/licenses/gpl-3.0.html": "GPL-3.0-only",
     "gnu.org/licenses/lgpl-3.0.html": "LGPL-3.0-only",
 }
+# One token of an expression, as Debian copyright files and rpm headers spell it.
+_ALIASES = {
+    "gpl-1": "GPL-1.0-only",
+    "gpl-1+": "GPL-1.0-or-later",
+    "gpl-2": "GPL-2.0-only",
+    "gpl-2+": "GPL-2.0-or-later",
+    "gplv2": "GPL-2.0-only",
+    "gplv2+": "GPL-2.0-or-later",
+    "gpl-3": "GPL-3.0-only",
+    "gpl-3+": "GPL-3.0-or-later",
+    "gplv3": "GPL-3.0-only",
+    "gplv3+": "GPL-3.0-or-later",
+    "lgpl-2": "LGPL-2.0-only",
+    "lgpl-2+": "LGPL-2.0-or-later",
+    "lgpl-2.1": "LGPL-2.1-only",
+    "lgpl-2.1+": "LGPL-2.1-or-later",
+    "lgplv2+": "LGPL-2.0-or-later",
+    "lgplv2.1+": "LGPL-2.1-or-later",
+    "lgpl-3": "LGPL-3.0-only",
+    "lgpl-3+": "LGPL-3.0-or-later",
+    "lgplv3+": "LGPL-3.0-or-later",
+    "agpl-3": "AGPL-3.0-only",
+    "agpl-3+": "AGPL-3.0-or-later",
+    "gfdl-1.2": "GFDL-1.2-only",
+    "gfdl-1.3": "GFDL-1.3-only",
+    "apache-2": "Apache-2.0",
+    "expat": "MIT",
+}
 _URL = re.compile(r"^https?://(?:www\.)?(\S+?)/?$", re.IGNORECASE)
 _CLASSIFIER = re.compile(r"^license\s*::\s*(?:osi approved\s*::\s*)?(.+)$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-:]*")
+_TOKEN = re.compile(r"\(|\)|\s+(?:and|or|with)\s+|[^\s()]+", re.IGNORECASE)
 
 
 @functools.cache
@@ -103,27 +139,68 @@ def _licensing() -> Any:
     return get_spdx_licensing()
 
 
-@functools.lru_cache(maxsize=4096)
-def to_spdx(raw: str) -> str:
-    """The SPDX id or expression for ``raw`` when it is unambiguous, else ``raw`` stripped."""
+def _unwrapped(raw: str) -> str:
+    """``raw`` stripped, without a trove classifier's ``License :: OSI Approved ::`` prefix."""
     text = raw.strip()
-    if not text:
-        return text
     classifier = _CLASSIFIER.match(text)
-    if classifier:
-        text = classifier.group(1).strip()
+    return classifier.group(1).strip() if classifier else text
+
+
+def _known(text: str) -> str | None:
+    """What a whole licence name or URL denotes, when it denotes exactly one licence."""
     url = _URL.match(text)
     if url:
-        return _KNOWN_URLS.get(url.group(1).lower(), text)
+        return _KNOWN_URLS.get(url.group(1).lower())
     lowered = _SPACES.sub(" ", text.lower())
     for candidate in (lowered, lowered.removeprefix("the ")):
         if candidate in _KNOWN_NAMES:
             return _KNOWN_NAMES[candidate]
-    from boolean.boolean import ParseError  # noqa: PLC0415 - see _licensing
-    from license_expression import ExpressionError  # noqa: PLC0415 - see _licensing
+    return None
 
+
+def _with_aliases(text: str) -> str | None:
+    """``text`` with Debian/rpm short names replaced token by token; None if a token cannot be an id."""
+    parts = []
+    for m in _TOKEN.finditer(text):
+        token = m.group(0).strip()
+        lowered = token.lower()
+        if lowered in {"and", "or", "with"}:
+            parts.append(lowered.upper())
+        elif token in {"(", ")"}:
+            parts.append(token)
+        else:
+            alias = _ALIASES.get(lowered, token)
+            if not _ID.fullmatch(alias):
+                return None
+            parts.append(alias)
+    return " ".join(parts).replace("( ", "(").replace(" )", ")")
+
+
+@functools.lru_cache(maxsize=4096)
+def spdx_expression(raw: str) -> str | None:
+    """A valid SPDX expression for ``raw`` when it is unambiguous, else None."""
+    text = _unwrapped(raw)
+    if not text:
+        return None
+    candidate = _known(text)
+    if candidate is None and _URL.match(text) is None:
+        candidate = _with_aliases(text)
+    if candidate is None:
+        return None
     try:
-        expression = _licensing().parse(text, validate=True, strict=True)
-    except (ExpressionError, ParseError, TypeError, ValueError):  # anything that is not SPDX stays as written
-        return text
-    return str(expression.render()) if expression is not None else text
+        info = _licensing().validate(candidate)
+    except (ValueError, AttributeError, TypeError):  # license-expression's ExpressionError is a ValueError
+        return None
+    if info.errors or info.normalized_expression is None:
+        return None
+    return str(info.normalized_expression)
+
+
+@functools.lru_cache(maxsize=4096)
+def to_spdx(raw: str) -> str:
+    """The SPDX expression for ``raw`` when it is unambiguous, else ``raw`` as written (stripped).
+
+    A few names have no SPDX id but one meaning (``public domain``): they become a ``LicenseRef-``
+    that ``spdx_expression`` does not accept, so SBOM writers still declare its text."""
+    text = _unwrapped(raw)
+    return spdx_expression(text) or _known(text) or text
