@@ -37,6 +37,8 @@ class InventoryCache:
         if self._connection is None:
             connection = sqlite3.connect(self.path, timeout=10)
             connection.execute("PRAGMA journal_mode=WAL")
+            # a cache: after a power cut the last entries may be gone (recomputed), never corrupt; no fsync per write
+            connection.execute("PRAGMA synchronous=NORMAL")
             for schema in _SCHEMAS:
                 connection.execute(schema)
             self._connection = connection

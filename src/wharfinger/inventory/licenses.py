@@ -176,6 +176,48 @@ def _with_aliases(text: str) -> str | None:
     return " ".join(parts).replace("( ", "(").replace(" )", ")")
 
 
+@functools.cache
+def _spdx_keys() -> tuple[dict[str, str], dict[str, str]]:
+    """lower-cased SPDX key (or former key) → canonical key, for licences and for exceptions.
+
+    Read from license-expression's own index, so the fast path below knows exactly the keys the
+    library knows; loading it costs ~4 ms, building the library's parser ~30 ms more.
+    """
+    import json  # noqa: PLC0415 -- only when licences are normalised
+    from importlib.resources import files  # noqa: PLC0415
+
+    index = json.loads(files("license_expression").joinpath("data/scancode-licensedb-index.json").read_bytes())
+    licences: dict[str, str] = {}
+    exceptions: dict[str, str] = {}
+    for entry in index:
+        key = entry.get("spdx_license_key")
+        if not key or key.startswith("LicenseRef-"):
+            continue
+        table = exceptions if entry.get("is_exception") else licences
+        for alias in (key, *entry.get("other_spdx_license_keys", ())):
+            table.setdefault(alias.lower(), key)
+    return licences, exceptions
+
+
+def _flat_expression(candidate: str) -> str | None:
+    """The library's normalised form of a flat expression (one id, ``id WITH exception``, or ids
+    joined by one operator), computed from the key index alone; None when it needs the parser."""
+    licences, exceptions = _spdx_keys()
+    words = candidate.split(" ")
+    if "(" in candidate or ")" in candidate:
+        return None
+    if len(words) == 3 and words[1] == "WITH":  # noqa: PLR2004 -- id WITH exception
+        licence, exception = licences.get(words[0].lower()), exceptions.get(words[2].lower())
+        return f"{licence} WITH {exception}" if licence and exception else None
+    ids, operators = words[0::2], set(words[1::2])
+    if len(words) % 2 == 0 or len(operators) > 1 or not operators <= {"AND", "OR"}:
+        return None
+    canonical = [licences.get(word.lower()) for word in ids]
+    if any(key is None for key in canonical):
+        return None
+    return f" {next(iter(operators), 'AND')} ".join(key for key in canonical if key is not None)
+
+
 @functools.lru_cache(maxsize=4096)
 def spdx_expression(raw: str) -> str | None:
     """A valid SPDX expression for ``raw`` when it is unambiguous, else None."""
@@ -187,6 +229,8 @@ def spdx_expression(raw: str) -> str | None:
         candidate = _with_aliases(text)
     if candidate is None:
         return None
+    if (flat := _flat_expression(candidate)) is not None:
+        return flat
     try:
         info = _licensing().validate(candidate)
     except (ValueError, AttributeError, TypeError):  # license-expression's ExpressionError is a ValueError

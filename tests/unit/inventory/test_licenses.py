@@ -53,3 +53,47 @@ def test_to_spdx_maps_what_is_unambiguous_and_keeps_the_rest(raw: str, expected:
 def test_to_spdx_keeps_unmapped_text_and_names_public_domain(raw: str, kept: str) -> None:
     assert to_spdx(raw) == kept
     assert spdx_expression(kept) is None  # an SPDX writer declares its text as a LicenseRef
+
+
+def _library_normalised(candidate: str) -> str | None:
+    from license_expression import get_spdx_licensing
+
+    info = get_spdx_licensing().validate(candidate)
+    return None if info.errors or info.normalized_expression is None else str(info.normalized_expression)
+
+
+def _host_copyright_licences() -> list[str]:
+    """Every licence string in this Debian host's own copyright files (real, varied data)."""
+    from pathlib import Path
+
+    from wharfinger.inventory.catalogers.dpkg import parse_copyright_licenses
+
+    found: set[str] = set()
+    for path in sorted(Path("/usr/share/doc").glob("*/copyright")):
+        try:
+            found.update(parse_copyright_licenses(path.read_text(errors="replace")))
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def test_the_flat_fast_path_agrees_with_license_expression() -> None:
+    from wharfinger.inventory.licenses import _flat_expression, _spdx_keys, _with_aliases
+
+    licences, exceptions = _spdx_keys()
+    keys = sorted(set(licences.values()))[::9]  # every 9th key: the library validates ~10 ms each
+    former = sorted(alias for alias, key in licences.items() if alias != key.lower())[::5]
+    corpus = [*keys, *(k.lower() for k in keys), *former]  # canonical, lower-cased and former keys
+    corpus += [f"{a} AND {b}" for a, b in zip(keys, reversed(keys), strict=True)]
+    corpus += [f"{a} OR {b} OR {a}" for a, b in zip(keys[::3], keys[1::3], strict=False)]
+    corpus += [f"{a} WITH {e}" for a, e in zip(keys[::4], sorted(set(exceptions.values())), strict=False)]
+    corpus += ["MIT AND Zlib OR BSD-3-Clause", "(MIT)", "MIT WITH MIT", "LicenseRef-x", "NotALicence AND MIT"]
+    host = [c for c in (_with_aliases(t) for t in _host_copyright_licences()) if c is not None]
+    assert len(host) > 20, "this Debian host has copyright files"
+    answered = 0
+    for candidate in [*corpus, *host]:
+        fast = _flat_expression(candidate)
+        if fast is not None:
+            answered += 1
+            assert fast == _library_normalised(candidate), candidate
+    assert answered > len(keys)  # the fast path does answer the common shapes
