@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from wharfinger.cli.options import InsecureHosts
+from wharfinger.cli.options import CaBundle, Http2, InsecureHosts
 
 __all__ = ["register"]
 
@@ -34,6 +34,8 @@ def attest(
         str, typer.Option("--type", help="vuln, slsaprovenance, cyclonedx, or a predicate type URI.")
     ] = "vuln",
     insecure: InsecureHosts = None,
+    ca_bundle: CaBundle = None,
+    http2: Http2 = False,
 ) -> None:
     """Attach a signed attestation (the webhook's `attestations` and `vulnerabilities` rules read it)."""
     from wharfinger.admission.attest import attest_image
@@ -56,7 +58,7 @@ def attest(
         raise InputError(f"the predicate in {predicate} is not a JSON object", hint="an in-toto predicate is an object")
     ref = parse_ref(image)
     signer = open_signer(key, os.environ)
-    with client_for(ref, insecure=tuple(insecure or ())) as client:
+    with client_for(ref, insecure=tuple(insecure or ()), ca_bundle=ca_bundle, http2=http2) as client:
         subject = resolve_descriptor(client, ref)
         pushed = attest_image(
             client, ref.repository, subject.digest, predicate_type=kind, predicate=document, signer=signer

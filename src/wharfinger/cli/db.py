@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wharfinger.cli.options import InsecureHosts
+from wharfinger.cli.options import CaBundle, Http2, InsecureHosts
 from wharfinger.cli.progress import status_steps, transfer_bar
 from wharfinger.errors import InputError
 
 if TYPE_CHECKING:
-    from wharfinger.oci.client import RegistryClient
     from wharfinger.signing.cosign.simplesigning import CosignKey
     from wharfinger.signing.keys.signer import Signer
     from wharfinger.vulndb.database import DatabaseInfo
@@ -186,12 +185,15 @@ def register(app: typer.Typer) -> None:
         reference: Annotated[str, typer.Argument(help="Registry reference to push to (registry/repo:tag).")],
         db: DbOption = None,
         insecure: InsecureOption = None,
+        ca_bundle: CaBundle = None,
+        http2: Http2 = False,
         key: Annotated[
             str | None,
             typer.Option("--key", help="Sign the pushed artifact (cosign key-based): file:PATH or a KMS/HSM key URI."),
         ] = None,
     ) -> None:
         """Push the database to a registry as an OCI artifact (for air-gapped sites), signed with --key."""
+        from wharfinger.cli.registry_access import client_for
         from wharfinger.oci.reference import parse_ref
         from wharfinger.vulndb.publish import push_database
         from wharfinger.vulndb.settings import VulnDbSettings
@@ -200,7 +202,7 @@ def register(app: typer.Typer) -> None:
         assert isinstance(settings, VulnDbSettings)  # noqa: S101 -- narrows the lazily imported type
         ref = parse_ref(reference)
         signer = _cosign_signer(key) if key else None  # a bad key fails before anything is pushed
-        with _registry_client(ref.registry, insecure or []) as client:
+        with client_for(ref, insecure=insecure or (), ca_bundle=ca_bundle, http2=http2) as client:
             digest = push_database(settings.path, ref, client)
             if signer is not None:
                 from wharfinger.vulndb.signature import sign_database
@@ -216,6 +218,8 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         offline: OfflineOption = False,
         insecure: InsecureOption = None,
+        ca_bundle: CaBundle = None,
+        http2: Http2 = False,
         key: Annotated[
             list[Path] | None,
             typer.Option(
@@ -224,6 +228,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Pull a database artifact and install it: signature (--key / $WHARFINGER_DB_VERIFY_KEY), digests, schema."""
+        from wharfinger.cli.registry_access import client_for
         from wharfinger.oci.reference import parse_ref
         from wharfinger.vulndb.publish import pull_database
         from wharfinger.vulndb.settings import VulnDbSettings
@@ -241,7 +246,10 @@ def register(app: typer.Typer) -> None:
             keys = load_verification_keys(key_paths)
         else:
             _warn_unverified()
-        with _registry_client(ref.registry, insecure or []) as client, transfer_bar(f"pulling {ref}") as progress:
+        with (
+            client_for(ref, insecure=insecure or (), ca_bundle=ca_bundle, http2=http2) as client,
+            transfer_bar(f"pulling {ref}") as progress,
+        ):
             pulled = pull_database(ref, settings.path, client, keys=keys, progress=progress)
         signed = f" (signature verified: {', '.join(pulled.signed_by)})" if pulled.signed_by else " (unverified)"
         typer.echo(f"pulled {ref.name}@{pulled.digest} to {settings.path}{signed}")
@@ -263,18 +271,6 @@ def _cosign_signer(uri: str) -> Signer:
     if (wanted := FORMAT_ALGORITHMS["cosign"](signer.key())) is not signer.key().algorithm:
         signer = open_signer(uri, os.environ, algorithm=wanted)
     return signer
-
-
-def _registry_client(host: str, insecure: list[str]) -> RegistryClient:
-    from dataclasses import replace
-
-    from wharfinger.oci.client import connect
-    from wharfinger.oci.settings import Settings
-
-    settings = Settings.from_env(os.environ)
-    if insecure:
-        settings = replace(settings, insecure_hosts=settings.insecure_hosts | frozenset(insecure))
-    return connect(host, settings=settings)
 
 
 def _age_text(seconds: float) -> str:

@@ -7,17 +7,16 @@ registry client only for a registry reference), and the table is plain text, not
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wharfinger.cli.options import InsecureHosts
+from wharfinger.cli.options import CaBundle, Http2, InsecureHosts, registry_settings
 
 if TYPE_CHECKING:
     from wharfinger.oci.manifest import Descriptor
+    from wharfinger.oci.settings import Settings
     from wharfinger.oci.sources import ImageSource, ResolvedImage
 
 __all__ = ["human_size", "inspect_report", "register", "render_inspect", "run_inspect"]
@@ -48,24 +47,20 @@ def inspect_command(
         typer.Option("-o", "--output", help="FORMAT[=FILE], repeatable: table (default), json."),
     ] = None,
     insecure: InsecureHosts = None,
+    ca_bundle: CaBundle = None,
+    http2: Http2 = False,
 ) -> None:
-    run_inspect(source, platform=platform, outputs=output, insecure_hosts=insecure or ())
+    run_inspect(source, platform=platform, outputs=output, settings=registry_settings(insecure, ca_bundle, http2=http2))
 
 
-def run_inspect(
-    source_text: str, *, platform: str | None, outputs: list[str] | None, insecure_hosts: Sequence[str] = ()
-) -> None:
+def run_inspect(source_text: str, *, platform: str | None, outputs: list[str] | None, settings: Settings) -> None:
     from wharfinger.cli.output import parse_outputs, write_outputs
     from wharfinger.oci.platform import parse_platform
-    from wharfinger.oci.settings import Settings
     from wharfinger.oci.sources import open_source, parse_source
 
     targets = parse_outputs(outputs, allowed=FORMATS, default="table")
     wanted = parse_platform(platform) if platform else None
     spec = parse_source(source_text)
-    settings = Settings.from_env()
-    if insecure_hosts:
-        settings = replace(settings, insecure_hosts=settings.insecure_hosts | frozenset(insecure_hosts))
     cache = None
     if spec.kind == "registry":
         from wharfinger.oci.cache import BlobCache

@@ -7,36 +7,19 @@ or every platform with ``--all-platforms``; layers download in parallel, streame
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from wharfinger.cli.options import CaBundle, InsecureHosts
+from wharfinger.cli.options import CaBundle, Http2, InsecureHosts, registry_settings
 
-if TYPE_CHECKING:
-    from wharfinger.oci.settings import Settings
-
-__all__ = ["register", "registry_settings_from_flags"]
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
     app.command("pull", help="Copy an image from a registry into an OCI layout directory (oci:DIR[:TAG]).")(
         pull_command
     )
-
-
-def registry_settings_from_flags(insecure: list[str] | None, ca_bundle: Path | None) -> Settings:
-    """``oci.Settings`` from the environment plus ``--insecure HOST`` / ``--ca-bundle FILE``."""
-    from dataclasses import replace
-
-    from wharfinger.oci.settings import Settings
-
-    settings = Settings.from_env()
-    if insecure:
-        settings = replace(settings, insecure_hosts=settings.insecure_hosts | frozenset(insecure))
-    if ca_bundle is not None:
-        settings = replace(settings, ca_bundle=ca_bundle)
-    return settings
 
 
 def pull_command(
@@ -48,6 +31,7 @@ def pull_command(
     all_platforms: Annotated[bool, typer.Option("--all-platforms", help="Copy the whole index.")] = False,
     insecure: InsecureHosts = None,
     ca_bundle: CaBundle = None,
+    http2: Http2 = False,
 ) -> None:
     from wharfinger.cli.progress import transfer_bar
     from wharfinger.errors import InputError
@@ -60,7 +44,7 @@ def pull_command(
         raise InputError(f"unsupported destination {destination!r}", hint="write oci:DIR or oci:DIR:TAG")
     path_text, _, tag = destination.removeprefix("oci:").partition(":")
     ref = parse_ref(image.removeprefix("docker://"))
-    settings = registry_settings_from_flags(insecure, ca_bundle)
+    settings = registry_settings(insecure, ca_bundle, http2=http2)
     wanted = parse_platform(platform) if platform else None
     with connect(ref.api_host, settings=settings) as client, transfer_bar(f"pulling {ref}") as progress:
         result = pull_to_layout(

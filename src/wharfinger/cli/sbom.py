@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wharfinger.cli.options import CaBundle, Catalogers, InsecureHosts
+from wharfinger.cli.options import CaBundle, Catalogers, Http2, InsecureHosts, registry_settings
 
 if TYPE_CHECKING:
     from wharfinger.inventory.catalog import Inventory
@@ -122,15 +122,15 @@ def sbom(
     catalogers: Catalogers = None,
     insecure: InsecureHosts = None,
     ca_bundle: CaBundle = None,
+    http2: Http2 = False,
 ) -> None:
     """List every OS and language package in SOURCE, with the layer that brought it."""
     from wharfinger.cli.output import parse_outputs, write_outputs
-    from wharfinger.cli.pull import registry_settings_from_flags
     from wharfinger.clock import SystemClock
     from wharfinger.sbom import SBOM_FORMATS, render_sbom
 
     targets = parse_outputs(output, allowed=SBOM_FORMATS, default="table")
-    settings = registry_settings_from_flags(insecure, ca_bundle)
+    settings = registry_settings(insecure, ca_bundle, http2=http2)
     inventory, subject = _inventory(
         source, platform, use_cache=not no_cache, settings=settings, attach=attach, catalogers=catalogers
     )

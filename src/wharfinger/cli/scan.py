@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wharfinger.cli.options import Catalogers
+from wharfinger.cli.options import CaBundle, Catalogers, Http2, InsecureHosts, registry_settings
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from wharfinger.inventory.catalog import Inventory
+    from wharfinger.oci.settings import Settings
     from wharfinger.sbom import SbomSubject
     from wharfinger.scan.result import ScanResult
 
@@ -96,7 +97,13 @@ def _source_text(source: str) -> str:
 
 
 def _inventory(
-    source: str, platform: str | None, *, use_cache: bool, offline: bool, catalogers: str | None = None
+    source: str,
+    platform: str | None,
+    *,
+    use_cache: bool,
+    offline: bool,
+    settings: Settings,
+    catalogers: str | None = None,
 ) -> tuple[Inventory, SbomSubject]:
     # one inventory path for `sbom` and `scan`; TODO: inventory-os to expose it outside cli/
     from wharfinger.cli.sbom import _inventory as inventory_of
@@ -121,7 +128,7 @@ def _inventory(
             f"--offline: {source} is a registry reference",
             hint="scan a local copy: oci:DIR, oci-archive:FILE, docker-archive:FILE, dir:PATH or an SBOM file",
         )
-    return inventory_of(text, platform, use_cache=use_cache, catalogers=catalogers)
+    return inventory_of(text, platform, use_cache=use_cache, settings=settings, catalogers=catalogers)
 
 
 def scan(
@@ -164,10 +171,9 @@ def scan(
         typer.Option("--attest", help="Sign the findings as an in-toto vulnerability attestation and attach it."),
     ] = False,
     key: Annotated[str | None, typer.Option("--key", help="With --attest: key URI (file:PATH, pkcs11:, …).")] = None,
-    insecure: Annotated[
-        list[str] | None,
-        typer.Option("--insecure", help="With --attest: HOST[:PORT] reached over plain HTTP (repeatable)."),
-    ] = None,
+    insecure: InsecureHosts = None,
+    ca_bundle: CaBundle = None,
+    http2: Http2 = False,
 ) -> None:
     """Find known vulnerabilities in SOURCE and gate on them (exit 1 when --fail-on trips)."""
     from wharfinger.cli.output import parse_outputs, write_outputs
@@ -200,6 +206,7 @@ def scan(
             hint="build one with `wharfinger db build --from DIR -o FILE` (or `db pull REF`) and pass --db FILE",
         )
     now = SystemClock().now()
+    settings = registry_settings(insecure, ca_bundle, http2=http2)  # the pull and --attest reach the registry alike
     with VulnDatabase.open(db_path) as database:
         built_at = database.built_at
         max_age = _max_db_age()
@@ -211,7 +218,7 @@ def scan(
                 extra={"event": "scan.db.stale"},
             )
         inventory, subject = _inventory(
-            source, platform, use_cache=not no_cache, offline=offline, catalogers=catalogers
+            source, platform, use_cache=not no_cache, offline=offline, settings=settings, catalogers=catalogers
         )
         with _without_cyclic_gc():
             match = match_packages(inventory.packages, database, distro=inventory.distro)
@@ -233,7 +240,7 @@ def scan(
 
         write_outputs(targets, render)
     if attest:
-        _attach_scan(result, subject, key=key, insecure=tuple(insecure or ()), started_at=now)
+        _attach_scan(result, subject, key=key, settings=settings, started_at=now)
     if not result.gate.passed:
         typer.echo(result.gate.summary, err=True)
         raise typer.Exit(1)
@@ -242,11 +249,9 @@ def scan(
 
 
 def _attach_scan(
-    result: ScanResult, subject: SbomSubject, *, key: str | None, insecure: tuple[str, ...], started_at: datetime
+    result: ScanResult, subject: SbomSubject, *, key: str | None, settings: Settings, started_at: datetime
 ) -> None:
     """Attach the active findings to the scanned image as a signed vulnerability attestation (admission reads it)."""
-    from dataclasses import replace
-
     from wharfinger import __version__
     from wharfinger.admission.attest import attest_image
     from wharfinger.clock import SystemClock
@@ -254,7 +259,6 @@ def _attach_scan(
     from wharfinger.oci.auth import default_credentials
     from wharfinger.oci.client import RegistryClient, RegistrySettings
     from wharfinger.oci.reference import parse_ref
-    from wharfinger.oci.settings import Settings
     from wharfinger.oci.sources import SourceKind, parse_source
     from wharfinger.policy.scanfacts import VULN_PREDICATE_TYPE, ScannedVulnerability, build_predicate
     from wharfinger.signing.keys.providers import open_signer
@@ -285,9 +289,6 @@ def _attach_scan(
     )
     ref = parse_ref(subject.name)
     signer = open_signer(key, os.environ)
-    settings = Settings.from_env()  # the same CA bundle and limits the scan itself used to pull
-    if insecure:
-        settings = replace(settings, insecure_hosts=settings.insecure_hosts | frozenset(insecure))
     client = RegistryClient(
         ref.api_host,
         settings=RegistrySettings.from_settings(settings),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wharfinger.cli.options import CaBundle, InsecureHosts
+from wharfinger.cli.options import CaBundle, Http2, InsecureHosts
 
 if TYPE_CHECKING:
     from wharfinger.oci.client import RegistryClient
@@ -176,6 +176,7 @@ def sign_command(
     ] = None,
     insecure: InsecureHosts = None,
     ca_bundle: CaBundle = None,
+    http2: Http2 = False,
     user_metadata: Annotated[
         list[str] | None,
         typer.Option("--user-metadata", "-m", help="KEY=VALUE signed into the payload's annotations (repeatable)."),
@@ -192,7 +193,8 @@ def sign_command(
 ) -> None:
     run_sign(image, key=key, signature_format=signature_format, timestamp_url=timestamp_url, expiry=expiry,
              insecure=tuple(insecure or ()), outputs=output, timestamp_root_cert=timestamp_root_cert,
-             ca_bundle=ca_bundle, user_metadata=parse_metadata(user_metadata), referrers=referrers)  # fmt: skip
+             ca_bundle=ca_bundle, http2=http2, user_metadata=parse_metadata(user_metadata),
+             referrers=referrers)  # fmt: skip
 
 
 def run_sign(
@@ -206,6 +208,7 @@ def run_sign(
     outputs: list[str] | None,
     timestamp_root_cert: Path | None = None,
     ca_bundle: Path | None = None,
+    http2: bool = False,
     user_metadata: tuple[tuple[str, str], ...] = (),
     referrers: bool = False,
 ) -> None:
@@ -233,7 +236,7 @@ def run_sign(
     algorithm_for = FORMAT_ALGORITHMS.get(signature_format)
     if algorithm_for is not None and (wanted := algorithm_for(signer.key())) is not signer.key().algorithm:
         signer = open_signer(key, os.environ, algorithm=wanted)
-    with client_for(ref, insecure=insecure, ca_bundle=ca_bundle) as client:
+    with client_for(ref, insecure=insecure, ca_bundle=ca_bundle, http2=http2) as client:
         subject = resolve_descriptor(client, ref)
         pinned = ref.with_digest(subject.digest)
         request = SignRequest(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wharfinger.cli.options import CaBundle, InsecureHosts
+from wharfinger.cli.options import CaBundle, Http2, InsecureHosts
 
 if TYPE_CHECKING:
     from wharfinger.signing.notary.image import ImageVerification
@@ -59,6 +59,7 @@ class VerifyOptions:
     trust_store: Path | None = None
     insecure: bool | tuple[str, ...] = ()  # hosts reached without TLS (True: the image's own host)
     ca_bundle: Path | None = None
+    http2: bool = False  # --http2: offer HTTP/2 to the registry
     user_metadata: tuple[tuple[str, str], ...] = ()  # --user-metadata KEY=VALUE the signature must carry
     revocation: bool = True  # check OCSP/CRL online when certificates name endpoints
     cosign: CosignOptions = field(default_factory=CosignOptions)
@@ -94,7 +95,7 @@ def _verify_notary(options: VerifyOptions) -> tuple[bool, dict[str, Any]]:
     )
     ref = parse_ref(options.image)
     revocation = FetchingRevocationChecker(HttpRevocationFetcher()) if options.revocation else NoRevocationSource()
-    with client_for(ref, insecure=options.insecure, ca_bundle=options.ca_bundle) as client:
+    with client_for(ref, insecure=options.insecure, ca_bundle=options.ca_bundle, http2=options.http2) as client:
         subject = resolve_descriptor(client, ref)
         result = verify_image(
             client, ref.repository, subject, trust, SystemClock().now(), revocation=revocation,
@@ -151,7 +152,7 @@ def _verify_cosign(options: VerifyOptions) -> tuple[bool, dict[str, Any]]:
 
     opts = options.cosign
     ref = parse_ref(options.image)
-    with client_for(ref, insecure=options.insecure, ca_bundle=options.ca_bundle) as client:
+    with client_for(ref, insecure=options.insecure, ca_bundle=options.ca_bundle, http2=options.http2) as client:
         subject = resolve_descriptor(client, ref)
         found = fetch_signatures(client, ref.repository, subject.digest)
     pinned = f"{ref.registry}/{ref.repository}@{subject.digest}"
@@ -249,6 +250,7 @@ def verify_command(
     ] = None,
     insecure: InsecureHosts = None,
     ca_bundle: CaBundle = None,
+    http2: Http2 = False,
     user_metadata: Annotated[
         list[str] | None,
         typer.Option("--user-metadata", "-m", help="KEY=VALUE the signature's payload must carry (repeatable)."),
@@ -289,6 +291,7 @@ def verify_command(
         trust_store=trust_store,
         insecure=tuple(insecure or ()),
         ca_bundle=ca_bundle,
+        http2=http2,
         user_metadata=parse_metadata(user_metadata),
         revocation=not offline,
         cosign=CosignOptions(

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wharfinger.cli.options import CaBundle, InsecureHosts
+from wharfinger.cli.options import CaBundle, Http2, InsecureHosts
 
 __all__ = ["register"]
 
@@ -36,6 +36,7 @@ def verify_attestation_command(
     ] = "slsaprovenance",
     insecure: InsecureHosts = None,
     ca_bundle: CaBundle = None,
+    http2: Http2 = False,
     output: Annotated[
         list[str] | None, typer.Option("-o", "--output", help="FORMAT[=FILE], repeatable: text (default), json.")
     ] = None,
@@ -53,7 +54,7 @@ def verify_attestation_command(
     wanted = predicate_types_for(predicate_type)
     keys = tuple(load_cosign_key(path) for path in key)
     ref = parse_ref(image)
-    with client_for(ref, insecure=tuple(insecure or ()), ca_bundle=ca_bundle) as client:
+    with client_for(ref, insecure=tuple(insecure or ()), ca_bundle=ca_bundle, http2=http2) as client:
         subject = resolve_descriptor(client, ref)
         found = fetch_attestations(client, ref.repository, subject.digest)
     entries: list[dict[str, Any]] = []

@@ -114,6 +114,7 @@ class RegistrySettings:
             parallel_downloads=settings.parallel_downloads,
             max_referrers=settings.max_referrers,
             ca_bundle=settings.ca_bundle,
+            http2=settings.http2,
         )
 
 
@@ -203,6 +204,7 @@ class RegistryClient:
         self._insecure = host in self.settings.insecure_hosts
         self._http = self._make_http(transport)
         self._scheme = scheme  # decided on first use when None (insecure hosts may speak plain HTTP)
+        self.http_version: str | None = None  # "HTTP/1.1" or "HTTP/2" as negotiated; None before the first reply
         self._auth = HostAuth(
             host=host, credentials=found, http=self._http, clock=self._clock, allow_plain_http=self._insecure
         )
@@ -272,6 +274,16 @@ class RegistryClient:
         asked = _retry_after_seconds(retry_after, self._clock.now()) if retry_after else None
         return delay if asked is None else min(asked, self.settings.backoff_max)
 
+    def _note_http_version(self, version: str) -> None:
+        """Record the protocol the registry answered with; logged when it changes (``--http2`` is only an offer)."""
+        if version != self.http_version:
+            self.http_version = version
+            log.debug(
+                "registry protocol %s",
+                version,
+                extra={"event": "oci.client.protocol", "host": self.host, "http_version": version},
+            )
+
     def _send_following_redirects(
         self, method: str, url: str, headers: Mapping[str, str], content: bytes | None
     ) -> httpx.Response:
@@ -285,6 +297,8 @@ class RegistryClient:
                 sent_headers.pop("Authorization", None)
             request = self._http.build_request(method, current, headers=sent_headers, content=content)
             response = self._http.send(request, stream=True)
+            if _origin(current) == registry_origin:
+                self._note_http_version(response.http_version)
             if response.status_code not in _REDIRECTS or "location" not in response.headers:
                 return response
             response.close()

@@ -13,8 +13,13 @@ Writing, ``attach_artifact`` / ``push_referrer``:
 1. push the manifest (with its ``subject``) by digest;
 2. if the registry answers ``OCI-Subject`` it indexed the referrer itself: done;
 3. otherwise read the ``sha256-<hex>`` index (or start an empty one), add the descriptor unless it is
-   there, and push it back under that tag. Two writers racing may lose an entry (the tag schema has no
-   compare-and-swap); re-running the write repairs it.
+   there, and push it back under that tag; then wait a short jittered moment and read the tag again.
+   The tag schema has no compare-and-swap, so a writer that read the index before our push may
+   overwrite it without our entry: if the re-read misses it, merge and push again (bounded attempts,
+   growing jittered waits), as ORAS and regclient do best-effort. What remains: a writer whose
+   read-modify-write takes longer than our last wait can still drop our entry *after* we checked;
+   attaching the same artifact again (it is idempotent) repairs it. Giving up after the last
+   attempt is a ``RegistryError``: the artifact itself was pushed, only the index misses it.
 
 Every read is bounded by ``RegistrySettings.max_referrers``; a subject with more referrers comes back
 with ``truncated=True`` rather than the list silently ending.
@@ -24,12 +29,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-from wharfinger.errors import ManifestError, RegistryNotFoundError
+from wharfinger.errors import ManifestError, RegistryError, RegistryNotFoundError
 from wharfinger.oci import mediatypes as mt
 from wharfinger.oci.client import PushedManifest, RegistryClient
 from wharfinger.oci.digest import compute_digest, parse_digest
@@ -47,6 +54,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 EMPTY_CONFIG = b"{}"  # the OCI empty descriptor's content (application/vnd.oci.empty.v1+json)
+TAG_SCHEMA_ATTEMPTS = 6  # pushes of the fallback index before giving up on a write that keeps being lost
+TAG_SCHEMA_SETTLE_S = 0.1  # seconds waited after a push before re-reading (doubles per attempt, jittered 0.5-1.5x)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +139,8 @@ def push_referrer(
     repository: str,
     manifest: bytes,
     media_type: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> PushedManifest:
     """Push a manifest that has a ``subject``, keeping the tag-schema index current if needed."""
     parsed = parse_manifest(manifest, media_type, max_bytes=client.settings.max_manifest_bytes)
@@ -146,21 +157,46 @@ def push_referrer(
         artifact_type=parsed.effective_artifact_type,
         annotations=parsed.annotations,
     )
-    index = _fallback_index(client, repository, subject)
-    existing = list(index.manifests) if index is not None else []
-    if any(d.digest == entry.digest for d in existing):
-        return pushed
-    document: dict[str, Any] = {
-        "schemaVersion": 2,
-        "mediaType": mt.OCI_INDEX,
-        "manifests": [d.to_json() for d in [*existing, entry]],
-    }
-    client.push_manifest(repository, json.dumps(document).encode(), mt.OCI_INDEX, tag=fallback_tag(subject))
-    log.debug(
-        "referrers tag updated",
-        extra={"event": "oci.referrers.tag_schema", "repository": repository, "subject": subject},
-    )
+    _add_to_fallback_index(client, repository, subject, entry, sleep=sleep)
     return pushed
+
+
+def _add_to_fallback_index(
+    client: RegistryClient, repository: str, subject: str, entry: Descriptor, *, sleep: Callable[[float], None]
+) -> None:
+    """Read-merge-push the ``sha256-<hex>`` index until a re-read shows ``entry`` (module docstring, step 3)."""
+    tag = fallback_tag(subject)
+    for attempt in range(TAG_SCHEMA_ATTEMPTS + 1):
+        index = _fallback_index(client, repository, subject)
+        existing = list(index.manifests) if index is not None else []
+        if any(d.digest == entry.digest for d in existing):
+            return  # there already, or our push survived every writer that raced it
+        if attempt == TAG_SCHEMA_ATTEMPTS:
+            break
+        if attempt:
+            log.info(
+                "referrers tag lost our entry to a concurrent writer; merging again",
+                extra={"event": "oci.referrers.tag_schema_race", "repository": repository, "subject": subject},
+            )
+        document: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": mt.OCI_INDEX,
+            "manifests": [d.to_json() for d in [*existing, entry]],
+        }
+        client.push_manifest(repository, json.dumps(document).encode(), mt.OCI_INDEX, tag=tag)
+        log.debug(
+            "referrers tag updated",
+            extra={"event": "oci.referrers.tag_schema", "repository": repository, "subject": subject},
+        )
+        # Let writers that read before our push land theirs, then check. Jitter keeps retrying writers apart;
+        # it is not security-relevant randomness.
+        sleep(TAG_SCHEMA_SETTLE_S * (2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311
+    raise RegistryError(
+        f"{entry.digest} was pushed to {repository}, but concurrent writers kept replacing the referrers tag "
+        f"{tag} without it ({TAG_SCHEMA_ATTEMPTS} attempts)",
+        hint="re-run the command once the other writers are done; the registry has no referrers API, "
+        "so the tag schema's index is last-writer-wins",
+    )
 
 
 def attach_artifact(

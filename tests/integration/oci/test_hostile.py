@@ -15,6 +15,7 @@ import pytest
 from wharfinger.errors import DigestMismatchError, LayoutError, ManifestError, UnsafeArchiveError, WharfingerError
 from wharfinger.oci.settings import Settings
 from wharfinger.oci.sources import open_source, parse_source
+from wharfinger.oci.sources.archive import TarFiles
 
 SETTINGS = Settings()
 
@@ -286,6 +287,27 @@ def test_oci_archive_with_traversal(images, tmp_path: Path) -> None:
         add(tar, "blobs/../../../tmp/evil", b"x")
     with pytest.raises(UnsafeArchiveError, match="unsafe path"):
         read_everything(f"oci-archive:{path}")
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("./blobs/../../../tmp/evil", {}),
+        ("./../evil", {}),
+        ("/./evil", {}),
+        ("./blobs/sha256/escape", {"type": tarfile.SYMTYPE, "linkname": "../../../../etc/passwd"}),
+        ("./blobs/sha256/absolute", {"type": tarfile.SYMTYPE, "linkname": "/etc/passwd"}),
+    ],
+)
+def test_dot_slash_does_not_excuse_an_escape(images, tmp_path: Path, name: str, fields: dict[str, object]) -> None:
+    # "./" is normalised away (tar -C DIR -cf x.tar . writes it); what follows is checked as before
+    path = tmp_path / "evil-dot.tar"
+    shutil.copy(images.oci_archive, path)
+    with tarfile.open(path, "a") as tar:
+        add(tar, "./", type=tarfile.DIRTYPE)
+        add(tar, name, b"x" if not fields else b"", **fields)
+    with pytest.raises(UnsafeArchiveError):
+        TarFiles(path, SETTINGS).open(name)
 
 
 def test_archive_directory(tmp_path: Path) -> None:

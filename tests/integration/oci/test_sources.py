@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,6 +107,23 @@ def test_oci_archive(images) -> None:
     assert "etc/os-release" in layer_files(source, image)
     _, image = resolve(f"oci-archive:{images.multi_archive}:multi", "linux/arm64/v8")
     assert image.digest == images.tag_digest("v1-arm64")
+
+
+def test_oci_archive_written_by_tar_with_dot_slash_members(images, tmp_path: Path) -> None:
+    # `tar -C DIR -cf x.tar .` stores "./", "./index.json", "./blobs/sha256/…": the common way to archive a layout
+    layout = tmp_path / "layout"
+    subprocess.run(
+        ["skopeo", "--insecure-policy", "copy", "-q", f"oci:{images.layout}:v1", f"oci:{layout}:v1"], check=True
+    )
+    archive = tmp_path / "dot.tar"
+    subprocess.run(["tar", "-C", str(layout), "-cf", str(archive), "."], check=True)
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert "./index.json" in names
+    assert all(name.startswith(".") for name in names)
+    source, image = resolve(f"oci-archive:{archive}:v1")
+    assert image.digest == images.tag_digest("v1")
+    assert "etc/os-release" in layer_files(source, image)
 
 
 def test_docker_archive(images) -> None:

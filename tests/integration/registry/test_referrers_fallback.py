@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.slow
 
 SBOM = "application/vnd.cyclonedx+json"
 SIGNATURE = "application/vnd.cncf.notary.signature"
+WRITERS = 8  # concurrent writers attaching to one subject
 EMPTY = Descriptor(media_type=mt.OCI_EMPTY, digest=str(compute_digest(EMPTY_CONFIG)), size=len(EMPTY_CONFIG))
 
 
@@ -88,3 +90,43 @@ def test_reading_is_bounded_for_thousands_of_referrers(registry_plain, small_ima
     assert not sboms.truncated
     assert len(sboms.descriptors) == 600
     assert all(d.artifact_type == SBOM for d in sboms.descriptors)
+
+
+def test_concurrent_writers_lose_no_entry(registry_plain, small_image, client_for) -> None:
+    # docker-registry 2.8 has no referrers API: every writer read-modify-writes the one sha256-<hex> tag
+    setup = client_for(registry_plain)
+    push_layout_with_client(setup, small_image, "ref/race", "v1")
+    for round_number in range(3):  # three subjects, so one lucky interleaving cannot pass the test
+        subject = _tiny_subject(setup, "ref/race", round_number)
+        start = threading.Barrier(WRITERS)
+
+        def write(n: int, subject: Descriptor = subject, start: threading.Barrier = start) -> str:
+            client = client_for(registry_plain)  # one client (connection pool) per writer, as separate processes
+            start.wait()
+            body = json.dumps({"bomFormat": "CycloneDX", "writer": n}).encode()
+            return attach_artifact(client, "ref/race", subject, SBOM, [(SBOM, body)]).digest
+
+        with ThreadPoolExecutor(WRITERS) as pool:
+            attached = set(pool.map(write, range(WRITERS)))
+        assert len(attached) == WRITERS
+        found = list_referrers(setup, "ref/race", subject.digest)
+        assert found.source == "tag-schema"
+        assert {d.digest for d in found.descriptors} == attached
+
+
+def _tiny_subject(client, repository: str, n: int) -> Descriptor:
+    """A distinct subject image per round (its config differs), pushed for real."""
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []},
+                         "config": {"Labels": {"round": str(n)}}}).encode()  # fmt: skip
+    config_digest = str(compute_digest(config))
+    client.push_blob(repository, config_digest, len(config), config)
+    client.push_blob(repository, EMPTY.digest, EMPTY.size, EMPTY_CONFIG)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": mt.OCI_MANIFEST,
+        "config": {"mediaType": mt.OCI_CONFIG, "digest": config_digest, "size": len(config)},
+        "layers": [],
+    }
+    data = json.dumps(manifest).encode()
+    digest = client.push_manifest(repository, data, mt.OCI_MANIFEST, tag=f"round-{n}")
+    return Descriptor(media_type=mt.OCI_MANIFEST, digest=digest, size=len(data))

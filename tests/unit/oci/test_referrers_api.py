@@ -6,11 +6,20 @@ import hashlib
 import json
 
 import httpx
+import pytest
 
+from wharfinger.errors import RegistryError
 from wharfinger.oci import mediatypes as mt
 from wharfinger.oci.client import RegistryClient, RegistrySettings
 from wharfinger.oci.manifest import Descriptor
-from wharfinger.oci.referrers import attach_artifact, fallback_tag, list_referrers
+from wharfinger.oci.referrers import (
+    TAG_SCHEMA_ATTEMPTS,
+    TAG_SCHEMA_SETTLE_S,
+    attach_artifact,
+    fallback_tag,
+    list_referrers,
+    push_referrer,
+)
 
 SUBJECT = "sha256:" + "ab" * 32
 SBOM = "application/vnd.cyclonedx+json"
@@ -122,3 +131,60 @@ def test_registry_with_the_api_needs_no_tag_schema_update() -> None:
     attach_artifact(_client(handler), "app", subject, SBOM, [(SBOM, b"{}")])
     assert len(puts) == 1  # the artifact only; no sha256-… index
     assert fallback_tag(SUBJECT) not in puts[0]
+
+
+class _TagSchemaRegistry:
+    """Manifests by reference in memory, no referrers API; ``rival`` may overwrite the fallback tag after a PUT."""
+
+    def __init__(self, rival_pushes: int) -> None:
+        self.manifests: dict[str, bytes] = {}
+        self.rival_pushes = rival_pushes  # how many of our index pushes a racing writer overwrites
+        self.index_puts = 0
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        reference = request.url.path.rsplit("/", 1)[1]
+        if "/referrers/" in request.url.path:
+            return httpx.Response(404)
+        if request.method == "PUT":
+            self.manifests[reference] = request.content
+            if reference == fallback_tag(SUBJECT):
+                self.index_puts += 1
+                if self.index_puts <= self.rival_pushes:  # a writer that read before us lands after us
+                    rival = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [_entry(self.index_puts)]}
+                    self.manifests[reference] = json.dumps(rival).encode()
+            digest = "sha256:" + hashlib.sha256(request.content).hexdigest()
+            return httpx.Response(201, headers={"Docker-Content-Digest": digest})
+        if request.method == "GET" and reference in self.manifests:
+            return httpx.Response(200, content=self.manifests[reference], headers={"Content-Type": mt.OCI_INDEX})
+        return httpx.Response(404)
+
+
+def _referrer() -> bytes:
+    empty = {"mediaType": mt.OCI_EMPTY, "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest(), "size": 2}
+    return json.dumps({
+        "schemaVersion": 2, "mediaType": mt.OCI_MANIFEST, "artifactType": SBOM, "config": empty, "layers": [empty],
+        "subject": {"mediaType": mt.OCI_MANIFEST, "digest": SUBJECT, "size": 1234},
+    }).encode()  # fmt: skip
+
+
+def test_a_tag_schema_write_lost_to_a_racing_writer_is_merged_again() -> None:
+    registry = _TagSchemaRegistry(rival_pushes=2)
+    waits: list[float] = []
+    pushed = push_referrer(_client(registry.handler), "app", _referrer(), mt.OCI_MANIFEST, sleep=waits.append)
+    index = json.loads(registry.manifests[fallback_tag(SUBJECT)])
+    digests = {m["digest"] for m in index["manifests"]}
+    assert pushed.digest in digests
+    assert _entry(2)["digest"] in digests  # the rival's entry is kept, not overwritten in turn
+    assert registry.index_puts == 3
+    assert len(waits) == 3  # a settle wait after each push, growing
+    assert waits[0] < waits[2]
+
+
+def test_a_write_that_keeps_being_lost_gives_up_with_a_clear_error() -> None:
+    registry = _TagSchemaRegistry(rival_pushes=1000)
+    waits: list[float] = []
+    with pytest.raises(RegistryError, match="concurrent writers") as caught:
+        push_referrer(_client(registry.handler), "app", _referrer(), mt.OCI_MANIFEST, sleep=waits.append)
+    assert "re-run" in (caught.value.hint or "")
+    assert registry.index_puts == TAG_SCHEMA_ATTEMPTS
+    assert sum(waits) < TAG_SCHEMA_SETTLE_S * 2**TAG_SCHEMA_ATTEMPTS * 1.5  # bounded: seconds, not minutes

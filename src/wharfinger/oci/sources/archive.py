@@ -2,7 +2,8 @@
 
 Hostile archives are refused while indexing or on first use: member names that are absolute or
 climb with ``..``, duplicate members, links that leave the archive or loop, device files, sparse
-files, and more members than ``Settings.max_archive_entries``.
+files, and more members than ``Settings.max_archive_entries``. A ``./`` prefix (what
+``tar -C DIR -cf x.tar .`` writes) is normalised away, and the ``./`` root member skipped.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ class TarFiles:
                             f"{path} has more than {settings.max_archive_entries} members",
                             hint="an image archive has a few dozen; this one is hostile or not an image",
                         )
+                    if member.isdir() and posixpath.normpath(member.name) == ".":
+                        continue  # `tar -C DIR -cf x.tar .` stores the root itself as "./"
                     name = "/".join(safe_parts(member.name, self.description))
                     if name in self._members and not member.isdir():
                         raise UnsafeArchiveError(
