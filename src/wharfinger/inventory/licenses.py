@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["spdx_expression", "to_spdx"]
@@ -199,23 +200,73 @@ def _spdx_keys() -> tuple[dict[str, str], dict[str, str]]:
     return licences, exceptions
 
 
-def _flat_expression(candidate: str) -> str | None:
-    """The library's normalised form of a flat expression (one id, ``id WITH exception``, or ids
-    joined by one operator), computed from the key index alone; None when it needs the parser."""
+class _NotSimple(Exception):  # noqa: N818 -- control flow inside _simple_expression only
+    """The candidate needs license-expression's own parser."""
+
+
+def _simple_expression(candidate: str) -> tuple[bool, str | None]:
+    """(decided, license-expression's normalised form of ``candidate`` or None), from the key index
+    alone. Not decided when the library's own parser must judge (a malformed expression); decided
+    as None for a well-formed one naming a key SPDX does not know (Debian's ``BSD-variant``).
+
+    Mirrors its rendering: ids in canonical case, AND binding tighter than OR, a run of one operator
+    kept as one level, every nested operation in parentheses, redundant outer parentheses dropped.
+    """
     licences, exceptions = _spdx_keys()
-    words = candidate.split(" ")
-    if "(" in candidate or ")" in candidate:
-        return None
-    if len(words) == 3 and words[1] == "WITH":  # noqa: PLR2004 -- id WITH exception
-        licence, exception = licences.get(words[0].lower()), exceptions.get(words[2].lower())
-        return f"{licence} WITH {exception}" if licence and exception else None
-    ids, operators = words[0::2], set(words[1::2])
-    if len(words) % 2 == 0 or len(operators) > 1 or not operators <= {"AND", "OR"}:
-        return None
-    canonical = [licences.get(word.lower()) for word in ids]
-    if any(key is None for key in canonical):
-        return None
-    return f" {next(iter(operators), 'AND')} ".join(key for key in canonical if key is not None)
+    tokens = candidate.replace("(", " ( ").replace(")", " ) ").split()
+    position = 0
+
+    def peek() -> str | None:
+        return tokens[position] if position < len(tokens) else None
+
+    def take() -> str:
+        nonlocal position
+        if position >= len(tokens):
+            raise _NotSimple
+        position += 1
+        return tokens[position - 1]
+
+    def operation(operator: str, operand: Callable[[], tuple[str, bool]]) -> tuple[str, bool]:
+        parts = [operand()]
+        while peek() == operator:
+            take()
+            parts.append(operand())
+        if len(parts) == 1:
+            return parts[0]
+        return f" {operator} ".join(f"({text})" if nested else text for text, nested in parts), True
+
+    def factor() -> tuple[str, bool]:  # (rendered text, is an AND/OR operation)
+        token = take()
+        if token == "(":  # noqa: S105 -- a parenthesis, not a secret
+            inner = operation("OR", term)
+            if take() != ")":
+                raise _NotSimple
+            return inner
+        if token in {")", "AND", "OR", "WITH"}:
+            raise _NotSimple
+        licence = licences.get(token.lower())
+        unknown.append(licence is None)
+        if peek() == "WITH":
+            take()
+            exception_token = take()
+            if exception_token in {"(", ")", "AND", "OR", "WITH"}:
+                raise _NotSimple
+            exception = exceptions.get(exception_token.lower())
+            unknown.append(exception is None)
+            return f"{licence} WITH {exception}", False
+        return str(licence), False
+
+    def term() -> tuple[str, bool]:
+        return operation("AND", factor)
+
+    unknown: list[bool] = []
+    try:
+        text, _ = operation("OR", term)
+    except _NotSimple:
+        return False, None
+    if position != len(tokens):
+        return False, None
+    return True, (None if any(unknown) else text)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -229,8 +280,9 @@ def spdx_expression(raw: str) -> str | None:
         candidate = _with_aliases(text)
     if candidate is None:
         return None
-    if (flat := _flat_expression(candidate)) is not None:
-        return flat
+    decided, simple = _simple_expression(candidate)
+    if decided:
+        return simple
     try:
         info = _licensing().validate(candidate)
     except (ValueError, AttributeError, TypeError):  # license-expression's ExpressionError is a ValueError

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from wharfinger.inventory.licenses import spdx_expression, to_spdx
@@ -77,8 +79,20 @@ def _host_copyright_licences() -> list[str]:
     return sorted(found)
 
 
-def test_the_flat_fast_path_agrees_with_license_expression() -> None:
-    from wharfinger.inventory.licenses import _flat_expression, _spdx_keys, _with_aliases
+def _nested_expressions(rng: random.Random, keys: list[str], exceptions: list[str], *, count: int) -> list[str]:
+    def expression(depth: int) -> str:
+        if depth > 2 or rng.random() < 0.4:
+            key = rng.choice(keys)
+            key = key.lower() if rng.random() < 0.3 else key
+            return key + (f" WITH {rng.choice(exceptions)}" if rng.random() < 0.1 else "")
+        joined = f" {rng.choice(['AND', 'OR'])} ".join(expression(depth + 1) for _ in range(rng.randint(2, 3)))
+        return f"({joined})" if rng.random() < 0.5 else joined
+
+    return [expression(0) for _ in range(count)]
+
+
+def test_the_fast_path_agrees_with_license_expression() -> None:
+    from wharfinger.inventory.licenses import _simple_expression, _spdx_keys, _with_aliases
 
     licences, exceptions = _spdx_keys()
     keys = sorted(set(licences.values()))[::9]  # every 9th key: the library validates ~10 ms each
@@ -88,12 +102,21 @@ def test_the_flat_fast_path_agrees_with_license_expression() -> None:
     corpus += [f"{a} OR {b} OR {a}" for a, b in zip(keys[::3], keys[1::3], strict=False)]
     corpus += [f"{a} WITH {e}" for a, e in zip(keys[::4], sorted(set(exceptions.values())), strict=False)]
     corpus += ["MIT AND Zlib OR BSD-3-Clause", "(MIT)", "MIT WITH MIT", "LicenseRef-x", "NotALicence AND MIT"]
+    corpus += [
+        "((MIT))",
+        "(MIT AND Zlib) AND BSD-3-Clause",
+        "MIT OR (Zlib",
+        "MIT AND",
+        "(MIT OR BSD-3-Clause) AND Zlib",
+    ]
+    rng = random.Random(7)  # noqa: S311 -- a reproducible corpus, not a secret
+    corpus += _nested_expressions(rng, keys, sorted(set(exceptions.values())), count=150)
     host = [c for c in (_with_aliases(t) for t in _host_copyright_licences()) if c is not None]
     assert len(host) > 20, "this Debian host has copyright files"
     answered = 0
     for candidate in [*corpus, *host]:
-        fast = _flat_expression(candidate)
-        if fast is not None:
+        decided, fast = _simple_expression(candidate)
+        if decided:
             answered += 1
             assert fast == _library_normalised(candidate), candidate
     assert answered > len(keys)  # the fast path does answer the common shapes
