@@ -200,6 +200,12 @@ def _spdx_keys() -> tuple[dict[str, str], dict[str, str]]:
     return licences, exceptions
 
 
+@functools.cache
+def _spaced_keys() -> tuple[str, ...]:
+    licences, exceptions = _spdx_keys()
+    return tuple(key for key in (*licences, *exceptions) if " " in key)
+
+
 class _NotSimple(Exception):  # noqa: N818 -- control flow inside _simple_expression only
     """The candidate needs license-expression's own parser."""
 
@@ -213,6 +219,9 @@ def _simple_expression(candidate: str) -> tuple[bool, str | None]:
     kept as one level, every nested operation in parentheses, redundant outer parentheses dropped.
     """
     licences, exceptions = _spdx_keys()
+    lowered = candidate.lower()
+    if any(key in lowered for key in _spaced_keys()):
+        return False, None  # a former key spelled with a space ("gpl 2.0"): the library's tokenizer knows it
     tokens = candidate.replace("(", " ( ").replace(")", " ) ").split()
     position = 0
 
@@ -256,8 +265,15 @@ def _simple_expression(candidate: str) -> tuple[bool, str | None]:
             return f"{licence} WITH {exception}", False
         return str(licence), False
 
+    def words() -> tuple[str, bool]:
+        rendered = factor()
+        while peek() not in {None, "AND", "OR", "(", ")"}:  # Debian's "GPL-2+ with Autoconf exception"
+            take()
+            unknown.append(True)  # words no SPDX key spells: the library refuses the whole expression
+        return rendered
+
     def term() -> tuple[str, bool]:
-        return operation("AND", factor)
+        return operation("AND", words)
 
     unknown: list[bool] = []
     try:
