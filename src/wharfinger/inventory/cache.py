@@ -33,16 +33,43 @@ class InventoryCache:
         self.path = directory / "inventory-v1.sqlite"
         self._connection: sqlite3.Connection | None = None
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is None:
-            connection = sqlite3.connect(self.path, timeout=10)
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=10)
+        try:
             connection.execute("PRAGMA journal_mode=WAL")
-            # a cache: after a power cut the last entries may be gone (recomputed), never corrupt; no fsync per write
-            connection.execute("PRAGMA synchronous=NORMAL")
+            # No fsync at all (~20 ms a run here): it is a cache. A crash of the machine can leave it
+            # damaged; a damaged file is found when it is opened (or used) and started afresh.
+            connection.execute("PRAGMA synchronous=OFF")
             for schema in _SCHEMAS:
                 connection.execute(schema)
-            self._connection = connection
+        except sqlite3.Error:
+            connection.close()
+            raise
+        return connection
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            try:
+                self._connection = self._open()
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise  # locked or unreadable: not ours to delete
+                self._start_afresh()
+                self._connection = self._open()
         return self._connection
+
+    def _after(self, exc: sqlite3.Error) -> None:
+        """A failed read or write costs speed, never correctness; a damaged file is started afresh."""
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            self._start_afresh()
+
+    def _start_afresh(self) -> None:
+        """Drop a damaged cache file (and its WAL) so the next run rebuilds it."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def get(self, key: str) -> Inventory | None:
         try:
@@ -56,7 +83,10 @@ class InventoryCache:
                 layer_digests=tuple(value["layers"]),
                 warnings=tuple(value["warnings"]),
             )
-        except (sqlite3.Error, zlib.error, ValueError, KeyError, TypeError, WharfingerError):
+        except sqlite3.Error as exc:
+            self._after(exc)
+            return None
+        except (zlib.error, ValueError, KeyError, TypeError, WharfingerError):
             return None  # a damaged entry is recomputed and overwritten
 
     def put(self, key: str, inventory: Inventory) -> None:
@@ -70,14 +100,15 @@ class InventoryCache:
         try:
             with self._connect() as connection:
                 connection.execute("INSERT OR REPLACE INTO inventories (key, value) VALUES (?, ?)", (key, blob))
-        except sqlite3.Error:
-            return  # a read-only or full cache directory costs speed, not correctness
+        except sqlite3.Error as exc:
+            self._after(exc)  # a read-only or full cache directory costs speed, not correctness
 
     def get_layer(self, key: str) -> bytes | None:
         """A layer's index (``layers.LayerIndexStore``); None on a miss or a damaged cache."""
         try:
             row = self._connect().execute("SELECT value FROM layers WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
+            self._after(exc)
             return None
         return bytes(row[0]) if row is not None else None
 
@@ -85,8 +116,8 @@ class InventoryCache:
         try:
             with self._connect() as connection:
                 connection.execute("INSERT OR REPLACE INTO layers (key, value) VALUES (?, ?)", (key, value))
-        except sqlite3.Error:
-            return  # a read-only or full cache directory costs speed, not correctness
+        except sqlite3.Error as exc:
+            self._after(exc)
 
     def close(self) -> None:
         if self._connection is not None:

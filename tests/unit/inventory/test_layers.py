@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import tarfile
 import zlib
+from pathlib import Path
 
 import pytest
 import zstandard
@@ -234,3 +235,27 @@ def test_glob_answers_for_selected_and_unselected_patterns() -> None:
         assert sorted(fs.glob(selection.patterns)) == ["/usr/share/doc/a/copyright", "/var/lib/dpkg/status"]
         assert list(fs.glob(["**/*.txt"])) == ["/usr/share/doc/a/README.txt"]  # not selected: the whole tree
         assert list(fs.at_layer(0).glob(["/var/lib/dpkg/status"])) == ["/var/lib/dpkg/status"]
+
+
+def test_a_damaged_inventory_cache_is_started_afresh(tmp_path) -> None:
+    from wharfinger.inventory.cache import InventoryCache
+
+    tar = build_tar([Entry("etc/os-release", b"ID=debian\nVERSION_ID=12\n")])
+    selection = Selection(patterns=("/etc/os-release",))
+    cache = InventoryCache(tmp_path)
+    with read_layers([layer(tar)], selection=selection, store=cache):
+        pass
+    cache.close()
+    assert cache.path.stat().st_size > 0
+    cache.path.write_bytes(b"SQLite format 3\0" + b"\xff" * 4096)  # what a torn write can leave behind
+    for suffix in ("-wal", "-shm"):
+        Path(f"{cache.path}{suffix}").unlink(missing_ok=True)
+    again = InventoryCache(tmp_path)
+    with read_layers([layer(tar)], selection=selection, store=again) as fs:
+        assert fs.read_bytes("/etc/os-release", 100).startswith(b"ID=debian")
+    assert again.get_layer("layer1:missing") is None
+    again.close()
+    third = InventoryCache(tmp_path)  # the rebuilt file serves the layer index: nothing is read again
+    key = next(iter(third._connect().execute("SELECT key FROM layers")))[0]
+    assert third.get_layer(key) is not None
+    third.close()
