@@ -3,24 +3,26 @@
 Resolving walks the same steps as every source (``sources.base.resolve_descriptor``): the tag or
 digest is fetched from the registry (verified), an index picks the platform, then the image manifest
 and config. Manifests come from ``/manifests/<digest>``, everything else from ``/blobs/<digest>``.
-With a ``BlobCache`` every blob is written into the cache once (verified while it streams, never
-whole in memory) and read back from there; ``prefetch`` fills it for many layers in parallel.
+With a ``BlobCache`` every blob is written into the cache once as it streams to its reader (verified,
+never whole in memory) and read from there next time; ``prefetch`` fills it for many layers in parallel.
 Referrers come from ``wharfinger.oci.referrers`` (API, else the tag schema).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import BinaryIO
 
 import httpx
 
 from wharfinger.oci import mediatypes as mt
 from wharfinger.oci.auth import CredentialProvider
-from wharfinger.oci.cache import BlobCache
+from wharfinger.oci.cache import BlobCache, BlobWriter
 from wharfinger.oci.client import RegistryClient, connect
 from wharfinger.oci.manifest import Descriptor, Manifest
 from wharfinger.oci.platform import Platform
@@ -34,6 +36,7 @@ __all__ = ["RegistrySource", "open_registry_source"]
 log = logging.getLogger(__name__)
 
 _MANIFEST_MEDIA_TYPES = mt.MANIFEST_TYPES | mt.INDEX_TYPES
+_COPY_CHUNK = 1 << 20  # bytes read from the registry per step
 
 
 def open_registry_source(
@@ -48,6 +51,45 @@ def open_registry_source(
     """A source for ``ref``; credentials default to the environment and docker's config.json."""
     client = connect(ref.api_host, settings=settings, credentials=credentials, transport=transport, env=env)
     return RegistrySource(ref, client=client, settings=settings, cache=cache)
+
+
+class _Abandoned(Exception):  # noqa: N818 -- thrown into the cache writer to discard a partial blob
+    pass
+
+
+class _CachingStream(io.RawIOBase):
+    """A verified blob stream whose bytes are also written into the blob cache, published at its end.
+
+    The registry stream verifies digest and size as its last bytes are read; the cache writer checks
+    them again before the rename, so a short or altered body never lands in the cache. A reader
+    that stops early (an error, a refused layer) leaves no cache entry behind.
+    """
+
+    def __init__(self, stream: BinaryIO, writer: AbstractContextManager[BlobWriter]) -> None:
+        super().__init__()
+        self._stream = stream
+        self._writer_context: AbstractContextManager[BlobWriter] | None = writer
+        self._writer = writer.__enter__()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]  # io types it as WriteableBuffer
+        count = self._stream.readinto(buffer)  # type: ignore[attr-defined]  # a BufferedReader
+        if count:
+            self._writer.write(buffer[:count])
+        elif self._writer_context is not None:
+            context, self._writer_context = self._writer_context, None
+            context.__exit__(None, None, None)  # verified, then renamed into place
+        return int(count or 0)
+
+    def close(self) -> None:
+        if self._writer_context is not None:
+            context, self._writer_context = self._writer_context, None
+            with contextlib.suppress(_Abandoned):
+                context.__exit__(_Abandoned, _Abandoned(), None)  # the temporary file is removed
+        self._stream.close()
+        super().close()
 
 
 class RegistrySource:
@@ -86,13 +128,12 @@ class RegistrySource:
             if self.cache is not None:
                 self.cache.put_bytes(fetched.digest, fetched.data)
             return io.BytesIO(fetched.data)
+        stream = self.client.blob_stream(self.repository, descriptor.digest, size=descriptor.size)
         if self.cache is None:
-            return self.client.blob_stream(self.repository, descriptor.digest, size=descriptor.size)
-        self._download_into_cache(descriptor)
-        stream = self.cache.open(descriptor.digest)
-        if stream is None:  # evicted between the write and the read (a tiny cache): stream it instead
-            return self.client.blob_stream(self.repository, descriptor.digest, size=descriptor.size)
-        return stream
+            return stream
+        # the reader gets the bytes as they arrive (inflating overlaps the download) and the cache a copy
+        caching = _CachingStream(stream, self.cache.writer(descriptor.digest, expected_size=descriptor.size))
+        return io.BufferedReader(caching, buffer_size=_COPY_CHUNK)
 
     def _download_into_cache(self, descriptor: Descriptor) -> None:
         assert self.cache is not None  # noqa: S101 -- callers check

@@ -69,6 +69,25 @@ def test_cache_corruption_is_caught_on_read(registry_plain, small_image, tmp_pat
             stream.read()
 
 
+def test_a_streamed_blob_lands_in_the_cache_only_when_read_to_its_end(registry_plain, small_image, tmp_path) -> None:
+    skopeo_copy(small_image, registry_plain, "source/tee", "v1")
+    settings = _settings(registry_plain, tmp_path)
+    cache = BlobCache.from_settings(settings)
+    with open_registry_source(parse_ref(registry_plain.ref("source/tee", "v1")), settings=settings, cache=cache) as s:
+        first, second = s.resolve().layers[:2]
+        with s.open_blob(first) as stream:
+            head = stream.read(10)  # a reader that gives up early (a refused layer)
+        assert head == layout_blob(small_image, first.digest).read_bytes()[:10]
+        assert not cache.contains(first.digest)
+        assert not any((cache.root / "tmp").glob("*"))  # the partial copy is gone
+        with s.open_blob(second) as stream:
+            data = stream.read()
+        assert data == layout_blob(small_image, second.digest).read_bytes()
+        assert cache.path_for(second.digest).read_bytes() == data  # published as it was read
+        with s.open_blob(second) as again:  # and read from the cache next time, verified
+            assert again.read() == data
+
+
 def test_pull_to_layout_matches_skopeo(registry_plain, small_image, tmp_path) -> None:
     skopeo_copy(small_image, registry_plain, "pull/small", "v1")
     settings = _settings(registry_plain, tmp_path)
