@@ -81,6 +81,10 @@ def test_language_packages_in_layers_with_os_owned_files_skipped() -> None:
     assert by_purl["pkg:npm/%40scope/pkg@1.0.0"].licenses == ("MIT",)
     assert warnings == []
 
+    # syft's view: the dpkg-owned dist-info is reported as well, beside the deb
+    both = catalog_layers([base_layer, app_layer], skip_os_owned=False)
+    assert {p.purl for p in both.packages} == {*by_purl, "pkg:pypi/pyyaml@6.0"}
+
 
 def test_lock_files_in_an_image_count_only_when_asked() -> None:
     """An image's default is the installed catalogers (syft's image selection, trivy's image mode)."""
