@@ -165,6 +165,42 @@ def test_debian_docker_registry_gopath_binary(tmp_path: Path) -> None:
     assert main.purl in syft_purls
 
 
+def test_gopath_binary_without_a_version_string(tmp_path: Path) -> None:
+    """A GOPATH-mode build (``GO111MODULE=off``) on a host we cannot split: the package path is the
+    name, ``(devel)`` the version, as ``go version -m`` and syft name it."""
+    if GO is None:
+        pytest.fail("the Go toolchain is missing: run scripts/install-test-deps (apt golang-go)")
+    package = tmp_path / "gopath/src/example.com/tool/cmd/tool"
+    package.mkdir(parents=True)
+    (package / "main.go").write_text('package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("tool") }\n')
+    binary = tmp_path / "out/tool"
+    env = {
+        **os.environ,
+        "GOPATH": str(tmp_path / "gopath"),
+        "GO111MODULE": "off",
+        "CGO_ENABLED": "0",
+        "GOCACHE": str(CACHE / "go-gopath-cache"),
+    }
+    subprocess.run(
+        [GO, "build", "-o", str(binary), "example.com/tool/cmd/tool"], env=env, check=True, capture_output=True
+    )
+    truth = _go_version_m(binary)
+    assert "mod" not in truth
+    parsed = parse_go_binary(binary.read_bytes(), Location(path="/usr/local/bin/tool"))
+    main, _stdlib = parsed.packages
+    assert (main.name, main.version) == (truth["path"][0][0], "(devel)")
+    assert ("main_module", "true") in main.metadata
+    syft = shutil.which("syft") or str(Path(sys.executable).parent / "syft")
+    report = subprocess.run(
+        [syft, f"dir:{binary.parent}", "-q", "-o", "json"],
+        capture_output=True,
+        check=True,
+        timeout=300,
+        env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
+    )
+    assert {(a["name"], a["version"]) for a in json.loads(report.stdout)["artifacts"]} >= {(main.name, main.version)}
+
+
 def test_pointer_format_of_go_1_15(shared_dir: Path) -> None:
     binary = shared_dir / "fixtures/inventory/trivy/pkg/dependency/parser/golang/binary/testdata/test.elf"
     info = read_build_info(binary.read_bytes())
