@@ -90,9 +90,13 @@ def catalog_fs(
     *,
     warn: Callable[[str], None] | None = None,
     distro: Distro | None = None,
+    skip_os_owned: bool = True,
 ) -> Inventory:
     """Run the catalogers (default: every one, as for ``dir:``) on ``fs``, OS ones first, and merge
-    their packages."""
+    their packages.
+
+    ``skip_os_owned=False`` also reports language packages whose files an OS package installed
+    (syft's view; ``CatalogContext.skip_os_owned``)."""
     from wharfinger.inventory.cataloger import CatalogContext, OwnsFiles, load_catalogers  # noqa: PLC0415 -- see the TYPE_CHECKING import
     from wharfinger.inventory.distro import detect_distro  # noqa: PLC0415 -- see the TYPE_CHECKING import
 
@@ -115,7 +119,9 @@ def catalog_fs(
         packages += cataloger.catalog(fs, os_context)
         if language and isinstance(cataloger, OwnsFiles):
             owned |= cataloger.owned_files(fs)
-    language_context = CatalogContext(distro=distro, os_owned_files=frozenset(owned), warn=note)
+    language_context = CatalogContext(
+        distro=distro, os_owned_files=frozenset(owned), warn=note, skip_os_owned=skip_os_owned
+    )
     for cataloger in language:
         found = cataloger.catalog(fs, language_context)
         packages += [_with_layer(p) for p in found]
@@ -180,12 +186,14 @@ def catalog_layers(
     store: InventoryStore | None = None,
     limits: LayerLimits | None = None,
     warn: Callable[[str], None] | None = None,
+    skip_os_owned: bool = True,
 ) -> Inventory:
     """The inventory of an image given as its layers, bottom first.
 
     By default only the catalogers of installed packages run (syft's ``image`` selection, trivy's
     image mode): a lock file left in an image declares what a build resolved, not what was
-    installed. Their files are then not even kept while the layers stream."""
+    installed. Their files are then not even kept while the layers stream. ``skip_os_owned``: as
+    ``catalog_fs``."""
     from wharfinger.inventory.cataloger import (  # noqa: PLC0415 -- see the TYPE_CHECKING import
         CatalogerSelection,
         load_catalogers,
@@ -197,7 +205,7 @@ def catalog_layers(
         catalogers = select_catalogers(load_catalogers(), CatalogerSelection.INSTALLED)
     catalogers = list(catalogers)
     digests = tuple(layer.digest for layer in layers)
-    key = layers_key(digests, catalogers)
+    key = layers_key(digests, catalogers) + ("" if skip_os_owned else ":with-os-owned")
     if store is not None and (cached := store.get(key)) is not None:
         log.debug("inventory cache hit", extra={"event": "inventory.cache.hit", "key": key})
         return cached
@@ -205,7 +213,7 @@ def catalog_layers(
 
     layer_store = store if isinstance(store, LayerIndexStore) else None
     with read_layers(layers, selection=_selection(catalogers), limits=limits, warn=warn, store=layer_store) as fs:
-        inventory = catalog_fs(fs, catalogers, warn=warn)
+        inventory = catalog_fs(fs, catalogers, warn=warn, skip_os_owned=skip_os_owned)
         by_cataloger: list[Package] = []
         for cataloger in catalogers:
             if cataloger.kind != "os":

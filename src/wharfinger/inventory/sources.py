@@ -42,6 +42,7 @@ def _inventory_of_image(
     while_open: ImageHook | None,
     catalogers: CatalogerSelection,
     progress: ByteProgress | None = None,
+    skip_os_owned: bool = True,
 ) -> tuple[Inventory, SbomSubject]:
     from wharfinger.inventory.cache import InventoryCache  # noqa: PLC0415 -- each source kind loads only itself
     from wharfinger.inventory.catalog import catalog_layers  # noqa: PLC0415
@@ -70,7 +71,9 @@ def _inventory_of_image(
         cache_root = settings.cache_root or settings.blob_cache_dir.parent
         cache = InventoryCache(cache_root / "inventory") if use_cache else None
         try:
-            inventory = catalog_layers(layers, select_catalogers(load_catalogers(), catalogers), store=cache)
+            inventory = catalog_layers(
+                layers, select_catalogers(load_catalogers(), catalogers), store=cache, skip_os_owned=skip_os_owned
+            )
         finally:
             if cache is not None:
                 cache.close()
@@ -97,11 +100,13 @@ def inventory_of_source(
     while_open: ImageHook | None = None,
     progress: ByteProgress | None = None,
     catalogers: CatalogerSelection | None = None,
+    skip_os_owned: bool = True,
 ) -> tuple[Inventory, SbomSubject]:
     """The inventory of ``source_text`` and what it describes (``sbom.SbomSubject``).
 
     ``progress`` hears about the layer bytes read (a cache hit reads none). ``catalogers`` defaults
-    to ``INSTALLED`` for images and ``ALL`` for ``dir:``."""
+    to ``INSTALLED`` for images and ``ALL`` for ``dir:``. ``skip_os_owned=False`` also reports
+    language packages an OS package installed, as syft does (``catalog.catalog_fs``)."""
     from wharfinger.inventory.cataloger import CatalogerSelection  # noqa: PLC0415
     from wharfinger.oci.sources import SourceKind, parse_source  # noqa: PLC0415
     from wharfinger.sbom.subject import SbomSubject  # noqa: PLC0415
@@ -114,7 +119,9 @@ def inventory_of_source(
 
         assert spec.path is not None  # noqa: S101  # parse_source sets it for dir:
         selected = select_catalogers(load_catalogers(), catalogers or CatalogerSelection.ALL)
-        return catalog_fs(DirFS(spec.path), selected), SbomSubject(name=spec.text, kind="directory")
+        return catalog_fs(DirFS(spec.path), selected, skip_os_owned=skip_os_owned), SbomSubject(
+            name=spec.text, kind="directory"
+        )
     if spec.kind is SourceKind.SBOM:
         from wharfinger.sbom import parse_sbom  # noqa: PLC0415
         from wharfinger.sbom.reader import MAX_SBOM_BYTES  # noqa: PLC0415
@@ -134,4 +141,5 @@ def inventory_of_source(
         while_open=while_open,
         catalogers=catalogers or CatalogerSelection.INSTALLED,
         progress=progress,
+        skip_os_owned=skip_os_owned,
     )

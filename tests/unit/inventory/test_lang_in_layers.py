@@ -4,13 +4,17 @@ only (trivy's behaviour, the default)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
+import sysconfig
 import zipfile
+from pathlib import Path
 
 from inventory_layer_builder import Entry, build_tar, gz, layer
 
 from wharfinger.inventory.catalog import catalog_layers
 from wharfinger.inventory.cataloger import CatalogerSelection, load_catalogers, select_catalogers
+from wharfinger.inventory.catalogers.identifiers import normalise_pypi_name
 from wharfinger.inventory.package import PackageType
 
 YAML_METADATA = "/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA"
@@ -77,6 +81,10 @@ def test_language_packages_in_layers_with_os_owned_files_skipped() -> None:
     assert by_purl["pkg:npm/%40scope/pkg@1.0.0"].licenses == ("MIT",)
     assert warnings == []
 
+    # syft's view: the dpkg-owned dist-info is reported as well, beside the deb
+    both = catalog_layers([base_layer, app_layer], skip_os_owned=False)
+    assert {p.purl for p in both.packages} == {*by_purl, "pkg:pypi/pyyaml@6.0"}
+
 
 def test_lock_files_in_an_image_count_only_when_asked() -> None:
     """An image's default is the installed catalogers (syft's image selection, trivy's image mode)."""
@@ -96,3 +104,30 @@ def test_lock_files_in_an_image_count_only_when_asked() -> None:
     assert everything == {"pkg:pypi/requests@2.31.0", "pkg:pypi/flask@3.0.0"}
     declared = select_catalogers(load_catalogers(), CatalogerSelection.DECLARED)
     assert {p.purl for p in catalog_layers(layers, declared).packages} == everything
+
+
+def test_site_packages_in_a_layer_match_importlib_metadata() -> None:
+    """pip's real ``*.dist-info`` folders (this interpreter's site-packages) in a layer: every
+    distribution is found with its RECORD, as importlib.metadata lists them (the layer walker once
+    dropped RECORD's content, and every installed PyPI package of an image with it)."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    truth = {
+        (normalise_pypi_name(d.metadata["Name"]), d.version)
+        for d in importlib.metadata.distributions(path=[str(site)])
+        if d.metadata["Name"]
+    }
+    prefix = "opt/venv/lib/python3/site-packages"
+    entries = [
+        Entry(f"{prefix}/{file.parent.name}/{file.name}", file.read_bytes())
+        for folder in sorted(site.glob("*.dist-info"))
+        for file in (folder / "METADATA", folder / "RECORD")
+        if file.is_file()
+    ]
+    warnings: list[str] = []
+    inventory = catalog_layers([layer(gz(build_tar(entries)))], warn=warnings.append)
+
+    found = [p for p in inventory.packages if p.type is PackageType.PYPI]
+    assert len(truth) > 50
+    assert {(normalise_pypi_name(p.name), p.version) for p in found} == truth
+    assert all(p.locations[-1].path.endswith("/RECORD") for p in found)
+    assert warnings == []

@@ -49,7 +49,7 @@ MAX_BINARY_BYTES = 2 * 1024**3  # bytes; larger "executables" are disk images or
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BinaryCataloger:
     name: str = "binaries"
-    version: str = "1"
+    version: str = "2"  # 2: GOPATH-mode main packages
     kind: CatalogerKind = "language"
     patterns: tuple[str, ...] = ()
     executable_filter: ExecutableFilter | None = GO_AND_RUST_BINARIES

@@ -5,7 +5,9 @@
   package (``pkg:golang/stdlib@1.19.8``). A main module built as ``(devel)`` takes the version
   stamped with ``-ldflags "-X main.version=…"`` when there is one, else the pseudo-version of the
   recorded VCS revision (unless the tree was modified), as syft does. Binaries built in GOPATH mode
-  carry no module information and report only ``stdlib``.
+  carry no module lines: their main package path stands for the module
+  (``github.com/docker/distribution`` for Debian's ``docker-registry``, subpath ``cmd/registry``),
+  versioned by the first NUL-delimited version string in the binary, as syft does.
 * ``parse_go_mod``: the main module (no version) and every ``require``d module; ``replace``
   directives apply when their left-hand version is absent or matches, and a replacement by a
   local path removes the module (its code is in the image, not a released version). Before
@@ -31,6 +33,12 @@ __all__ = ["GO_MODULE_FILES", "parse_go_binary", "parse_go_mod", "parse_go_sum"]
 
 _LDFLAGS_VERSION = re.compile(r"-X[ =]?['\"]?([\w./-]+)\.(?:version|Version|VERSION)=([^\s'\"]+)")
 _VERSION_PACKAGES = ("main", "version", "cmd", "build", "buildinfo")
+# syft's last resort for a main module without a version: the first NUL-delimited semver string
+# in the binary (a `var Version = "v1.2.3"` sits in read-only data like that); a guess, so it
+# comes after the ldflags stamp and the VCS revision
+_CONTENT_VERSION = re.compile(rb"(?:\x00|\xef\xbf\xbd)(?:.L)?(v?\d+\.\d+\.\d+[-\w]*[+\w]*)\x00")
+# code hosts whose module paths are host/owner/repository: the module of a GOPATH-mode package
+_THREE_SEGMENT_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "gitee.com")
 
 
 def _go_package(path: str, version: str, location: Location, *, metadata: dict[str, str] | None = None) -> Package:
@@ -56,9 +64,10 @@ def _stdlib(go_version: str, location: Location) -> Package:
     )
 
 
-def _main_version(info: BuildInfo, main: Module) -> str:
+def _main_version(info: BuildInfo, main: Module, data: BinaryData | None = None) -> str:
     """The main module's version: as recorded, else a ``-X main.version=`` stamp, else the
-    pseudo-version Go would give the VCS revision it recorded (``v0.0.0-20240102150405-abcdef123456``)."""
+    pseudo-version Go would give the VCS revision it recorded (``v0.0.0-20240102150405-abcdef123456``),
+    else, when ``data`` is given, a version string found in the binary (syft's ``FromContents``)."""
     if main.version and main.version != "(devel)":
         return main.version
     settings = dict(info.settings)
@@ -69,7 +78,30 @@ def _main_version(info: BuildInfo, main: Module) -> str:
     stamp = re.sub(r"\D", "", when)[:14]
     if len(revision) >= 12 and len(stamp) == 14 and settings.get("vcs.modified") != "true":  # noqa: PLR2004
         return f"v0.0.0-{stamp}-{revision[:12]}"
+    found = _CONTENT_VERSION.search(data) if data is not None else None
+    if found is not None:
+        version = found.group(1).decode("ascii")
+        return version if version.startswith("v") else f"v{version}"
     return main.version
+
+
+def _gopath_main(path: str, version: str, location: Location, meta: dict[str, str]) -> Package:
+    """The main package of a binary built in GOPATH mode (no module lines, only ``path``), named
+    after the module it most likely belongs to: ``github.com/docker/distribution/cmd/registry`` is
+    the module ``github.com/docker/distribution`` with ``cmd/registry`` as the purl subpath, as syft
+    reports it; elsewhere the package path stands for the module."""
+    segments = path.split("/")
+    module, subpath = path, None
+    if segments[0] in _THREE_SEGMENT_HOSTS and len(segments) > 3:  # noqa: PLR2004 - host/owner/repository
+        module, subpath = "/".join(segments[:3]), "/".join(segments[3:])
+    return language_package(
+        name=module,
+        version=version,
+        type_=PackageType.GOLANG,
+        location=location,
+        purl=purl_for(PackageType.GOLANG, module, version, subpath=subpath),
+        metadata={**meta, "main_module": "true", "main_package": path},
+    )
 
 
 def parse_go_binary(data: BinaryData, location: Location) -> Parsed:
@@ -88,9 +120,17 @@ def parse_go_binary(data: BinaryData, location: Location) -> Parsed:
     if info.main is not None and info.main.path:
         packages.append(
             _go_package(
-                info.main.path, _main_version(info, info.main), location, metadata={**meta, "main_module": "true"}
+                info.main.path,
+                _main_version(info, info.main),
+                location,
+                metadata={**meta, "main_module": "true"},
             )
         )
+    elif info.main is None and info.path and info.path != "command-line-arguments":  # GOPATH mode
+        # only here is the whole binary searched (1 s per 150 MB): module builds say (devel) far
+        # more often, and syft's guess for them is left out (see docs/accuracy.md)
+        version = _main_version(info, Module(path=info.path, version="(devel)"), data)
+        packages.append(_gopath_main(info.path, version, location, meta))
     for dep in info.deps:
         replaced = dep.replaced_by
         if replaced is not None and replaced.version not in ("", "(devel)") and not _is_local_path(replaced.path):

@@ -1,8 +1,9 @@
 """JavaScript packages: installed ``package.json`` files and npm, yarn, pnpm and bun lock files.
 
-* ``parse_package_json``: one installed package from ``node_modules/**/package.json`` (nested,
-  scoped and global ``/usr/lib/node_modules`` alike). Manifests without a name and a version are
-  not packages (sub-folder manifests such as ``{"type": "module"}``) and give nothing.
+* ``parse_package_json``: one package from any ``package.json`` (``node_modules/`` nested, scoped
+  and global ``/usr/lib/node_modules`` alike, the application's own manifest, Debian's
+  ``/usr/share/nodejs``). Manifests without a name and a version are not packages (sub-folder
+  manifests such as ``{"type": "module"}``) and give nothing.
 * ``parse_package_lock``: lockfileVersion 1 (nested ``dependencies``) and 2/3 (flat ``packages``
   keyed by install path; workspace links resolved to their folder's manifest).
 * ``parse_yarn_lock``: classic (v1, its own syntax) and berry (YAML); entries resolved through
@@ -416,11 +417,11 @@ def _bun_dev_only(workspaces: dict[str, Any], packages: dict[str, Any]) -> set[s
 
 JAVASCRIPT_INSTALLED = FileCataloger(
     name="javascript-installed",
-    version="1",
-    rules=(  # a package's own manifest sits right under node_modules/<name>/ or node_modules/@scope/<name>/
-        FileRule(pattern="**/node_modules/*/package.json", parse=parse_package_json),
-        FileRule(pattern="**/node_modules/@*/*/package.json", parse=parse_package_json),
-    ),
+    version="2",
+    # every package.json with a name and a version, as trivy and syft read them: installed packages
+    # under node_modules/, but also the application's own manifest (/app/package.json) and packages
+    # laid out without node_modules (Debian's /usr/share/nodejs/<name>/)
+    rules=(FileRule(pattern="**/package.json", parse=parse_package_json),),
 )
 
 _SHIPPED_INSIDE_PACKAGES = ("/node_modules/",)  # lock files published inside packages lock nothing here

@@ -25,7 +25,7 @@ import zipfile
 from email.parser import HeaderParser
 from typing import Any
 
-from wharfinger.errors import PackageMetadataError, UnsafeArchiveError
+from wharfinger.errors import PackageMetadataError, UnsafeArchiveError, WharfingerError
 from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers._documents import (
     Parsed,
@@ -383,8 +383,13 @@ def _dist_info_in_fs(fs: ImageFS, path: str, location: Location, context: Catalo
     record_path = f"{folder}/RECORD"
     extra: tuple[Location, ...] = ()
     installed: int | None = None
+    record: bytes | None = None
     if fs.is_file(record_path):
-        record = fs.read_bytes(record_path, context.max_file_bytes)
+        try:
+            record = fs.read_bytes(record_path, context.max_file_bytes)
+        except (OSError, WharfingerError) as exc:  # RECORD is evidence, not identity: keep the package
+            context.warn(f"python-installed: {record_path} not read ({exc}); the package is kept without it")
+    if record is not None:
         record_location = Location(path=record_path, layer_digest=fs.layer_of(record_path))
         installed = len(parse_record(record, record_location, site_packages=folder.rsplit("/", 1)[0]))
         extra = (record_location,)
@@ -394,10 +399,13 @@ def _dist_info_in_fs(fs: ImageFS, path: str, location: Location, context: Catalo
 
 PYTHON_INSTALLED = FileCataloger(
     name="python-installed",
-    version="1",
+    version="2",
     rules=(  # folder names as pip, setuptools and easy_install wrote them over the years (syft's globs)
         FileRule(pattern="**/*dist-info/METADATA", parse_in_fs=_dist_info_in_fs),
         FileRule(pattern="**/*DIST-INFO/METADATA", parse_in_fs=_dist_info_in_fs),
+        # no parser: listed so that the layer walker keeps RECORD's content for _dist_info_in_fs
+        FileRule(pattern="**/*dist-info/RECORD"),
+        FileRule(pattern="**/*DIST-INFO/RECORD"),
         FileRule(pattern="**/*egg-info/PKG-INFO", parse=parse_core_metadata),
         FileRule(pattern="**/*EGG-INFO/PKG-INFO", parse=parse_core_metadata),  # also unzipped .egg folders
         FileRule(pattern="**/*.egg-info", parse=parse_core_metadata),  # the single-file form

@@ -1,4 +1,4 @@
-"""Ruby gems: installed ``specifications/*.gemspec`` and ``Gemfile.lock``.
+"""Ruby gems: installed ``specifications/[default/]*.gemspec`` and ``Gemfile.lock``.
 
 * ``parse_gemspec`` reads the Ruby source RubyGems writes for each installed gem. It is never
   evaluated: ``name``, ``version`` and ``license``/``licenses`` assignments to the block variable
@@ -99,8 +99,12 @@ def parse_gemfile_lock(data: bytes, location: Location) -> Parsed:
 
 RUBY_INSTALLED = FileCataloger(
     name="ruby-installed",
-    version="1",
-    rules=(FileRule(pattern="**/specifications/*.gemspec", parse=parse_gemspec),),
+    version="2",
+    rules=(
+        FileRule(pattern="**/specifications/*.gemspec", parse=parse_gemspec),
+        # the gems Ruby itself ships (bigdecimal, json, rexml …): their advisories name them too
+        FileRule(pattern="**/specifications/default/*.gemspec", parse=parse_gemspec),
+    ),
 )
 
 RUBY_GEMFILE_LOCKS = FileCataloger(

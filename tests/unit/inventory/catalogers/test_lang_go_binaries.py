@@ -9,9 +9,11 @@ what the test wrote.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,16 +134,71 @@ def test_packages_of_a_module_binary(go_binaries: dict[str, Path]) -> None:
     assert all(p.layer_digest == "sha256:" + "a" * 64 for p in parsed.packages)
 
 
-def test_debian_docker_registry_gopath_binary() -> None:
+def test_debian_docker_registry_gopath_binary(tmp_path: Path) -> None:
     binary = Path("/usr/bin/docker-registry")
     if not binary.is_file():
         pytest.fail("Debian's docker-registry is missing: run scripts/install-test-deps")
     truth = subprocess.run([GO or "go", "version", str(binary)], capture_output=True, text=True, check=True).stdout
-    toolchain = truth.split(": ", 1)[1].strip()  # "go1.19.8"
+    toolchain = truth.split(": ", 1)[1].strip().removeprefix("go")  # "1.19.8"
+    debian = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Version}", "docker-registry"], capture_output=True, text=True, check=True
+    ).stdout
+    upstream = debian.split(":", 1)[-1].rsplit("-", 1)[0]  # "2.8.2+ds1-1" → "2.8.2+ds1", the string in the binary
     parsed = parse_go_binary(binary.read_bytes(), Location(path=str(binary)))
-    # GOPATH mode: no module lines, so the toolchain is all there is to report
-    assert [p.purl for p in parsed.packages] == [f"pkg:golang/stdlib@{toolchain.removeprefix('go')}"]
-    assert parsed.packages[0].cpes == (f"cpe:2.3:a:golang:go:{toolchain.removeprefix('go')}:*:*:*:*:*:*:*",)
+    # GOPATH mode: no module lines; the main package stands for its module, versioned from the binary
+    main, stdlib = parsed.packages
+    assert (main.name, main.version) == ("github.com/docker/distribution", f"v{upstream}")
+    assert main.purl == f"pkg:golang/github.com/docker/distribution@v{upstream.replace('+', '%2B')}#cmd/registry"
+    assert stdlib.purl == f"pkg:golang/stdlib@{toolchain}"
+    assert stdlib.cpes == (f"cpe:2.3:a:golang:go:{toolchain}:*:*:*:*:*:*:*",)
+    # syft, on the same file, reports the same module and version
+    shutil.copy(binary, tmp_path / "registry")
+    syft = shutil.which("syft") or str(Path(sys.executable).parent / "syft")
+    report = subprocess.run(
+        [syft, f"dir:{tmp_path}", "-q", "-o", "json"],
+        capture_output=True,
+        check=True,
+        timeout=300,
+        env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
+    )
+    syft_purls = {a["purl"].split("?", 1)[0] for a in json.loads(report.stdout)["artifacts"]}
+    assert main.purl in syft_purls
+
+
+def test_gopath_binary_without_a_version_string(tmp_path: Path) -> None:
+    """A GOPATH-mode build (``GO111MODULE=off``) on a host we cannot split: the package path is the
+    name, ``(devel)`` the version, as ``go version -m`` and syft name it."""
+    if GO is None:
+        pytest.fail("the Go toolchain is missing: run scripts/install-test-deps (apt golang-go)")
+    package = tmp_path / "gopath/src/example.com/tool/cmd/tool"
+    package.mkdir(parents=True)
+    (package / "main.go").write_text('package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("tool") }\n')
+    binary = tmp_path / "out/tool"
+    env = {
+        **os.environ,
+        "GOPATH": str(tmp_path / "gopath"),
+        "GO111MODULE": "off",
+        "CGO_ENABLED": "0",
+        "GOCACHE": str(CACHE / "go-gopath-cache"),
+    }
+    subprocess.run(
+        [GO, "build", "-o", str(binary), "example.com/tool/cmd/tool"], env=env, check=True, capture_output=True
+    )
+    truth = _go_version_m(binary)
+    assert "mod" not in truth
+    parsed = parse_go_binary(binary.read_bytes(), Location(path="/usr/local/bin/tool"))
+    main, _stdlib = parsed.packages
+    assert (main.name, main.version) == (truth["path"][0][0], "(devel)")
+    assert ("main_module", "true") in main.metadata
+    syft = shutil.which("syft") or str(Path(sys.executable).parent / "syft")
+    report = subprocess.run(
+        [syft, f"dir:{binary.parent}", "-q", "-o", "json"],
+        capture_output=True,
+        check=True,
+        timeout=300,
+        env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
+    )
+    assert {(a["name"], a["version"]) for a in json.loads(report.stdout)["artifacts"]} >= {(main.name, main.version)}
 
 
 def test_pointer_format_of_go_1_15(shared_dir: Path) -> None:
