@@ -154,12 +154,15 @@ def _attribute_database_packages(
     from wharfinger.inventory.cataloger import CatalogContext  # noqa: PLC0415 -- see the TYPE_CHECKING import
     from wharfinger.inventory.filesystem import PathPatterns  # noqa: PLC0415 -- see the TYPE_CHECKING import
 
+    # a dpkg package with its own .list file already names its layer precisely: only the others
+    # (rpm, apk, distroless status.d) need the database read again as older layers left it
+    unplaced = [p for p in packages if not _has_own_evidence(p)]
     wanted = PathPatterns(cataloger.patterns)
     changed = sorted(i for i, paths in fs.changed.items() if any(wanted.matches(p) for p in paths))
-    if len(changed) <= 1:
+    if len(changed) <= 1 or not unplaced:
         return packages
     context = CatalogContext(distro=distro)
-    present_since: dict[tuple[str, str, str], int] = {p.key: changed[-1] for p in packages}
+    present_since: dict[tuple[str, str, str], int] = {p.key: changed[-1] for p in unplaced}
     still_present = set(present_since)
     for index in reversed(changed[:-1]):
         keys = {p.key for p in cataloger.catalog(fs.at_layer(index), context)}
@@ -168,15 +171,14 @@ def _attribute_database_packages(
             present_since[key] = index
         if not still_present:
             break
-    result = []
-    for package in packages:
-        # a dpkg package with its own .list file already names its layer precisely
-        has_own_evidence = len(package.locations) > 1 and package.locations[1].path.endswith((".list", ".md5sums"))
-        if has_own_evidence:
-            result.append(package)
-            continue
-        result.append(replace(package, layer_digest=fs.digests[present_since[package.key]]))
-    return result
+    return [
+        package if _has_own_evidence(package) else replace(package, layer_digest=fs.digests[present_since[package.key]])
+        for package in packages
+    ]
+
+
+def _has_own_evidence(package: Package) -> bool:
+    return len(package.locations) > 1 and package.locations[1].path.endswith((".list", ".md5sums"))
 
 
 def catalog_layers(
