@@ -16,7 +16,7 @@ Normalisation: the first path component is a registry only if it contains ``.`` 
 ``localhost``, or has an uppercase letter (then the name is refused, a repository is lowercase);
 otherwise the registry is ``docker.io``. On ``docker.io`` a one-component repository gets
 ``library/``; ``index.docker.io`` is spelled ``docker.io``; a name with neither tag nor digest
-gets the tag ``latest``.
+gets the tag ``latest`` (unless the caller asks to keep it unset).
 """
 
 from __future__ import annotations
@@ -116,8 +116,12 @@ _REPO_HINT: Final = (
 )
 
 
-def parse_ref(text: str) -> ImageRef:
-    """Parse and normalise an image reference; raise ``InvalidReferenceError`` with a hint."""
+def parse_ref(text: str, *, default_tag: str | None = DEFAULT_TAG) -> ImageRef:
+    """Parse and normalise an image reference; raise ``InvalidReferenceError`` with a hint.
+
+    ``default_tag`` is the tag given to a reference with neither tag nor digest; ``None`` keeps
+    it unset, for callers that must tell ``alpine`` from ``alpine:latest`` (the policy does).
+    """
     if not text:
         raise InvalidReferenceError("empty image reference", hint="name an image, e.g. alpine:3.20")
     if text != text.strip() or any(c.isspace() for c in text):
@@ -162,7 +166,7 @@ def parse_ref(text: str) -> ImageRef:
             hint="name the image by repository, or pin it with NAME@sha256:<digest>",
         )
     if tag is None and digest is None:
-        tag = DEFAULT_TAG
+        tag = default_tag
     return ImageRef(registry=registry, repository=repository, tag=tag, digest=digest)
 
 

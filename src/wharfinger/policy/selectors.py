@@ -10,11 +10,13 @@ including ``/``; a pattern without a registry is normalised like a reference, so
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+
+from wharfinger.errors import InvalidReferenceError
+from wharfinger.oci.reference import DEFAULT_TAG, parse_ref
 
 __all__ = [
     "ImageName",
@@ -25,19 +27,17 @@ __all__ = [
     "parse_image_name",
 ]
 
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
-_MAX_REFERENCE_CHARS = 1024  # longer is not a reference a runtime could pull
+_MAX_REFERENCE_CHARS = 1024  # far above any valid reference (a name is at most 255); longer is not cached
 _DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ImageName:
-    """A container image reference as the policy sees it.
+    """A container image reference as the policy sees it: ``oci.reference``'s normalisation.
 
-    TODO: replace with ``wharfinger.oci.reference.ImageRef`` once the oci-core branch lands;
-    this is the subset the policy needs and normalises the same way (docker.io, library/).
+    Unlike ``ImageRef`` the tag stays ``None`` when the reference names none, because the policy
+    tells ``nginx`` from ``nginx:latest`` (a facts file keyed by the bare name covers every tag);
+    ``effective_tag`` gives the tag the runtime pulls.
     """
 
     registry: str
@@ -57,37 +57,28 @@ class ImageName:
     def effective_tag(self) -> str | None:
         """The tag the runtime pulls: ``latest`` when neither tag nor digest is given."""
         if self.tag is None and self.digest is None:
-            return "latest"
+            return DEFAULT_TAG
         return self.tag
 
 
-@lru_cache(maxsize=4096)
 def parse_image_name(text: str) -> ImageName | None:
-    """Parse and normalise a reference; ``None`` when it does not follow the reference grammar."""
-    if not text or len(text) > _MAX_REFERENCE_CHARS or text != text.strip():
+    """Parse and normalise a reference by ``oci.reference``'s grammar; ``None`` when it does not follow it.
+
+    Admission sees references from untrusted pod specs, so a bad one is a value (the engine
+    denies it), not an exception.
+    """
+    if len(text) > _MAX_REFERENCE_CHARS:
+        return None  # checked before the cache, so huge junk strings are never kept in it
+    return _parse_cached(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> ImageName | None:
+    try:
+        ref = parse_ref(text, default_tag=None)
+    except InvalidReferenceError:
         return None
-    rest, _, digest = text.partition("@")
-    if digest and not _DIGEST.match(digest):
-        return None
-    tag: str | None = None
-    slash = rest.rfind("/")
-    colon = rest.rfind(":")
-    if colon > slash:
-        rest, tag = rest[:colon], rest[colon + 1 :]
-        if not _TAG.match(tag):
-            return None
-    first, sep, remainder = rest.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        registry, repository = first.lower(), remainder
-    else:
-        registry, repository = "docker.io", rest
-    if registry in _DOCKER_HUB_ALIASES:
-        registry = "docker.io"
-        if "/" not in repository:
-            repository = f"library/{repository}"
-    if not _NAME.match(repository):
-        return None
-    return ImageName(registry=registry, repository=repository, tag=tag, digest=digest or None)
+    return ImageName(registry=ref.registry, repository=ref.repository, tag=ref.tag, digest=ref.digest)
 
 
 @lru_cache(maxsize=1024)

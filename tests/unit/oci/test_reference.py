@@ -186,3 +186,12 @@ def test_round_trip_property(host: str, path: list[str], tag: str | None) -> Non
     assert parse_ref(str(ref)) == ref
     assert ref.repository.endswith("/".join(path))
     assert ref.tag == (tag or "latest")
+
+
+def test_default_tag_can_be_left_unset() -> None:
+    # the policy tells "alpine" from "alpine:latest"; the grammar and the rest of the normalisation are the same
+    assert parse_ref("alpine", default_tag=None) == ImageRef(registry="docker.io", repository="library/alpine")
+    assert parse_ref("alpine:latest", default_tag=None).tag == "latest"
+    assert parse_ref("alpine@" + D256, default_tag=None) == parse_ref("alpine@" + D256)
+    with pytest.raises(InvalidReferenceError):
+        parse_ref("Alpine", default_tag=None)
