@@ -264,13 +264,10 @@ def _warn_unverified() -> None:
 
 def _cosign_signer(uri: str) -> Signer:
     """The key at ``uri``, signing with cosign's algorithm for it (as ``wharfinger sign --format cosign``)."""
-    from wharfinger.cli.sign import FORMAT_ALGORITHMS
-    from wharfinger.signing.keys.providers import open_signer
+    from wharfinger.signing.keys.algorithms import SignatureFormat
+    from wharfinger.signing.keys.providers import open_signer_for
 
-    signer = open_signer(uri, os.environ)
-    if (wanted := FORMAT_ALGORITHMS["cosign"](signer.key())) is not signer.key().algorithm:
-        signer = open_signer(uri, os.environ, algorithm=wanted)
-    return signer
+    return open_signer_for(uri, os.environ, SignatureFormat.COSIGN)
 
 
 def _age_text(seconds: float) -> str:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from wharfinger.oci.client import RegistryClient
     from wharfinger.oci.manifest import Descriptor
     from wharfinger.oci.reference import ImageRef
-    from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm, Signer
+    from wharfinger.signing.keys.signer import Signer
 
 __all__ = ["SIGNATURE_FORMATS", "SignRequest", "parse_metadata", "register", "run_sign"]
 
@@ -108,21 +108,14 @@ def _sign_cosign(request: SignRequest) -> Descriptor:
     return append_signature(request.client, request.ref.repository, request.subject.digest, payload, layer)
 
 
-def _cosign_algorithm(spec: KeySpec) -> SignatureAlgorithm:
-    from wharfinger.signing.cosign.simplesigning import cosign_algorithm
-    from wharfinger.signing.keys.algorithms import load_public_key
-
-    return cosign_algorithm(load_public_key(spec.public_key_der))
-
-
 # Format name -> signer-and-pusher.
 SIGNATURE_FORMATS: dict[str, Callable[[SignRequest], Descriptor]] = {
     "notation-jws": _sign_notation("application/jose+json"),
     "notation-cose": _sign_notation("application/cose"),
     "cosign": _sign_cosign,
 }
-# Formats whose algorithm differs from the key's Notary default (cosign: SHA-256 on every curve, RSA PKCS#1 v1.5).
-FORMAT_ALGORITHMS: dict[str, Callable[[KeySpec], SignatureAlgorithm]] = {"cosign": _cosign_algorithm}
+# Format name -> the signature family (``signing.keys.algorithms.SignatureFormat``) whose key rule and algorithm apply.
+FORMAT_FAMILIES: dict[str, str] = {"notation-jws": "notary", "notation-cose": "notary", "cosign": "cosign"}
 
 
 def register(app: typer.Typer) -> None:
@@ -217,7 +210,8 @@ def run_sign(
     from wharfinger.clock import SystemClock
     from wharfinger.errors import InputError
     from wharfinger.oci.reference import parse_ref
-    from wharfinger.signing.keys.providers import open_signer
+    from wharfinger.signing.keys.algorithms import SignatureFormat
+    from wharfinger.signing.keys.providers import open_signer_for
 
     targets = parse_outputs(outputs, allowed=("text", "json"), default="text")
     sign = SIGNATURE_FORMATS.get(signature_format)
@@ -232,10 +226,7 @@ def run_sign(
         )
     roots = (timestamp_root_cert.read_bytes(),) if timestamp_root_cert is not None else ()
     ref = parse_ref(image)
-    signer = open_signer(key, os.environ)
-    algorithm_for = FORMAT_ALGORITHMS.get(signature_format)
-    if algorithm_for is not None and (wanted := algorithm_for(signer.key())) is not signer.key().algorithm:
-        signer = open_signer(key, os.environ, algorithm=wanted)
+    signer = open_signer_for(key, os.environ, SignatureFormat(FORMAT_FAMILIES[signature_format]))
     with client_for(ref, insecure=insecure, ca_bundle=ca_bundle, http2=http2) as client:
         subject = resolve_descriptor(client, ref)
         pinned = ref.with_digest(subject.digest)

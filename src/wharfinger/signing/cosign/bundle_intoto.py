@@ -38,7 +38,6 @@ from wharfinger.signing.cosign.bundle import (
     certificate_issuer,
 )
 from wharfinger.signing.cosign.certs import InvalidCertificateError, check_chain
-from wharfinger.signing.cosign.simplesigning import cosign_algorithm
 from wharfinger.signing.cosign.tlog import (
     LogSignatureCheck,
     ProofError,
@@ -47,7 +46,7 @@ from wharfinger.signing.cosign.tlog import (
     verify_inclusion_promise,
     verify_inclusion_proof,
 )
-from wharfinger.signing.keys.algorithms import verify_raw
+from wharfinger.signing.keys.algorithms import cosign_algorithm, verify_raw
 
 if TYPE_CHECKING:
     from sigstore.models import TrustedRoot

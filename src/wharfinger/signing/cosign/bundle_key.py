@@ -37,8 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from wharfinger.signing.cosign.attestation import pae
 from wharfinger.signing.cosign.bundle import MAX_BUNDLE_BYTES, BundleVerification
-from wharfinger.signing.cosign.simplesigning import cosign_algorithm
-from wharfinger.signing.keys.algorithms import verify_raw
+from wharfinger.signing.keys.algorithms import cosign_algorithm, verify_raw
 
 if TYPE_CHECKING:
     from sigstore.models import TrustedRoot

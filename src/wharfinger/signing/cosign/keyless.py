@@ -32,7 +32,7 @@ from wharfinger.signing.cosign.bundle import IdentityPolicy, certificate_identit
 from wharfinger.signing.cosign.certs import InvalidCertificateError, check_chain
 from wharfinger.signing.cosign.simplesigning import PAYLOAD_TYPE, CosignSignatureLayer, parse_payload
 from wharfinger.signing.cosign.tlog import LogSignatureCheck, ProofError, verify_inclusion_promise
-from wharfinger.signing.keys.algorithms import default_algorithm, verify_raw
+from wharfinger.signing.keys.algorithms import SignatureFormat, signing_algorithm, verify_raw
 from wharfinger.signing.keys.signer import SignatureAlgorithm
 
 __all__ = ["KeylessTrust", "KeylessVerification", "verify_keyless_layer"]
@@ -119,13 +119,8 @@ def _verify(
 
 
 def _algorithm(leaf: x509.Certificate) -> SignatureAlgorithm:
-    algorithm = default_algorithm(leaf.public_key())
-    # cosign hashes with SHA-256 whatever the curve, and signs RSA with PKCS#1 v1.5.
-    if algorithm in (SignatureAlgorithm.ECDSA_SHA384, SignatureAlgorithm.ECDSA_SHA512):
-        return SignatureAlgorithm.ECDSA_SHA256
-    if algorithm.value.startswith("RSASSA"):
-        return SignatureAlgorithm.RSASSA_PKCS1V15_SHA256
-    return algorithm
+    # cosign hashes with SHA-256 whatever the curve, and signs RSA (>= 2048 bits) with PKCS#1 v1.5.
+    return signing_algorithm(leaf.public_key(), SignatureFormat.COSIGN)
 
 
 def _check_chain(

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from wharfinger.errors import ManifestError
 from wharfinger.oci.digest import sha256_digest
 from wharfinger.oci.manifest import Descriptor, ImageManifest, parse_manifest
-from wharfinger.signing.keys.algorithms import verify_raw
+from wharfinger.signing.keys.algorithms import cosign_algorithm, verify_raw
 from wharfinger.signing.keys.signer import SignatureAlgorithm, Signer
 
 __all__ = [
@@ -101,14 +101,6 @@ class CosignKey:
             if key.curve.name in native:
                 return (SignatureAlgorithm.ECDSA_SHA256, native[key.curve.name])
         return (self.algorithm,)
-
-
-def cosign_algorithm(public_key: PublicKeyTypes) -> SignatureAlgorithm:
-    if isinstance(public_key, rsa.RSAPublicKey):
-        return SignatureAlgorithm.RSASSA_PKCS1V15_SHA256
-    if isinstance(public_key, ed25519.Ed25519PublicKey):
-        return SignatureAlgorithm.ED25519
-    return SignatureAlgorithm.ECDSA_SHA256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

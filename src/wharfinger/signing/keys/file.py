@@ -15,26 +15,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from wharfinger.errors import InputError, KeyProviderError
-from wharfinger.signing.keys.algorithms import EC_CURVE_ALGORITHMS, NOTARY_RSA_ALGORITHMS, hash_for
+from wharfinger.signing.keys.algorithms import default_algorithm, hash_for
 from wharfinger.signing.keys.signer import KeySpec, SignatureAlgorithm
 
 __all__ = ["DEFAULT_PASSPHRASE_ENV", "FileSigner", "open_file_signer"]
 
 DEFAULT_PASSPHRASE_ENV = "WHARFINGER_KEY_PASSPHRASE"  # noqa: S105 -- the name of a variable, not a secret
-
-
-def _default_algorithm(key: PrivateKeyTypes) -> SignatureAlgorithm:
-    if isinstance(key, rsa.RSAPrivateKey) and key.key_size in NOTARY_RSA_ALGORITHMS:
-        return NOTARY_RSA_ALGORITHMS[key.key_size]
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in EC_CURVE_ALGORITHMS:
-        return EC_CURVE_ALGORITHMS[key.curve.name]
-    raise KeyProviderError(
-        f"{type(key).__name__} keys of this size are not supported",
-        hint="use RSA 2048/3072/4096 or EC P-256/P-384/P-521 (`wharfinger keys generate`)",
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +67,7 @@ class FileSigner:
             chain = tuple(c.public_bytes(serialization.Encoding.DER) for c in certs)
         spec = KeySpec(
             key_id=key_id,
-            algorithm=algorithm or _default_algorithm(key),
+            algorithm=algorithm or default_algorithm(key.public_key()),
             public_key_der=key.public_key().public_bytes(
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
             ),

@@ -7,11 +7,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from wharfinger.errors import InputError
 from wharfinger.signing.keys.signer import SignatureAlgorithm, Signer
 
-__all__ = ["KeyOpener", "open_signer", "register_provider"]
+if TYPE_CHECKING:
+    from wharfinger.signing.keys.algorithms import SignatureFormat
+
+__all__ = ["KeyOpener", "open_signer", "open_signer_for", "register_provider"]
 
 # (uri, environment, algorithm or None for the key's default) -> Signer
 KeyOpener = Callable[[str, Mapping[str, str], SignatureAlgorithm | None], Signer]
@@ -65,3 +69,16 @@ def open_signer(uri: str, env: Mapping[str, str], *, algorithm: SignatureAlgorit
             hint="known providers: " + ", ".join(sorted(_PROVIDERS)) + " (e.g. file:/keys/signer.pem)",
         )
     return opener(uri, env, algorithm)
+
+
+def open_signer_for(uri: str, env: Mapping[str, str], signature_format: SignatureFormat) -> Signer:
+    """Open the key to sign ``signature_format`` signatures with that format's algorithm for it (cosign: SHA-256
+    on every curve, RSA PKCS#1 v1.5). A key the format refuses fails here, with the same KeyProviderError
+    whichever provider holds it (the rule is ``signing.keys.algorithms.signing_algorithm``)."""
+    from wharfinger.signing.keys.algorithms import spec_algorithm  # noqa: PLC0415 -- loads cryptography
+
+    signer = open_signer(uri, env)
+    wanted = spec_algorithm(signer.key(), signature_format)
+    if wanted is not signer.key().algorithm:
+        signer = open_signer(uri, env, algorithm=wanted)
+    return signer

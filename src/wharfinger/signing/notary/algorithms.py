@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.x509 import Certificate
 
-from wharfinger.signing.keys.algorithms import EC_CURVE_ALGORITHMS, NOTARY_RSA_ALGORITHMS
+from wharfinger.errors import KeyProviderError
+from wharfinger.signing.keys.algorithms import SignatureFormat, signing_algorithm
 from wharfinger.signing.keys.signer import SignatureAlgorithm
 
 __all__ = [
@@ -86,21 +88,12 @@ def info_for(algorithm: SignatureAlgorithm) -> AlgorithmInfo:
         raise UnsupportedKeyError(f"{algorithm} is not a Notary Project signature algorithm") from None
 
 
-def algorithm_for_key(public_key: object) -> AlgorithmInfo:
-    """The one algorithm the spec allows for this public key."""
-    if isinstance(public_key, rsa.RSAPublicKey):
-        size = public_key.key_size
-        if size not in NOTARY_RSA_ALGORITHMS:
-            raise UnsupportedKeyError(
-                f"RSA key of {size} bits is not allowed: Notary Project signing keys are RSA 2048, 3072 or 4096"
-            )
-        return _BY_ALGORITHM[NOTARY_RSA_ALGORITHMS[size]]
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        name = public_key.curve.name
-        if name not in EC_CURVE_ALGORITHMS:
-            raise UnsupportedKeyError(f"EC curve {name} is not allowed: use P-256, P-384 or P-521")
-        return _BY_ALGORITHM[EC_CURVE_ALGORITHMS[name]]
-    raise UnsupportedKeyError(f"{type(public_key).__name__} keys cannot sign Notary Project signatures")
+def algorithm_for_key(public_key: PublicKeyTypes) -> AlgorithmInfo:
+    """The one algorithm the spec allows for this public key (the rule lives in ``signing.keys.algorithms``)."""
+    try:
+        return _BY_ALGORITHM[signing_algorithm(public_key, SignatureFormat.NOTARY)]
+    except KeyProviderError as exc:
+        raise UnsupportedKeyError(exc.message) from None
 
 
 def certificate_algorithm(certificate: Certificate) -> AlgorithmInfo:

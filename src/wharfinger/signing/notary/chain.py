@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from wharfinger.signing.keys.algorithms import EC_CURVE_ALGORITHMS, MIN_RSA_BITS
 from wharfinger.signing.notary.model import FailureReason
 
 __all__ = [
@@ -105,13 +106,14 @@ def _check_algorithms(cert: x509.Certificate) -> None:
         )
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < 2048:  # noqa: PLR2004 -- the spec's minimum RSA size
+        # Certificates (CAs included) follow the spec's certificate rule, a floor; signing keys have exact sizes.
+        if key.key_size < MIN_RSA_BITS:
             raise ChainError(
-                f"certificate {name!r} has an RSA key of {key.key_size} bits; at least 2048 are required",
+                f"certificate {name!r} has an RSA key of {key.key_size} bits; at least {MIN_RSA_BITS} are required",
                 reason=FailureReason.WEAK_KEY,
             )
     elif isinstance(key, ec.EllipticCurvePublicKey):
-        if key.curve.name not in {"secp256r1", "secp384r1", "secp521r1"}:
+        if key.curve.name not in EC_CURVE_ALGORITHMS:
             raise ChainError(
                 f"certificate {name!r} uses curve {key.curve.name}; only P-256, P-384 and P-521 are allowed",
                 reason=FailureReason.WEAK_KEY,

@@ -23,12 +23,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from wharfinger import __version__
 from wharfinger.errors import InputError, KeyProviderError
+from wharfinger.signing.keys.algorithms import SignatureFormat, spec_algorithm
 from wharfinger.signing.keys.signer import Signer
 from wharfinger.signing.notary.algorithms import (
     AlgorithmInfo,
-    UnsupportedKeyError,
-    algorithm_for_key,
     der_to_raw_ecdsa,
+    info_for,
     verify_signature,
 )
 from wharfinger.signing.notary.chain import (
@@ -68,6 +68,8 @@ def _prepare(
     if expiry is not None and expiry <= signing_time:
         raise InputError("the signature expiry must be after the signing time", hint="choose a later --expiry")
     spec = signer.key()
+    # The key rule first, from the one place every provider shares: a refused key reads the same from all.
+    info = info_for(spec_algorithm(spec, SignatureFormat.NOTARY))
     if not spec.certificate_chain:
         raise KeyProviderError(
             f"key {spec.key_id} has no certificate chain; Notary Project signatures carry the signer's X.509 chain",
@@ -88,12 +90,6 @@ def _prepare(
             f"key {spec.key_id} does not match the public key of its certificate {chain[0].subject.rfc4514_string()!r}",
             hint="the certificate file beside the key belongs to another key",
         )
-    try:
-        info = algorithm_for_key(leaf_key)
-    except UnsupportedKeyError as exc:
-        raise InputError(
-            f"cannot sign with this key: {exc}", hint="use RSA 2048/3072/4096 or EC P-256/384/521"
-        ) from exc
     if spec.algorithm is not info.algorithm:
         raise KeyProviderError(
             f"key {spec.key_id} signs with {spec.algorithm} but its certificate requires {info.algorithm}",
