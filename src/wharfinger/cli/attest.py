@@ -42,7 +42,8 @@ def attest(
     from wharfinger.cli.registry_access import client_for, resolve_descriptor
     from wharfinger.errors import InputError
     from wharfinger.oci.reference import parse_ref
-    from wharfinger.signing.keys.providers import open_signer
+    from wharfinger.signing.keys.algorithms import SignatureFormat
+    from wharfinger.signing.keys.providers import open_signer_for
 
     kind = PREDICATE_TYPES.get(predicate_type, predicate_type)
     if "://" not in kind:
@@ -57,7 +58,7 @@ def attest(
     if not isinstance(document, dict):
         raise InputError(f"the predicate in {predicate} is not a JSON object", hint="an in-toto predicate is an object")
     ref = parse_ref(image)
-    signer = open_signer(key, os.environ)
+    signer = open_signer_for(key, os.environ, SignatureFormat.COSIGN)  # cosign's .att: its algorithms
     with client_for(ref, insecure=tuple(insecure or ()), ca_bundle=ca_bundle, http2=http2) as client:
         subject = resolve_descriptor(client, ref)
         pushed = attest_image(

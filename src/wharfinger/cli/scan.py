@@ -261,7 +261,8 @@ def _attach_scan(
     from wharfinger.oci.reference import parse_ref
     from wharfinger.oci.sources import SourceKind, parse_source
     from wharfinger.policy.scanfacts import VULN_PREDICATE_TYPE, ScannedVulnerability, build_predicate
-    from wharfinger.signing.keys.providers import open_signer
+    from wharfinger.signing.keys.algorithms import SignatureFormat
+    from wharfinger.signing.keys.providers import open_signer_for
 
     if key is None:
         raise InputError("--attest needs --key URI", hint="e.g. --key file:cosign.key (the webhook trusts its .pub)")
@@ -288,7 +289,7 @@ def _attach_scan(
         database={},
     )
     ref = parse_ref(subject.name)
-    signer = open_signer(key, os.environ)
+    signer = open_signer_for(key, os.environ, SignatureFormat.COSIGN)  # cosign's .att: its algorithms
     client = RegistryClient(
         ref.api_host,
         settings=RegistrySettings.from_settings(settings),

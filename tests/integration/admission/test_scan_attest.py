@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from admission_checks import DATA, assert_review
 from admission_reviews import review, workload
@@ -21,8 +21,9 @@ pytestmark = pytest.mark.slow
 FEEDS = ["debian-tracker/data/DSA", "kev"]
 
 
+@pytest.mark.parametrize("kind", ["p-256", "rsa-2048"])
 def test_scan_attest_then_admission_reads_it(  # type: ignore[no-untyped-def]
-    registry_basic, small_image, shared_dir: Path, tmp_path: Path, run_cli
+    registry_basic, small_image, shared_dir: Path, tmp_path: Path, run_cli, kind: str
 ) -> None:
     # a registry with TLS (test CA) and basic auth: how scan, attest and the webhook all reach it
     registry = registry_basic
@@ -38,7 +39,8 @@ def test_scan_attest_then_admission_reads_it(  # type: ignore[no-untyped-def]
     ]
     database = tmp_path / "vulndb.sqlite"
     write_database(database, ingest_files(files), now=datetime.now(UTC) - timedelta(hours=1))
-    key = ec.generate_private_key(ec.SECP256R1())
+    # an RSA key signs as cosign does (PKCS#1 v1.5), which is what the webhook verifies
+    key = ec.generate_private_key(ec.SECP256R1()) if kind == "p-256" else rsa.generate_private_key(65537, 2048)
     (tmp_path / "ci.pem").write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
@@ -46,7 +48,7 @@ def test_scan_attest_then_admission_reads_it(  # type: ignore[no-untyped-def]
     (tmp_path / "trust" / "cosign" / "ci.pub").write_bytes(
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    image = skopeo_copy(small_image, registry, "scanned/app", "1.0")
+    image = skopeo_copy(small_image, registry, f"scanned/app-{kind}", "1.0")
     server = start_webhook(
         tmp_path / "webhook",
         "--policy", str(DATA / "scan.policy.yaml"),

@@ -131,3 +131,34 @@ def test_no_attestation_and_bad_type(registry_plain, run_cli, tmp_path: Path) ->
     )
     assert bad.returncode == 3
     assert "neither a known short name nor a predicate type URI" in bad.stderr
+
+
+@pytest.mark.parametrize("kind", ["rsa-2048", "p-384"])
+def test_attest_cli_signs_as_cosign_verifies(registry_plain, run_cli, tmp_path: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """`wharfinger attest` signs with cosign's algorithm for the key (RSA PKCS#1 v1.5, SHA-256 on
+    every curve), not the Notary Project's (RSA-PSS, SHA-384 on P-384), so the attestation verifies."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    client = plain_client(registry_plain)
+    push_tiny_image(client, "team/attest-cli", kind)
+    image = f"{registry_plain.host}/team/attest-cli:{kind}"
+    key = rsa.generate_private_key(65537, 2048) if kind.startswith("rsa") else ec.generate_private_key(ec.SECP384R1())
+    private, public = tmp_path / "attester.pem", tmp_path / "attester.pub"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    predicate = tmp_path / "scan.json"
+    predicate.write_text(json.dumps(SCAN))
+    attached = run_cli(
+        "attest", image, "--key", f"file:{private}", "--type", "vuln", "--predicate", str(predicate),
+        "--insecure", registry_plain.host,
+    )  # fmt: skip
+    assert attached.returncode == 0, attached.stderr
+    verified = run_cli(
+        "verify-attestation", image, "--key", str(public), "--type", "vuln", "--insecure", registry_plain.host
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout) == SCAN
