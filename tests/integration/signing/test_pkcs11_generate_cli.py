@@ -4,7 +4,6 @@ with the generated key through the CLI against the real docker-registry."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,11 +12,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from notary_fixtures import plain_client, push_tiny_image, write_trust_policy
 
+from testkit.softhsm import MODULE, new_token
 from wharfinger.cli.exitcodes import ExitCode
 
 pytestmark = pytest.mark.slow
 
-MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "97531"
 SUBJECT = "CN=ci,O=Acme,ST=WA,C=US"
 
@@ -25,17 +24,8 @@ SUBJECT = "CN=ci,O=Acme,ST=WA,C=US"
 @pytest.fixture(scope="module")
 def hsm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """An empty SoftHSM2 token: every key in it is made by ``wharfinger keys generate``."""
-    assert shutil.which("softhsm2-util"), "softhsm2 is not installed (scripts/install-test-deps installs it)"
-    root = tmp_path_factory.mktemp("softhsm-generate")
-    (root / "tokens").mkdir()
-    conf = root / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\n")
-    env = {"SOFTHSM2_CONF": str(conf), "PATH": "/usr/bin:/bin"}
-    subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", "gen", "--pin", PIN, "--so-pin", "24680"],
-        env=env, check=True, capture_output=True,
-    )  # fmt: skip
-    return {"SOFTHSM2_CONF": str(conf), "WHARFINGER_PKCS11_PIN": PIN, "WHARFINGER_PKCS11_MODULE": MODULE}
+    env = new_token(tmp_path_factory.mktemp("softhsm-generate"), label="gen", pin=PIN, so_pin="24680")
+    return {"SOFTHSM2_CONF": env["SOFTHSM2_CONF"], "WHARFINGER_PKCS11_PIN": PIN, "WHARFINGER_PKCS11_MODULE": MODULE}
 
 
 def _token_public_key(hsm: dict[str, str], label: str, out: Path) -> bytes:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from testkit.softhsm import MODULE, new_token
 from wharfinger.errors import InputError, KeyProviderError
 from wharfinger.signing.keys.algorithms import verify_raw
 from wharfinger.signing.keys.pkcs11 import Pkcs11Signer, parse_pkcs11_uri
 from wharfinger.signing.keys.signer import SignatureAlgorithm
 
-MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "246810"
 
 
@@ -24,19 +23,8 @@ def _tool(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]
 
 @pytest.fixture(scope="module")
 def token(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    assert shutil.which("softhsm2-util"), "softhsm2 is not installed (scripts/install-test-deps installs it)"
-    assert shutil.which("pkcs11-tool"), "opensc is not installed (scripts/install-test-deps installs it)"
     root = tmp_path_factory.mktemp("softhsm")
-    (root / "tokens").mkdir()
-    conf = root / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\n")
-    env = {"SOFTHSM2_CONF": str(conf), "PATH": "/usr/bin:/bin"}
-    subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", "wharfinger", "--pin", PIN, "--so-pin", "13579"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    env = new_token(root, label="wharfinger", pin=PIN, so_pin="13579")
     _tool(
         "--login",
         "--pin",
@@ -58,7 +46,7 @@ def token(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     )
     for key_id in ("01", "02"):
         _tool("--read-object", "--type", "pubkey", "--id", key_id, "-o", str(root / f"{key_id}.der"), env=env)
-    return {"conf": str(conf), "root": str(root)}
+    return {"conf": env["SOFTHSM2_CONF"], "root": str(root)}
 
 
 @pytest.fixture

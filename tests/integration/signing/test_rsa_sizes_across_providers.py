@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from test_awskms_moto import aws_env, kms_endpoint  # noqa: F401
 from test_azurekv_local import vault  # noqa: F401
 
 from testkit.keyvault import VaultKey, VaultState, pem
+from testkit.softhsm import MODULE, new_token
 from wharfinger.errors import KeyProviderError
 from wharfinger.signing.cosign.simplesigning import build_payload
 from wharfinger.signing.keys.algorithms import SignatureFormat, load_public_key, verify_raw
@@ -35,7 +35,6 @@ from wharfinger.signing.keys.signer import SignatureAlgorithm
 
 pytestmark = pytest.mark.slow
 
-MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "864209"
 NOW = dt.datetime.now(dt.UTC)
 NOTARY_REFUSAL = "RSA key of 2560 bits is not allowed: Notary Project signing keys are RSA 2048, 3072 or 4096"
@@ -97,20 +96,13 @@ def file_keys(
 @pytest.fixture(scope="module")
 def pkcs11_keys(tmp_path_factory: pytest.TempPathFactory, ca: GeneratedIdentity) -> KeyUris:
     """A SoftHSM2 token with RSA-2560 (its chain stored beside it as certificate objects) and RSA-1024 pairs."""
-    assert shutil.which("softhsm2-util"), "softhsm2 is not installed (scripts/install-test-deps installs it)"
-    assert shutil.which("pkcs11-tool"), "opensc is not installed (scripts/install-test-deps installs it)"
     root = tmp_path_factory.mktemp("softhsm-sizes")
-    (root / "tokens").mkdir()
-    conf = root / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\n")
-    env = {"SOFTHSM2_CONF": str(conf), "PATH": "/usr/bin:/bin"}
+    env = new_token(root, label="sizes", pin=PIN, so_pin="1357")
 
     def tool(*args: str) -> None:
         subprocess.run(["pkcs11-tool", "--module", MODULE, "--login", "--pin", PIN, *args], env=env, check=True,
                        capture_output=True)  # fmt: skip
 
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "sizes", "--pin", PIN, "--so-pin", "1357"],
-                   env=env, check=True, capture_output=True)  # fmt: skip
     tool("--keypairgen", "--key-type", "rsa:2560", "--label", "rsa-2560", "--id", "05")
     tool("--keypairgen", "--key-type", "rsa:1024", "--label", "rsa-1024", "--id", "06")
     tool("--read-object", "--type", "pubkey", "--id", "05", "-o", str(root / "rsa-2560.pub.der"))
@@ -123,7 +115,7 @@ def pkcs11_keys(tmp_path_factory: pytest.TempPathFactory, ca: GeneratedIdentity)
     return {
         bits: (
             f"pkcs11:token=sizes;object=rsa-{bits}?module-path={MODULE}&pin-value={PIN}",
-            {"SOFTHSM2_CONF": str(conf)},
+            {"SOFTHSM2_CONF": env["SOFTHSM2_CONF"]},
         )
         for bits in (2560, 1024)
     }
