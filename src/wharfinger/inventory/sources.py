@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
-from wharfinger.errors import InputError
+from wharfinger.errors import InputError, WharfingerError
 
 if TYPE_CHECKING:
     from wharfinger.inventory.catalog import Inventory
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from wharfinger.oci.progress import ByteProgress
     from wharfinger.oci.settings import Settings
     from wharfinger.oci.sources import ImageSource, ResolvedImage, SourceSpec
+    from wharfinger.oci.sources.files import BlobLocation
     from wharfinger.sbom.subject import SbomSubject
 
 __all__ = ["ImageHook", "inventory_of_source"]
@@ -51,6 +52,7 @@ def _inventory_of_image(
     from wharfinger.oci.platform import parse_platform  # noqa: PLC0415
     from wharfinger.oci.progress import counting_reader  # noqa: PLC0415
     from wharfinger.oci.sources import open_source  # noqa: PLC0415
+    from wharfinger.oci.sources.base import BlobLocator  # noqa: PLC0415
     from wharfinger.sbom.subject import SbomSubject  # noqa: PLC0415
 
     platform = parse_platform(platform_text) if platform_text else None
@@ -63,8 +65,27 @@ def _inventory_of_image(
                 return lambda: source.open_blob(descriptor)
             return lambda: counting_reader(source.open_blob(descriptor), progress.advance)
 
+        def locate(descriptor: Descriptor) -> BlobLocation | None:
+            # layouts and archives say where each blob lies: a plain-tar layer is then parsed in
+            # place. A blob that cannot be located is left to `open_blob`, which says what is wrong
+            # when (and only if: a cached layer is never opened) it is read
+            if not isinstance(source, BlobLocator):
+                return None
+            try:
+                return source.locate_blob(descriptor)
+            except WharfingerError:
+                return None
+
         layers = [
-            LayerInput(digest=d.digest, media_type=d.media_type, open=opener(d), size=d.size) for d in image.layers
+            LayerInput(
+                digest=d.digest,
+                media_type=d.media_type,
+                open=opener(d),
+                size=d.size,
+                location=locate(d),
+                progress=progress.advance if progress is not None else None,
+            )
+            for d in image.layers
         ]
         if progress is not None:
             progress.start(sum(d.size for d in image.layers), len(image.layers))

@@ -5,17 +5,22 @@ contents ``bufsize`` bytes at a time; on a layer of tens of thousands of files t
 than inflating it. This reader keeps one buffer with an offset, parses ustar, GNU (``L``/``K`` long
 names, base-256 numbers) and PAX (``x`` records: ``path``, ``linkpath``, ``size``) headers, checks
 every header checksum, and bounds the size of long names and PAX records.
+
+Over a stream of chunks (``TarReader(chunks)``) skipping still reads every byte; over a tar lying
+uncompressed in a file (``TarReader(FileSource(…))``) it seeks, so only headers and the contents
+asked for are read.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from wharfinger.errors import UnsafeArchiveError
 
-__all__ = ["TarEntry", "TarReader"]
+__all__ = ["FileSource", "TarEntry", "TarReader"]
 
 BLOCK = 512
 _MAX_META_BYTES = 1024 * 1024  # bytes: a GNU long name or PAX header larger than this is hostile
@@ -96,6 +101,68 @@ class _Source:
         return copied
 
 
+class FileSource:
+    """``size`` bytes at ``offset`` of an open file descriptor, with exact reads and seeking skips.
+
+    Reads are positional (``os.pread``): the descriptor's offset is never moved, so another
+    thread may read the same descriptor. The caller owns (and closes) it. A file shorter than
+    ``offset + size`` reads short at its end, which the tar reader reports as truncated.
+    """
+
+    _WINDOW = 64 * 1024  # bytes read at least: a header and the small files after it, in one call
+    _MAX_READ = 1024 * 1024  # bytes read at most: a large selected file is copied a piece at a time
+
+    def __init__(self, fd: int, offset: int, size: int) -> None:
+        self._fd = fd
+        self._position = offset  # file offset of the first byte not yet consumed or buffered
+        self._end = offset + size
+        self._buffer = memoryview(b"")
+
+    def _fill(self, size: int) -> bool:
+        want = min(max(size, self._WINDOW), self._MAX_READ, self._end - self._position)
+        data = os.pread(self._fd, want, self._position) if want > 0 else b""
+        self._position += len(data)
+        self._buffer = memoryview(data)
+        return bool(data)
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes; fewer only at the end of the range (or of a truncated file)."""
+        if len(self._buffer) >= size:
+            out = bytes(self._buffer[:size])
+            self._buffer = self._buffer[size:]
+            return out
+        parts = [bytes(self._buffer)]
+        missing = size - len(self._buffer)
+        self._buffer = memoryview(b"")
+        while missing > 0 and self._fill(missing):
+            take = self._buffer[:missing]
+            parts.append(bytes(take))
+            missing -= len(take)
+            self._buffer = self._buffer[len(take) :]
+        return b"".join(parts)
+
+    def skip(self, size: int) -> int:
+        buffered = len(self._buffer)
+        if size <= buffered:
+            self._buffer = self._buffer[size:]
+            return size
+        beyond = min(size - buffered, self._end - self._position)
+        self._buffer = memoryview(b"")
+        self._position += beyond  # not read: the hashing thread reads these bytes, this one seeks
+        return buffered + beyond
+
+    def copy_to(self, size: int, out: BinaryIO) -> int:
+        copied = 0
+        while copied < size:
+            if not self._buffer and not self._fill(size - copied):
+                break
+            take = min(size - copied, len(self._buffer))
+            out.write(self._buffer[:take])
+            self._buffer = self._buffer[take:]
+            copied += take
+        return copied
+
+
 def _number(field: bytes, what: str) -> int:
     if field and field[0] & 0x80:  # GNU base-256 for values that do not fit in octal
         value = int.from_bytes(field[1:], "big")
@@ -135,8 +202,8 @@ def _pax_records(data: bytes) -> dict[str, str]:
 class TarReader:
     """Iterate entries; after each entry, its content may be read (``read``/``copy_to``) or left to skip."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._source = _Source(chunks)
+    def __init__(self, chunks: Iterator[bytes] | FileSource) -> None:
+        self._source = chunks if isinstance(chunks, FileSource) else _Source(chunks)
         self._remaining = 0  # content bytes of the current entry not yet consumed
         self._padding = 0
 

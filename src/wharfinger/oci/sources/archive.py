@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from wharfinger.errors import LayoutError, UnsafeArchiveError
 from wharfinger.oci.settings import Settings
-from wharfinger.oci.sources.files import MISSING_HINT, UNSAFE_HINT, read_limited, safe_parts
+from wharfinger.oci.sources.files import MISSING_HINT, UNSAFE_HINT, BlobLocation, read_limited, safe_parts
 
 __all__ = ["TarFiles"]
 
@@ -134,12 +134,22 @@ class TarFiles:
             return False
         return True
 
-    def open(self, name: str) -> tuple[BinaryIO, int]:
+    def _contiguous(self, name: str) -> tarfile.TarInfo:
         member = self._member(name)
         if member.sparse is not None:  # GNU sparse members: their data is not one contiguous run
             raise UnsafeArchiveError(f"{name} in {self.description} is a sparse file", hint=UNSAFE_HINT)
+        return member
+
+    def open(self, name: str) -> tuple[BinaryIO, int]:
+        member = self._contiguous(name)
         raw = _Slice(self._path, member.offset_data, member.size)
         return io.BufferedReader(raw, 1 << 16), member.size
+
+    def locate(self, name: str) -> BlobLocation:
+        # a gzipped archive's members lie in the decompressed temporary file (/proc/self/fd/N),
+        # which lives as long as this reader
+        member = self._contiguous(name)
+        return BlobLocation(path=self._path, offset=member.offset_data, size=member.size)
 
     def read(self, name: str, *, max_bytes: int) -> bytes:
         stream, size = self.open(name)

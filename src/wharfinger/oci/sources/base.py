@@ -34,8 +34,9 @@ from wharfinger.oci.manifest import (
 from wharfinger.oci.platform import Platform, host_platform
 from wharfinger.oci.reference import ImageRef
 from wharfinger.oci.settings import Settings
+from wharfinger.oci.sources.files import BlobLocation
 
-__all__ = ["ContentReader", "ImageSource", "ResolvedImage", "read_manifest", "resolve_descriptor"]
+__all__ = ["BlobLocator", "ContentReader", "ImageSource", "ResolvedImage", "read_manifest", "resolve_descriptor"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,17 @@ class ImageSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BlobLocator(Protocol):
+    """An ``ImageSource`` that can say where a blob lies in a local file (a layout, an archive)."""
+
+    def locate_blob(self, descriptor: Descriptor) -> BlobLocation | None:
+        """Where ``descriptor``'s bytes lie, as stored; ``None`` when they do not lie in one run of a
+        file or do not have the descriptor's size (``open_blob`` then says what is wrong). Only a
+        hint for reading faster: the blob is verified by reading ``open_blob`` to EOF all the same."""
+        ...
 
 
 class ContentReader(Protocol):

@@ -29,6 +29,7 @@ from wharfinger.oci.reference import ImageRef, parse_ref
 from wharfinger.oci.settings import Settings
 from wharfinger.oci.sources.archive import TarFiles
 from wharfinger.oci.sources.base import ResolvedImage, read_manifest, verifier_for
+from wharfinger.oci.sources.files import BlobLocation
 from wharfinger.oci.sources.layout import CONTAINERD_NAME, OciLayoutSource
 
 __all__ = ["DOCKER_LAYER_TAR", "DockerArchiveSource"]
@@ -211,11 +212,21 @@ class DockerArchiveSource:
                 return _first_ref(entry)
         return None
 
-    def open_blob(self, descriptor: Descriptor) -> BinaryIO:
-        name = self._blobs.get(descriptor.digest)
+    def _member_name(self, digest: str) -> str:
+        name = self._blobs.get(digest)
         if name is None:
-            parsed = parse_digest(descriptor.digest)
+            parsed = parse_digest(digest)
             name = f"blobs/{parsed.algorithm}/{parsed.hex}"
+        return name
+
+    def locate_blob(self, descriptor: Descriptor) -> BlobLocation | None:
+        if descriptor.digest in self._manifests:
+            return None  # synthesised, in memory
+        location = self.files.locate(self._member_name(descriptor.digest))
+        return location if location.size == descriptor.size else None
+
+    def open_blob(self, descriptor: Descriptor) -> BinaryIO:
+        name = self._member_name(descriptor.digest)
         if descriptor.digest in self._manifests:
             return io.BytesIO(self._manifests[descriptor.digest])
         stream, size = self.files.open(name)

@@ -13,12 +13,26 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from wharfinger.errors import LayoutError, UnsafeArchiveError
 
-__all__ = ["MISSING_HINT", "UNSAFE_HINT", "DirFiles", "ImageFiles", "read_limited", "safe_parts"]
+__all__ = ["MISSING_HINT", "UNSAFE_HINT", "BlobLocation", "DirFiles", "ImageFiles", "read_limited", "safe_parts"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BlobLocation:
+    """Where a blob lies, stored as is, inside a local file: ``size`` bytes at ``offset`` of ``path``.
+
+    A reader may seek over parts of it (the layer reader skips file contents it does not want);
+    it must still read it all through ``ImageSource.open_blob`` to verify the digest.
+    """
+
+    path: Path
+    offset: int
+    size: int
 
 
 class ImageFiles(Protocol):
@@ -30,6 +44,10 @@ class ImageFiles(Protocol):
 
     def open(self, name: str) -> tuple[BinaryIO, int]:
         """An open stream of the file and its size in bytes (``LayoutError`` if missing)."""
+        ...
+
+    def locate(self, name: str) -> BlobLocation:
+        """Where the file's bytes lie on disk (``LayoutError`` if missing)."""
         ...
 
     def close(self) -> None: ...
@@ -86,6 +104,12 @@ class DirFiles:
     def read(self, name: str, *, max_bytes: int) -> bytes:
         stream, size = self.open(name)
         return read_limited(stream, size, name, max_bytes, self.description)
+
+    def locate(self, name: str) -> BlobLocation:
+        # opened as `open` does, so a symlinked blob is refused here too, not only when hashed
+        stream, size = self.open(name)
+        stream.close()
+        return BlobLocation(path=self._path(name), offset=0, size=size)
 
     def close(self) -> None:
         return None

@@ -20,7 +20,7 @@ from wharfinger.oci.platform import Platform
 from wharfinger.oci.reference import ImageRef, parse_ref
 from wharfinger.oci.settings import Settings
 from wharfinger.oci.sources.base import ResolvedImage, read_manifest, resolve_descriptor, verifier_for
-from wharfinger.oci.sources.files import ImageFiles
+from wharfinger.oci.sources.files import BlobLocation, ImageFiles
 
 __all__ = ["REF_NAME", "OciLayoutSource", "blob_name"]
 
@@ -168,6 +168,10 @@ class OciLayoutSource:
                 hint="the layout is corrupt or was altered; copy the image again",
             )
         return open_verified(stream, verifier_for(descriptor))
+
+    def locate_blob(self, descriptor: Descriptor) -> BlobLocation | None:
+        location = self.files.locate(blob_name(descriptor.digest))
+        return location if location.size == descriptor.size else None
 
     def read_manifest(self, descriptor: Descriptor) -> Manifest:
         return read_manifest(self, descriptor)
