@@ -105,16 +105,17 @@ def _blob(blobs: Path, data: bytes) -> tuple[str, int]:
     return digest, len(data)
 
 
-def write_oci_layout(directory: Path, layer_tars: list[bytes], *, tag: str = "latest") -> Path:
-    """An OCI image layout (image-spec 1.1) with gzip layers; returns ``directory``."""
+def write_oci_layout(directory: Path, layer_tars: list[bytes], *, tag: str = "latest", gzipped: bool = True) -> Path:
+    """An OCI image layout (image-spec 1.1) with gzip (or plain tar) layers; returns ``directory``."""
     blobs = directory / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
     layers = []
     diff_ids = []
     for tar in layer_tars:
         diff_ids.append("sha256:" + hashlib.sha256(tar).hexdigest())
-        digest, size = _blob(blobs, gzip.compress(tar, compresslevel=1, mtime=0))
-        layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": size})
+        digest, size = _blob(blobs, gzip.compress(tar, compresslevel=1, mtime=0) if gzipped else tar)
+        media_type = "application/vnd.oci.image.layer.v1.tar" + ("+gzip" if gzipped else "")
+        layers.append({"mediaType": media_type, "digest": digest, "size": size})
     config = {
         "architecture": "amd64",
         "os": "linux",
@@ -165,6 +166,13 @@ def two_layer_layout(minbase_tar: Path, full_tar: Path) -> Path:
         write_oci_layout(partial, [minbase_tar.read_bytes(), diff_layer(minbase_tar, full_tar)])
         partial.rename(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def plain_two_layer_layout(minbase_tar: Path, full_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``two_layer_layout`` with plain-tar layers, as a layout may hold them (read in place, not streamed)."""
+    layers = [minbase_tar.read_bytes(), diff_layer(minbase_tar, full_tar)]
+    return write_oci_layout(tmp_path_factory.mktemp("plain-layout"), layers, gzipped=False)
 
 
 @pytest.fixture(scope="session")

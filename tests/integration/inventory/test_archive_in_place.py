@@ -1,7 +1,8 @@
-"""``docker-archive:`` layers read in place (seeking, hashed by a second thread) against the streaming path.
+"""Layers read in place (seeking, hashed by a second thread) against the streaming path.
 
-The archive is what ``skopeo copy … docker-archive:`` writes for the two-layer Debian image:
-uncompressed layers, verified against the config's diff_ids.
+The docker-archive is what ``skopeo copy … docker-archive:`` writes for the two-layer Debian
+image: uncompressed layers, verified against the config's diff_ids. The same image with plain-tar
+layers is also read as an OCI layout and as an oci-archive (``tar`` of that layout).
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ def debian_archive(two_layer_layout: Path, tmp_path_factory: pytest.TempPathFact
 
 
 @contextmanager
-def archive_layers(archive: Path, *, in_place: bool) -> Iterator[list[LayerInput]]:
-    """The archive's layers, located (``open`` then refuses: the in-place path must not call it) or not."""
-    source: ImageSource = open_source(parse_source(f"docker-archive:{archive}"), settings=SETTINGS)
+def archive_layers(archive: Path | str, *, in_place: bool) -> Iterator[list[LayerInput]]:
+    """The image's layers, located (``open`` then refuses: the in-place path must not call it) or not."""
+    text = archive if isinstance(archive, str) else f"docker-archive:{archive}"
+    source: ImageSource = open_source(parse_source(text), settings=SETTINGS)
     try:
         image = source.resolve()
         assert isinstance(source, BlobLocator)
@@ -73,7 +75,7 @@ def archive_layers(archive: Path, *, in_place: bool) -> Iterator[list[LayerInput
         source.close()
 
 
-def inventory(archive: Path, *, in_place: bool) -> Inventory:
+def inventory(archive: Path | str, *, in_place: bool) -> Inventory:
     with archive_layers(archive, in_place=in_place) as layers:
         if in_place:
             assert all(layer.location is not None for layer in layers)
@@ -86,6 +88,16 @@ def test_in_place_inventory_equals_streamed(debian_archive: Path) -> None:
     assert inventory(debian_archive, in_place=True) == streamed
     # the CLI's path (sources.py) locates the layers itself
     assert inventory_of_source(f"docker-archive:{debian_archive}", settings=SETTINGS, use_cache=False)[0] == streamed
+
+
+def test_layout_and_oci_archive_in_place_equal_streamed(plain_two_layer_layout: Path, tmp_path: Path) -> None:
+    oci_archive = tmp_path / "oci.tar"
+    subprocess.run(["tar", "-C", str(plain_two_layer_layout), "-cf", str(oci_archive), "."], check=True)
+    for text in (f"oci:{plain_two_layer_layout}:latest", f"oci-archive:{oci_archive}"):
+        streamed = inventory(text, in_place=False)
+        assert len(streamed.packages) > 100
+        assert inventory(text, in_place=True) == streamed, text
+        assert inventory_of_source(text, settings=SETTINGS, use_cache=False)[0] == streamed, text
 
 
 def _unselected_content_offset(archive: Path) -> int:
