@@ -16,6 +16,11 @@ Each path keeps its history (one node per layer that touched it), so ``LayeredFS
 gives the filesystem as it was after layer ``i``: the inventory uses it to say which layer
 introduced each package.
 
+A plain-tar layer lying in a local file (``LayerInput.location``: a layout's blob, an archive's
+member) is not streamed: its headers are read in place and the contents nobody selected are
+seeked over, while a second thread hashes the whole blob against its digest; the layer counts
+only once that verdict is in.
+
 Hostile layers: entries with ``..`` components or absolute paths, device files and FIFOs are
 skipped with a warning; decompression bombs (ratio or total size) and entry floods refuse the
 whole image with ``UnsafeArchiveError``. Limits are in ``LayerLimits``.
@@ -402,7 +407,7 @@ def _open_plain_tar(layer: LayerInput) -> tuple[int, int, int] | None:
     says what is wrong with them).
     """
     location = layer.location
-    if location is None:
+    if location is None or not hasattr(os, "preadv"):  # positional reads: POSIX only
         return None
     try:
         fd = os.open(location.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
