@@ -49,22 +49,16 @@ class TarEntry:
         return self.type == HARDLINK
 
 
-class _Source:
-    """Bytes from an iterator of chunks, with exact reads and bulk skips."""
+class _Buffered:
+    """Exact reads and copies over a buffer that ``_fill`` refills (at least ``size`` bytes wanted)."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = memoryview(b"")
+    _buffer: memoryview
 
-    def _fill(self) -> bool:
-        for chunk in self._chunks:
-            if chunk:
-                self._buffer = memoryview(chunk)
-                return True
-        return False
+    def _fill(self, size: int) -> bool:
+        raise NotImplementedError
 
     def read(self, size: int) -> bytes:
-        """Up to ``size`` bytes; fewer only at the end of the stream."""
+        """Up to ``size`` bytes; fewer only at the end of the stream (or of a truncated file)."""
         if len(self._buffer) >= size:
             out = bytes(self._buffer[:size])
             self._buffer = self._buffer[size:]
@@ -72,27 +66,17 @@ class _Source:
         parts = [bytes(self._buffer)]
         missing = size - len(self._buffer)
         self._buffer = memoryview(b"")
-        while missing > 0 and self._fill():
+        while missing > 0 and self._fill(missing):
             take = self._buffer[:missing]
             parts.append(bytes(take))
             missing -= len(take)
             self._buffer = self._buffer[len(take) :]
         return b"".join(parts)
 
-    def skip(self, size: int) -> int:
-        skipped = 0
-        while skipped < size:
-            if not self._buffer and not self._fill():
-                break
-            take = min(size - skipped, len(self._buffer))
-            self._buffer = self._buffer[take:]
-            skipped += take
-        return skipped
-
     def copy_to(self, size: int, out: BinaryIO) -> int:
         copied = 0
         while copied < size:
-            if not self._buffer and not self._fill():
+            if not self._buffer and not self._fill(size - copied):
                 break
             take = min(size - copied, len(self._buffer))
             out.write(self._buffer[:take])
@@ -101,7 +85,32 @@ class _Source:
         return copied
 
 
-class FileSource:
+class _Source(_Buffered):
+    """Bytes from an iterator of chunks, with exact reads and bulk skips."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = memoryview(b"")
+
+    def _fill(self, size: int) -> bool:  # noqa: ARG002 -- a chunk is what the stream hands over
+        for chunk in self._chunks:
+            if chunk:
+                self._buffer = memoryview(chunk)
+                return True
+        return False
+
+    def skip(self, size: int) -> int:
+        skipped = 0
+        while skipped < size:
+            if not self._buffer and not self._fill(size - skipped):
+                break
+            take = min(size - skipped, len(self._buffer))
+            self._buffer = self._buffer[take:]
+            skipped += take
+        return skipped
+
+
+class FileSource(_Buffered):
     """``size`` bytes at ``offset`` of an open file descriptor, with exact reads and seeking skips.
 
     Reads are positional (``os.pread``): the descriptor's offset is never moved, so another
@@ -125,22 +134,6 @@ class FileSource:
         self._buffer = memoryview(data)
         return bool(data)
 
-    def read(self, size: int) -> bytes:
-        """Up to ``size`` bytes; fewer only at the end of the range (or of a truncated file)."""
-        if len(self._buffer) >= size:
-            out = bytes(self._buffer[:size])
-            self._buffer = self._buffer[size:]
-            return out
-        parts = [bytes(self._buffer)]
-        missing = size - len(self._buffer)
-        self._buffer = memoryview(b"")
-        while missing > 0 and self._fill(missing):
-            take = self._buffer[:missing]
-            parts.append(bytes(take))
-            missing -= len(take)
-            self._buffer = self._buffer[len(take) :]
-        return b"".join(parts)
-
     def skip(self, size: int) -> int:
         buffered = len(self._buffer)
         if size <= buffered:
@@ -150,17 +143,6 @@ class FileSource:
         self._buffer = memoryview(b"")
         self._position += beyond  # not read: the hashing thread reads these bytes, this one seeks
         return buffered + beyond
-
-    def copy_to(self, size: int, out: BinaryIO) -> int:
-        copied = 0
-        while copied < size:
-            if not self._buffer and not self._fill(size - copied):
-                break
-            take = min(size - copied, len(self._buffer))
-            out.write(self._buffer[:take])
-            self._buffer = self._buffer[take:]
-            copied += take
-        return copied
 
 
 def _number(field: bytes, what: str) -> int:
