@@ -121,8 +121,15 @@ class WebhookServer:
 
 
 def start_webhook(
-    folder: Path, *args: str, pki: Pki | None = None, wait_ready: bool = True, env: dict[str, str] | None = None
+    folder: Path,
+    *args: str,
+    pki: Pki | None = None,
+    wait_ready: bool = True,
+    env: dict[str, str] | None = None,
+    verbose: bool = True,
 ) -> WebhookServer:
+    """``wharfinger admission serve`` over TLS on a free port. ``verbose=False`` (the benchmarks):
+    warnings only, so logging every decision does not weigh on the latency being measured."""
     folder.mkdir(parents=True, exist_ok=True)
     pki = pki or Pki(folder)
     pki.issue("127.0.0.1", folder / "tls.crt", folder / "tls.key")
@@ -136,7 +143,7 @@ def start_webhook(
             "wharfinger",
             "--log-format",
             "json",
-            "-v",
+            *(["-v"] if verbose else []),
             "admission",
             "serve",
             "--host",

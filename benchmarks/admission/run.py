@@ -12,16 +12,12 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import re
 import shutil
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -29,23 +25,23 @@ import httpx
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from wharfinger.admission.manifests import self_signed_pair  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from admission_server import start_webhook  # noqa: E402 -- the test suite's webhook launcher
 
 
-def histogram(text: str) -> dict[float, float]:
+def histogram(text: str, *, cache: str | None = None) -> dict[float, float]:
+    """The webhook's ``/validate`` decision-time histogram (cumulative counts by bucket bound),
+    summed over cache hits and misses, or for ``cache`` ("hit"/"miss") only."""
     buckets: dict[float, float] = {}
     for line in text.splitlines():
-        m = re.match(r'wharfinger_admission_decision_seconds_bucket\{.*endpoint="validate".*le="([^"]+)"\} (\S+)', line)
-        if m:
-            le = float("inf") if m.group(1) == "+Inf" else float(m.group(1))
-            buckets[le] = buckets.get(le, 0.0) + float(m.group(2))
+        m = re.match(r'wharfinger_admission_decision_seconds_bucket\{(.*)le="([^"]+)"\} (\S+)', line)
+        if not m or 'endpoint="validate"' not in m.group(1):
+            continue
+        if cache is not None and f'cache="{cache}"' not in m.group(1):
+            continue
+        le = float("inf") if m.group(2) == "+Inf" else float(m.group(2))
+        buckets[le] = buckets.get(le, 0.0) + float(m.group(3))
     return buckets
 
 
@@ -93,48 +89,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="wharfinger-bench-"))
-    ca, cert, key = self_signed_pair("127.0.0.1", now=dt.datetime.now(dt.UTC))
-    (work / "ca.pem").write_bytes(ca)
-    (work / "tls.crt").write_bytes(cert)
-    (work / "tls.key").write_bytes(key)
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wharfinger",
-            "admission",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--tls-cert",
-            str(work / "tls.crt"),
-            "--tls-key",
-            str(work / "tls.key"),
-            "--policy",
-            str(HERE / "policy.yaml"),
-            "--facts",
-            str(HERE / "facts.yaml"),
-            "--audit-log",
-            str(work / "audit.jsonl"),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"https://127.0.0.1:{port}"
-    ctx = ssl.create_default_context(cafile=str(work / "ca.pem"))
+    server = start_webhook(
+        work,
+        "--policy", str(HERE / "policy.yaml"),
+        "--facts", str(HERE / "facts.yaml"),
+        "--audit-log", str(work / "audit.jsonl"),
+        verbose=False,
+    )  # fmt: skip
+    url, ctx = server.url, server.ssl_context()
     body = (HERE / "review.json").read_bytes()
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/readyz", verify=ctx)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         httpx.post(f"{url}/validate", content=body, verify=ctx, headers={"Content-Type": "application/json"})
         # fixed rate: connections x (1000 / delay) requests/s, each connection paced by wrk's delay()
         connections = 25  # enough that wrk's per-connection pause, not the latency, sets the rate
@@ -157,8 +121,7 @@ def main() -> None:
         print(f"throughput (wrk -t2 -c{args.connections}): {rps:.0f} decisions/s, non-2xx: {non2xx}")
         print(report)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -12,20 +12,13 @@ decisions whose facts were gathered (``cache="miss"``), the client-side one adds
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import re
-import socket
-import ssl
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -33,9 +26,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
+from run import histogram, percentile_bucket, share_below  # noqa: E402 -- benchmarks/admission/run.py, beside this script
+
+from admission_server import start_webhook  # noqa: E402 -- the test suite's webhook launcher
 from testkit.pushing import push_tiny_image  # noqa: E402
 from testkit.registry import start_registry  # noqa: E402
-from wharfinger.admission.manifests import self_signed_pair  # noqa: E402
 from wharfinger.oci.client import RegistryClient, RegistrySettings  # noqa: E402
 from wharfinger.signing.cosign.registry import append_signature  # noqa: E402
 from wharfinger.signing.cosign.simplesigning import build_signature_layer  # noqa: E402
@@ -53,23 +48,6 @@ spec:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def buckets(text: str) -> dict[float, float]:
-    out: dict[float, float] = {}
-    for line in text.splitlines():
-        m = re.match(
-            r'wharfinger_admission_decision_seconds_bucket\{cache="miss",endpoint="validate",le="([^"]+)"\} (\S+)', line
-        )
-        if m:
-            out[float("inf") if m.group(1) == "+Inf" else float(m.group(1))] = float(m.group(2))
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=200)
@@ -84,10 +62,6 @@ def main() -> None:
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     (work / "policy.yaml").write_text(POLICY)
-    ca, cert, tls_key = self_signed_pair("127.0.0.1", now=dt.datetime.now(dt.UTC))
-    (work / "ca.pem").write_bytes(ca)
-    (work / "tls.crt").write_bytes(cert)
-    (work / "tls.key").write_bytes(tls_key)
     with start_registry(work / "registry") as registry:
         client = RegistryClient(registry.host, settings=RegistrySettings(insecure_hosts=frozenset({registry.host})))
         signer = open_file_signer(f"file:{work / 'ci.pem'}", {})
@@ -100,43 +74,15 @@ def main() -> None:
             append_signature(client, repository, digest, payload, layer)
             refs.append(f"{registry.host}/{repository}:{tag}")
         client.close()
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wharfinger",
-                "admission",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--tls-cert",
-                str(work / "tls.crt"),
-                "--tls-key",
-                str(work / "tls.key"),
-                "--policy",
-                str(work / "policy.yaml"),
-                "--trust-dir",
-                str(work / "trust"),
-                "--insecure-registry",
-                registry.host,
-            ],
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        ctx = ssl.create_default_context(cafile=str(work / "ca.pem"))
-        url = f"https://127.0.0.1:{port}"
+        server = start_webhook(
+            work / "webhook",
+            "--policy", str(work / "policy.yaml"),
+            "--trust-dir", str(work / "trust"),
+            "--insecure-registry", registry.host,
+            verbose=False,
+        )  # fmt: skip
         try:
-            with httpx.Client(base_url=url, verify=ctx, timeout=30) as http:
-                for _ in range(100):
-                    try:
-                        if http.get("/readyz").status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        time.sleep(0.1)
+            with server.client() as http:
                 latencies = []
                 allowed = 0
                 for i, ref in enumerate(refs):
@@ -162,20 +108,16 @@ def main() -> None:
                     reply = http.post("/validate", content=body, headers={"Content-Type": "application/json"})
                     latencies.append(time.perf_counter() - start)
                     allowed += reply.json()["response"]["allowed"]
-                hist = buckets(http.get("/metrics").text)
+                hist = histogram(http.get("/metrics").text, cache="miss")
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            server.stop()
     latencies.sort()
     n = len(latencies)
-    total = hist.get(float("inf"), 0)
-    share = {b: hist[b] / total for b in sorted(hist)} if total else {}
-    p99_bucket = next((b for b, s in share.items() if s >= 0.99), float("inf"))
-    p50_bucket = next((b for b, s in share.items() if s >= 0.5), float("inf"))
+    p99_bucket, p50_bucket = percentile_bucket({}, hist, 0.99), percentile_bucket({}, hist, 0.5)
     print(f"{n} uncached decisions, {allowed} admitted (each: resolve tag, fetch .sig, verify ECDSA P-256)")
     print(
         f"  server-side: p50 <= {p50_bucket * 1000:g} ms, p99 <= {p99_bucket * 1000:g} ms (histogram buckets), "
-        f"{share.get(0.1, 0) * 100:.1f} % <= 100 ms"
+        f"{share_below({}, hist, 0.1) * 100:.1f} % <= 100 ms"
     )
     print(
         f"  client-side: p50 {latencies[n // 2] * 1000:.1f} ms, p99 {latencies[int(n * 0.99) - 1] * 1000:.1f} ms, "
