@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from wharfinger.signing.keys.generate import GeneratedIdentity
+    from wharfinger.signing.keys.signer import SignatureAlgorithm
 
 __all__ = ["keys_app", "register"]
 
@@ -146,6 +147,26 @@ def generate_command(
     typer.echo(f"{printed}\n{cert_path}")
 
 
+def _checked_key_uri(provider: str, key_uri: str | None, example: str, *, days: int, subject: str) -> str:
+    """The key URI a provider needs, once validity and subject are known good: nothing is created
+    (or billed) in a token, KMS or vault for a request that would fail afterwards."""
+    from wharfinger.errors import InputError
+    from wharfinger.signing.keys.generate import check_validity_days, parse_subject
+
+    if key_uri is None:
+        raise InputError(f"--provider {provider} needs --key-uri", hint=f"e.g. --key-uri {example}")
+    check_validity_days(days)
+    parse_subject(subject)
+    return key_uri
+
+
+def _self_certifying_algorithm(key_type: str) -> SignatureAlgorithm | None:
+    """RSA keys self-sign their certificate with PKCS#1 v1.5 (see certify_signer_key); signing later uses PSS."""
+    from wharfinger.signing.keys.signer import SignatureAlgorithm
+
+    return SignatureAlgorithm.RSASSA_PKCS1V15_SHA256 if key_type.startswith("rsa-") else None
+
+
 def _generate_in_token(
     key_uri: str | None,
     key_type: str,
@@ -161,11 +182,8 @@ def _generate_in_token(
     from cryptography.hazmat.primitives import serialization
 
     from wharfinger.clock import SystemClock
-    from wharfinger.errors import InputError
     from wharfinger.signing.keys.generate import (
         certify_signer_key,
-        check_validity_days,
-        parse_subject,
     )
     from wharfinger.signing.keys.pkcs11 import (
         Pkcs11Signer,
@@ -173,16 +191,10 @@ def _generate_in_token(
         parse_pkcs11_uri,
         store_pkcs11_certificate,
     )
-    from wharfinger.signing.keys.signer import SignatureAlgorithm
 
-    if key_uri is None:
-        raise InputError("--provider pkcs11 needs --key-uri", hint="e.g. --key-uri 'pkcs11:token=ci;object=release'")
-    check_validity_days(days)
-    parse_subject(subject)  # refuse a bad subject before a key is made in the token
-    parsed = generate_pkcs11_key_pair(parse_pkcs11_uri(key_uri), key_type)
-    # RSA keys self-sign their certificate with PKCS#1 v1.5 (see certify_signer_key); signing later uses PSS
-    algorithm = SignatureAlgorithm.RSASSA_PKCS1V15_SHA256 if key_type.startswith("rsa-") else None
-    signer = Pkcs11Signer(parsed, algorithm=algorithm)
+    uri = _checked_key_uri("pkcs11", key_uri, "'pkcs11:token=ci;object=release'", days=days, subject=subject)
+    parsed = generate_pkcs11_key_pair(parse_pkcs11_uri(uri), key_type)
+    signer = Pkcs11Signer(parsed, algorithm=_self_certifying_algorithm(key_type))
     try:
         chain = certify_signer_key(
             subject=subject, signer=signer, now=SystemClock().now(), days=days, ca=ca, issuer=issuer,
@@ -207,20 +219,14 @@ def _generate_in_kms(
 ) -> tuple[tuple[x509.Certificate, ...], str]:
     """Signing key in AWS KMS under an alias, certificate signed by the KMS key (or the issuer)."""
     from wharfinger.clock import SystemClock
-    from wharfinger.errors import InputError
     from wharfinger.signing.keys.awskms import AwsKmsSigner, create_awskms_signing_key, parse_awskms_uri
-    from wharfinger.signing.keys.generate import certify_signer_key, check_validity_days, parse_subject
-    from wharfinger.signing.keys.signer import SignatureAlgorithm
+    from wharfinger.signing.keys.generate import certify_signer_key
 
-    if key_uri is None:
-        raise InputError("--provider awskms needs --key-uri", hint="e.g. --key-uri awskms:///alias/release-signing")
-    check_validity_days(days)
-    parse_subject(subject)  # refuse a bad subject before a key is made (and billed) in KMS
-    parsed = create_awskms_signing_key(parse_awskms_uri(key_uri), key_type)
-    # RSA keys self-sign their certificate with PKCS#1 v1.5 (see certify_signer_key); signing later uses PSS
-    algorithm = SignatureAlgorithm.RSASSA_PKCS1V15_SHA256 if key_type.startswith("rsa-") else None
+    uri = _checked_key_uri("awskms", key_uri, "awskms:///alias/release-signing", days=days, subject=subject)
+    parsed = create_awskms_signing_key(parse_awskms_uri(uri), key_type)
+    signer = AwsKmsSigner(parsed, algorithm=_self_certifying_algorithm(key_type))
     chain = certify_signer_key(
-        subject=subject, signer=AwsKmsSigner(parsed, algorithm=algorithm), now=SystemClock().now(), days=days,
+        subject=subject, signer=signer, now=SystemClock().now(), days=days,
         ca=ca, issuer=issuer, crl_url=crl_url, ocsp_url=ocsp_url,
     )  # fmt: skip
     return chain, str(parsed)
@@ -241,7 +247,6 @@ def _generate_in_key_vault(
     from cryptography.hazmat.primitives import serialization
 
     from wharfinger.clock import SystemClock
-    from wharfinger.errors import InputError
     from wharfinger.signing.keys.azurekv import (
         AzureKeyVaultSigner,
         azure_credential,
@@ -249,18 +254,14 @@ def _generate_in_key_vault(
         parse_azurekv_uri,
         store_azurekv_certificate_chain,
     )
-    from wharfinger.signing.keys.generate import certify_signer_key, check_validity_days, parse_subject
-    from wharfinger.signing.keys.signer import SignatureAlgorithm
+    from wharfinger.signing.keys.generate import certify_signer_key
 
-    if key_uri is None:
-        raise InputError("--provider azurekv needs --key-uri", hint="e.g. --key-uri azurekv://myvault/release-signing")
-    check_validity_days(days)
-    parse_subject(subject)  # refuse a bad subject before a key is made in the vault
-    parsed = parse_azurekv_uri(key_uri)
+    parsed = parse_azurekv_uri(
+        _checked_key_uri("azurekv", key_uri, "azurekv://myvault/release-signing", days=days, subject=subject)
+    )
     credential = azure_credential()  # one credential (one token) for every call
     create_azurekv_signing_key(parsed, key_type, credential=credential)
-    # RSA keys self-sign their certificate with PKCS#1 v1.5 (see certify_signer_key); signing later uses PSS
-    algorithm = SignatureAlgorithm.RSASSA_PKCS1V15_SHA256 if key_type.startswith("rsa-") else None
+    algorithm = _self_certifying_algorithm(key_type)
     chain = certify_signer_key(
         subject=subject, signer=AzureKeyVaultSigner(parsed, credential=credential, algorithm=algorithm),
         now=SystemClock().now(), days=days, ca=ca, issuer=issuer, crl_url=crl_url, ocsp_url=ocsp_url,
