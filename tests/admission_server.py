@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import ssl
@@ -14,9 +13,8 @@ from pathlib import Path
 
 import httpx
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from testkit.pki import CertificateAuthority
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,61 +27,27 @@ def free_port() -> int:
 
 @dataclass
 class Pki:
+    """The webhook's serving CA (the test kit's ``CertificateAuthority``) and leaves written in place."""
+
     folder: Path
-    ca_key: ec.EllipticCurvePrivateKey = field(init=False)
-    ca_cert: x509.Certificate = field(init=False)
+    ca: CertificateAuthority = field(init=False)
 
     def __post_init__(self) -> None:
-        self.ca_key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wharfinger test CA")])
-        now = dt.datetime.now(dt.UTC)
-        self.ca_cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self.ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .sign(self.ca_key, hashes.SHA256())
-        )
-        (self.folder / "ca.pem").write_bytes(self.ca_cert.public_bytes(serialization.Encoding.PEM))
+        self.ca = CertificateAuthority.create(self.folder, name="wharfinger-admission-test-ca")
 
     @property
     def ca_path(self) -> Path:
-        return self.folder / "ca.pem"
+        return self.ca.cert_file
 
     def issue(self, common_name: str, cert_path: Path, key_path: Path) -> x509.Certificate:
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-            .issuer_name(self.ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]
-                ),
-                critical=False,
-            )
-            .sign(self.ca_key, hashes.SHA256())
-        )
-        tmp_key = key_path.with_suffix(".tmp")
-        tmp_key.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        tmp_cert = cert_path.with_suffix(".tmpc")
-        tmp_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        tmp_key.replace(key_path)
-        tmp_cert.replace(cert_path)
-        return cert
+        """A server leaf for 127.0.0.1/localhost, swapped into ``cert_path``/``key_path`` by rename, so a
+        running webhook that reloads its certificate never reads half a file."""
+        issuing = self.folder / ".issuing"
+        issuing.mkdir(exist_ok=True)
+        leaf = self.ca.issue(issuing, common_name)
+        leaf.key_file.replace(key_path)
+        leaf.cert_file.replace(cert_path)
+        return leaf.certificate
 
 
 @dataclass
