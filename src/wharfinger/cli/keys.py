@@ -182,9 +182,7 @@ def _generate_in_token(
     from cryptography.hazmat.primitives import serialization
 
     from wharfinger.clock import SystemClock
-    from wharfinger.signing.keys.generate import (
-        certify_signer_key,
-    )
+    from wharfinger.signing.keys.generate import certify_signer_key
     from wharfinger.signing.keys.pkcs11 import (
         Pkcs11Signer,
         generate_pkcs11_key_pair,
