@@ -617,9 +617,13 @@ class RegistryClient:
             return False
         return True
 
-    def blob_stream(self, repository: str, digest: str, *, size: int | None = None) -> BinaryIO:
-        """A blob as a stream (the caller closes it); reading to the end verifies digest and size."""
-        verifier = DigestVerifier(digest, expected_size=size, what=f"blob {repository}@{digest}")
+    def blob_stream(self, repository: str, digest: str, *, size: int | None = None, verify: bool = True) -> BinaryIO:
+        """A blob as a stream (the caller closes it); reading to the end verifies digest and size.
+
+        ``verify=False`` is for readers that verify what they are given themselves (the blob
+        cache's writer, as with ``download_blob``), so the bytes are hashed once.
+        """
+        verifier = DigestVerifier(digest, expected_size=size, what=f"blob {repository}@{digest}") if verify else None
         response = self._request(
             "GET",
             self.url(f"/v2/{repository}/blobs/{digest}"),
@@ -861,7 +865,7 @@ def _continues_at(response: httpx.Response, offset: int) -> bool:
 class _VerifyingResponseReader(io.RawIOBase):
     """A streamed response body as a raw file, verified at EOF (``DigestMismatchError``)."""
 
-    def __init__(self, response: httpx.Response, verifier: DigestVerifier, host: str) -> None:
+    def __init__(self, response: httpx.Response, verifier: DigestVerifier | None, host: str) -> None:
         super().__init__()
         self._response = response
         self._chunks = _iter_body(response)
@@ -885,9 +889,11 @@ class _VerifyingResponseReader(io.RawIOBase):
                 ) from exc
             if not self._pending:
                 self._done = True
-                self._verifier.verify()
+                if self._verifier is not None:
+                    self._verifier.verify()
                 return 0
-            self._verifier.update(self._pending)
+            if self._verifier is not None:
+                self._verifier.update(self._pending)
         count = min(len(view), len(self._pending))
         view[:count] = self._pending[:count]
         self._pending = self._pending[count:]

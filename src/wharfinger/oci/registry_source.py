@@ -58,10 +58,11 @@ class _Abandoned(Exception):  # noqa: N818 -- thrown into the cache writer to di
 
 
 class _CachingStream(io.RawIOBase):
-    """A verified blob stream whose bytes are also written into the blob cache, published at its end.
+    """A blob stream whose bytes are also written into the blob cache, published at its end.
 
-    The registry stream verifies digest and size as its last bytes are read; the cache writer checks
-    them again before the rename, so a short or altered body never lands in the cache. A reader
+    The cache writer's verifier checks every chunk against the declared size before the reader
+    gets it, and size and digest when the last byte has been read (``DigestMismatchError`` from
+    that read), so a long, short or altered body is refused and never lands in the cache. A reader
     that stops early (an error, a refused layer) leaves no cache entry behind.
     """
 
@@ -128,7 +129,10 @@ class RegistrySource:
             if self.cache is not None:
                 self.cache.put_bytes(fetched.digest, fetched.data)
             return io.BytesIO(fetched.data)
-        stream = self.client.blob_stream(self.repository, descriptor.digest, size=descriptor.size)
+        # with a cache, its writer checks size (as the bytes arrive) and digest (at the end): hash once
+        stream = self.client.blob_stream(
+            self.repository, descriptor.digest, size=descriptor.size, verify=self.cache is None
+        )
         if self.cache is None:
             return stream
         # the reader gets the bytes as they arrive (inflating overlaps the download) and the cache a copy

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 
 import pytest
 
 from testkit.images import BuiltImage, skopeo_copy
 from testkit.progress import RecordingProgress
-from testkit.pushing import layout_blob, push_layout_with_client
+from testkit.pushing import layout_blob, push_layout_with_client, push_tiny_image
 from wharfinger.errors import DigestMismatchError
 from wharfinger.oci.cache import BlobCache
 from wharfinger.oci.platform import Platform
@@ -86,6 +87,26 @@ def test_a_streamed_blob_lands_in_the_cache_only_when_read_to_its_end(registry_p
         assert cache.path_for(second.digest).read_bytes() == data  # published as it was read
         with s.open_blob(second) as again:  # and read from the cache next time, verified
             assert again.read() == data
+
+
+def test_an_altered_blob_from_the_registry_is_refused_and_not_cached(registry_plain, tmp_path) -> None:
+    settings = _settings(registry_plain, tmp_path)
+    cache = BlobCache.from_settings(settings)
+    ref = parse_ref(registry_plain.ref("source/altered", "v1"))
+    with open_registry_source(ref, settings=settings, cache=cache) as source:
+        # a layer of its own (content-addressed storage is shared by every repository of the registry)
+        push_tiny_image(source.client, "source/altered", "v1", content=b"altered " + os.urandom(64))
+        layer = source.resolve().layers[0]
+        hex_digest = layer.digest.split(":")[1]
+        # the registry's own storage, changed behind its back: it serves what is on disk
+        stored = registry_plain.root / "data/docker/registry/v2/blobs/sha256" / hex_digest[:2] / hex_digest / "data"
+        altered = bytearray(stored.read_bytes())
+        altered[len(altered) // 2] ^= 0xFF
+        stored.write_bytes(bytes(altered))
+        with pytest.raises(DigestMismatchError), source.open_blob(layer) as stream:
+            stream.read()
+        assert not cache.contains(layer.digest)
+        assert not any((cache.root / "tmp").glob("*"))
 
 
 def test_pull_to_layout_matches_skopeo(registry_plain, small_image, tmp_path) -> None:
