@@ -1,6 +1,6 @@
 """`python -m wharfinger` runs the CLI."""
 
 if __name__ == "__main__":
-    from wharfinger.cli.app import main
+    from wharfinger.cli.app import run
 
-    main()
+    run()

@@ -63,6 +63,7 @@ def _inventory(
     catalogers: str | None = None,
 ) -> tuple[Inventory, SbomSubject]:
     """``inventory.sources.inventory_of_source`` plus ``--attach``; ``scan`` calls it too."""
+    from wharfinger.cli.process import tune_for_batch
     from wharfinger.errors import InputError
     from wharfinger.inventory.cataloger import CatalogerSelection
     from wharfinger.inventory.sources import inventory_of_source
@@ -75,6 +76,7 @@ def _inventory(
         choices = ", ".join(s.value for s in CatalogerSelection)
         raise InputError(f"--catalogers {catalogers!r} is not a selection", hint=f"use one of: {choices}") from None
     settings = settings if settings is not None else Settings.from_env()
+    tune_for_batch()  # a one-shot command's layer walk: see cli/process.py
     if attach:
         spec = parse_source(source_text)
         if spec.kind is not SourceKind.REGISTRY:

@@ -440,6 +440,9 @@ class _Pending:
     whiteouts: list[str] = field(default_factory=list)
     opaque_dirs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # reported when the layer is applied, in layer order
+    # regular files whose path the selection matches, noted while streaming (None: not known, as for
+    # an index from the cache): applying and globbing then never match every entry of a layer again
+    selected_files: list[str] | None = None
 
 
 @runtime_checkable
@@ -548,6 +551,8 @@ class LayeredFS:
         self.digests = list(digests)
         self._selected = selected  # the globs whose contents were kept while streaming
         self._selected_files: list[str] | None = None
+        self._selected_paths: set[str] = set()  # every path pushed as a file that the selection matches
+        self._kept_paths: set[str] = set()  # every path pushed as a file whose content was kept
         self._history: dict[str, list[_Node]] = {}
         self._children: dict[str, set[str]] = {"/": set()}
         self._spool_dir = spool_dir
@@ -569,6 +574,8 @@ class LayeredFS:
 
     def _push(self, path: str, node: _Node) -> None:
         self._history.setdefault(path, []).append(node)
+        if node.data is not None or node.spool is not None:
+            self._kept_paths.add(path)
         child = path
         while child != "/":
             parent = child.rsplit("/", 1)[0] or "/"
@@ -632,6 +639,8 @@ class LayeredFS:
                     spool=source.spool,
                 ),
             )
+            if selected is not None and selected.matches(path):
+                self._selected_paths.add(path)
 
     # --- views ----------------------------------------------------------------------------------
     def at_layer(self, index: int) -> LayeredFS:
@@ -645,6 +654,8 @@ class LayeredFS:
         view._files = None  # noqa: SLF001
         view._selected = self._selected  # noqa: SLF001
         view._selected_files = None  # noqa: SLF001
+        view._selected_paths = self._selected_paths  # noqa: SLF001
+        view._kept_paths = self._kept_paths  # noqa: SLF001
         view.warnings = self.warnings
         view.changed = self.changed
         return view
@@ -749,9 +760,14 @@ class LayeredFS:
     def executables(self) -> Iterator[str]:
         # only files whose contents were kept: the layer reader already dropped executables no
         # cataloger has a marker for, so this is a handful of paths, not every file of the image
-        for path in self.walk():
+        for path in sorted(self._kept_paths):
             node = self._visible(path)
-            if node is not None and node.mode & 0o111 and (node.data is not None or node.spool is not None):
+            if (
+                node is not None
+                and node.kind == "file"
+                and node.mode & 0o111
+                and (node.data is not None or node.spool is not None)
+            ):
                 yield path
 
     def glob(self, patterns: Iterable[str]) -> Iterator[str]:
@@ -761,7 +777,9 @@ class LayeredFS:
             # every cataloger globs for a subset of the selection: match its globs against the few
             # hundred selected files once per view, not against every file once per cataloger
             if self._selected_files is None:
-                self._selected_files = [p for p in self.walk() if self._selected.matches(p)]
+                self._selected_files = sorted(
+                    p for p in self._selected_paths if (n := self._visible(p)) is not None and n.kind == "file"
+                )
             candidates = self._selected_files
         return (p for p in candidates if compiled.matches(p))
 
@@ -824,7 +842,7 @@ def _read_layer(
         return _read_plain_tar(
             index, layer, plain, selection=selection, selected=selected, budget=budget, spool_dir=spool_dir
         )
-    pending = _Pending()
+    pending = _Pending(selected_files=[])
     stream = _LayerStream(layer, budget)
     try:
         _read_entries(
@@ -858,7 +876,7 @@ def _read_plain_tar(
     blob) is raised in preference to whatever the parse made of the altered bytes.
     """
     fd, offset, size = plain
-    pending = _Pending()
+    pending = _Pending(selected_files=[])
     try:
         # a plain tar expands to itself: the size limits apply to its stored size, up front
         if size > budget.limits.max_layer_bytes:
@@ -1002,8 +1020,13 @@ def _apply_all(
             if warn is not None:
                 warn(message)
         fs._apply(index, pending, selected)  # noqa: SLF001 -- the builder owns the tree
+        files = pending.selected_files
+        if files is None:  # an index from the cache: match its files once, here
+            files = [path for path, node in pending.entries if node.kind == "file" and selected.matches(path)]
+        fs._selected_paths.update(files)  # noqa: SLF001
         changed = fs.changed.setdefault(index, set())
-        changed.update(path for path, _node in pending.entries if selected.matches(path))
+        changed.update(files)
+        changed.update(path for path, node in pending.entries if node.kind != "file" and selected.matches(path))
         changed.update(pending.whiteouts)
 
 
@@ -1057,6 +1080,8 @@ def _ingest(
     node = _Node(kind="file", layer=index, mode=member.mode, size=member.size)
     pending.entries.append((path, node))
     wants = selected.matches(path)
+    if wants and pending.selected_files is not None:
+        pending.selected_files.append(path)
     maybe_native = selection.executable_filters and member.mode & 0o111 and member.size >= 4  # noqa: PLR2004
     if not (wants or maybe_native):
         return
