@@ -553,6 +553,7 @@ class LayeredFS:
         self._selected_files: list[str] | None = None
         self._selected_paths: set[str] = set()  # every path pushed as a file that the selection matches
         self._kept_paths: set[str] = set()  # every path pushed as a file whose content was kept
+        self._real_directories: dict[str, str] = {}  # realpath of directories, filled once the tree is built
         self._history: dict[str, list[_Node]] = {}
         self._children: dict[str, set[str]] = {"/": set()}
         self._spool_dir = spool_dir
@@ -605,6 +606,7 @@ class LayeredFS:
                 self.changed.setdefault(layer, set()).add(target)
 
     def _apply(self, layer: int, pending: _Pending, selected: PathPatterns | None = None) -> None:
+        self._real_directories.clear()
         for directory in pending.opaque_dirs:
             self._delete(directory, layer, keep_self=True)
         for path in pending.whiteouts:
@@ -656,6 +658,7 @@ class LayeredFS:
         view._selected_files = None  # noqa: SLF001
         view._selected_paths = self._selected_paths  # noqa: SLF001
         view._kept_paths = self._kept_paths  # noqa: SLF001
+        view._real_directories = {}  # noqa: SLF001 -- symlinks differ from layer to layer
         view.warnings = self.warnings
         view.changed = self.changed
         return view
@@ -681,7 +684,19 @@ class LayeredFS:
         return node.link if node is not None and node.kind == "symlink" else None
 
     def realpath(self, path: str) -> str:
-        return resolve_inside_root(path, self._readlink)
+        # catalogers look up thousands of files in a few hundred directories: each directory is
+        # resolved once per view, then only the last component of a path is looked at
+        directory, _, name = path.rpartition("/")
+        if not directory or name in {"", ".", ".."}:
+            return resolve_inside_root(path, self._readlink)
+        real_directory = self._real_directories.get(directory)
+        if real_directory is None:
+            real_directory = resolve_inside_root(directory, self._readlink)
+            self._real_directories[directory] = real_directory
+        candidate = f"{real_directory.rstrip('/')}/{name}"
+        if self._readlink(candidate) is None:
+            return candidate
+        return resolve_inside_root(candidate, self._readlink)
 
     def _lookup(self, path: str) -> tuple[str, _Node | None]:
         try:

@@ -206,6 +206,9 @@ def _spaced_keys() -> tuple[str, ...]:
     return tuple(key for key in (*licences, *exceptions) if " " in key)
 
 
+_SYNTAX = frozenset({"(", ")", "and", "or", "with"})  # the library reads its operators in any case
+
+
 class _NotSimple(Exception):  # noqa: N818 -- control flow inside _simple_expression only
     """The candidate needs license-expression's own parser."""
 
@@ -223,6 +226,11 @@ def _simple_expression(candidate: str) -> tuple[bool, str | None]:
     if any(key in lowered for key in _spaced_keys()):
         return False, None  # a former key spelled with a space ("gpl 2.0"): the library's tokenizer knows it
     tokens = candidate.replace("(", " ( ").replace(")", " ) ").split()
+    if any(t.lower() not in licences and t.lower() not in _SYNTAX and t.lower() not in exceptions for t in tokens):
+        # a word no SPDX key spells, wherever it stands (trove names such as "Historical Permission
+        # Notice and Disclaimer (HPND)"): the library refuses the whole expression, and building
+        # its parser to hear so costs ~20 ms
+        return True, None
     position = 0
 
     def peek() -> str | None:

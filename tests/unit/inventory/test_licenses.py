@@ -108,6 +108,14 @@ def test_the_fast_path_agrees_with_license_expression() -> None:
         "MIT OR (Zlib",
         "MIT AND",
         "(MIT OR BSD-3-Clause) AND Zlib",
+        # trove classifier names: words no key spells, in shapes that are not expressions at all
+        "Historical Permission Notice and Disclaimer (HPND)",
+        "GNU Library or Lesser General Public License (LGPL)",
+        "NotALicence OR (MIT",
+        "MIT and (Foo",
+        "Foo) OR MIT",
+        "(BSD License)",
+        "mit with NotAnException",
     ]
     rng = random.Random(7)  # noqa: S311 -- a reproducible corpus, not a secret
     corpus += _nested_expressions(rng, keys, sorted(set(exceptions.values())), count=150)

@@ -147,7 +147,11 @@ def parse_record(data: bytes, location: Location, *, site_packages: str) -> tupl
     for row in csv.reader(io.StringIO(text)):
         if not row or not row[0].strip():
             continue
-        parts = [p for p in f"{base}/{row[0].strip()}".split("/") if p not in ("", ".")]
+        entry = row[0].strip()
+        if not entry.startswith("/") and not entry.endswith("/") and "//" not in entry and "/." not in f"/{entry}":
+            paths.append(f"{base}/{entry}")  # already normal (nearly every row): nothing to resolve
+            continue
+        parts = [p for p in f"{base}/{entry}".split("/") if p not in ("", ".")]
         resolved: list[str] = []
         for part in parts:
             if part == "..":
