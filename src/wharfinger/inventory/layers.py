@@ -443,6 +443,9 @@ class _Pending:
     # regular files whose path the selection matches, noted while streaming (None: not known, as for
     # an index from the cache): applying and globbing then never match every entry of a layer again
     selected_files: list[str] | None = None
+    # regular files neither selected nor kept, as (path, mode, size, number of ``entries`` before it
+    # in the tar): most of a layer's entries, put into the tree only if a query needs them (``_Unindexed``)
+    plain: list[tuple[str, int, int, int]] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -458,7 +461,7 @@ def _layer_key(digest: str, selection: Selection) -> str:
     fingerprint = hashlib.sha256(
         json.dumps([sorted(selection.patterns), sorted(f.key for f in selection.executable_filters)]).encode()
     ).hexdigest()[:16]
-    return f"layer1:{digest}:{fingerprint}"
+    return f"layer2:{digest}:{fingerprint}"
 
 
 _MAX_CACHED_LAYER_CONTENT_BYTES = 16 * 1024 * 1024  # bytes of selected contents one cached layer index may hold
@@ -484,6 +487,7 @@ def _encode_pending(pending: _Pending) -> bytes | None:
             "whiteouts": pending.whiteouts,
             "opaque": pending.opaque_dirs,
             "warnings": pending.warnings,
+            "plain": pending.plain,
         },
         separators=(",", ":"),
     ).encode()
@@ -512,6 +516,7 @@ def _decode_pending(value: bytes, index: int) -> _Pending | None:
             whiteouts=[str(w) for w in meta["whiteouts"]],
             opaque_dirs=[str(o) for o in meta["opaque"]],
             warnings=[str(w) for w in meta["warnings"]],
+            plain=[(str(path), int(mode), int(size), int(before)) for path, mode, size, before in meta["plain"]],
         )
         for path, kind, mode, size, link, offset, length in meta["entries"]:
             node = _Node(kind=kind, layer=index, mode=int(mode), size=int(size), link=link)
@@ -537,6 +542,36 @@ def _safe_member_path(name: str, limits: LayerLimits, warn: Callable[[str], None
     return "/" + "/".join(parts)
 
 
+class _Unindexed:
+    """The plain files of every applied layer, kept out of the tree until a query needs them.
+
+    A layer of 10,000 files has a few hundred a cataloger asks for; building tree nodes for the
+    rest cost ~10 % of a cold SBOM, and catalogers almost never look at them. Queries on paths
+    that may involve one (``paths``, and the directories above them, ``directories``) first put
+    them all in (``LayeredFS._index_plain_files``), so every answer is the same as with a full tree.
+    """
+
+    __slots__ = ("applied", "directories", "done", "paths")
+
+    def __init__(self) -> None:
+        self.applied: list[_Pending] = []  # every layer in order, to rebuild the tree with its plain files
+        self.paths: set[str] = set()
+        self.directories: set[str] = set()  # every directory above a plain file
+        self.done = False
+
+    def add(self, pending: _Pending, hardlinks: Iterable[str]) -> None:
+        self.applied.append(pending)
+        paths, directories = self.paths, self.directories
+        for path in (*(entry[0] for entry in pending.plain), *hardlinks):
+            paths.add(path)
+            directory = path[: path.rfind("/")] or "/"
+            while directory not in directories:
+                directories.add(directory)
+                if directory == "/":
+                    break
+                directory = directory[: directory.rfind("/")] or "/"
+
+
 class LayeredFS:
     """The image's filesystem after applying its layers; an ``ImageFS``. Close it to drop spooled files."""
 
@@ -554,6 +589,7 @@ class LayeredFS:
         self._selected_paths: set[str] = set()  # every path pushed as a file that the selection matches
         self._kept_paths: set[str] = set()  # every path pushed as a file whose content was kept
         self._real_directories: dict[str, str] = {}  # realpath of directories, filled once the tree is built
+        self._unindexed = _Unindexed()
         self._history: dict[str, list[_Node]] = {}
         self._children: dict[str, set[str]] = {"/": set()}
         self._spool_dir = spool_dir
@@ -605,8 +641,10 @@ class LayeredFS:
                 self._history[target].append(_Node(kind="whiteout", layer=layer))
                 self.changed.setdefault(layer, set()).add(target)
 
-    def _apply(self, layer: int, pending: _Pending, selected: PathPatterns | None = None) -> None:
+    def _apply(self, layer: int, pending: _Pending, selected: PathPatterns | None = None) -> list[str]:
+        """Put ``pending`` in the tree; return the hardlinks left out with their plain targets."""
         self._real_directories.clear()
+        unindexed_links: list[str] = []
         for directory in pending.opaque_dirs:
             self._delete(directory, layer, keep_self=True)
         for path in pending.whiteouts:
@@ -614,8 +652,17 @@ class LayeredFS:
         by_path = dict(pending.entries)
         for path, node in pending.entries:
             self._push(path, node)
+        plain_by_path: dict[str, tuple[str, int, int, int]] | None = None
         for path, target, mode in pending.hardlinks:
             source = by_path.get(target) or self._visible(target, layer)
+            if source is None and pending.plain:
+                if plain_by_path is None:
+                    plain_by_path = {entry[0]: entry for entry in pending.plain}
+                if (plain := plain_by_path.get(target)) is not None:
+                    source = _Node(kind="file", layer=layer, mode=plain[1], size=plain[2])
+                    if selected is None or not selected.matches(path):
+                        unindexed_links.append(path)  # plain itself: it joins the tree with its target
+                        continue
             if source is None or source.kind != "file":
                 self.warnings.append(f"layer {self.digests[layer]}: hardlink {path} → {target} has no file to share")
                 continue
@@ -643,6 +690,43 @@ class LayeredFS:
             )
             if selected is not None and selected.matches(path):
                 self._selected_paths.add(path)
+        return unindexed_links
+
+    def _index_plain_files(self) -> None:
+        """Rebuild the tree with every layer's plain files (once; views share the result)."""
+        unindexed = self._unindexed
+        if unindexed.done:
+            return
+        unindexed.done = True
+        if not unindexed.paths:
+            return
+        builder = LayeredFS(self.digests, spool_dir=None, selected=self._selected)
+        for index, pending in enumerate(unindexed.applied):
+            entries: list[tuple[str, _Node]] = []
+            taken = 0
+            for path, mode, size, before in pending.plain:  # back in tar order: a path may repeat in a layer
+                entries += pending.entries[taken:before]
+                taken = max(taken, before)
+                entries.append((path, _Node(kind="file", layer=index, mode=mode, size=size)))
+            entries += pending.entries[taken:]
+            full = _Pending(
+                entries=entries,
+                hardlinks=pending.hardlinks,
+                whiteouts=pending.whiteouts,
+                opaque_dirs=pending.opaque_dirs,
+            )
+            builder._apply(index, full, self._selected)
+        # in place: views of this filesystem hold the same dictionaries
+        self._history.clear()
+        self._history.update(builder._history)
+        self._children.clear()
+        self._children.update(builder._children)
+
+    def _may_be_plain(self, path: str, *, as_directory: bool = False) -> None:
+        """Index the plain files first if ``path`` (a real path) may be one, or may be above one."""
+        unindexed = self._unindexed
+        if not unindexed.done and (path in unindexed.paths or (as_directory and path in unindexed.directories)):
+            self._index_plain_files()
 
     # --- views ----------------------------------------------------------------------------------
     def at_layer(self, index: int) -> LayeredFS:
@@ -659,6 +743,7 @@ class LayeredFS:
         view._selected_paths = self._selected_paths  # noqa: SLF001
         view._kept_paths = self._kept_paths  # noqa: SLF001
         view._real_directories = {}  # noqa: SLF001 -- symlinks differ from layer to layer
+        view._unindexed = self._unindexed  # noqa: SLF001
         view.warnings = self.warnings
         view.changed = self.changed
         return view
@@ -680,6 +765,7 @@ class LayeredFS:
 
     # --- ImageFS ----------------------------------------------------------------------------------
     def _readlink(self, path: str) -> str | None:
+        self._may_be_plain(path)  # a plain file may have replaced a lower layer's symlink
         node = self._visible(path)
         return node.link if node is not None and node.kind == "symlink" else None
 
@@ -698,22 +784,23 @@ class LayeredFS:
             return candidate
         return resolve_inside_root(candidate, self._readlink)
 
-    def _lookup(self, path: str) -> tuple[str, _Node | None]:
+    def _lookup(self, path: str, *, as_directory: bool = False) -> tuple[str, _Node | None]:
         try:
             real = self.realpath(path)
         except UnsafeArchiveError:
             return path, None
+        self._may_be_plain(real, as_directory=as_directory)
         return real, self._visible(real)
 
     def _has_visible_children(self, path: str) -> bool:
         return any(self._visible(f"{path.rstrip('/')}/{n}") is not None for n in self._children.get(path, ()))
 
     def exists(self, path: str) -> bool:
-        real, node = self._lookup(path)
+        real, node = self._lookup(path, as_directory=True)
         return node is not None or real == "/" or self._has_visible_children(real)
 
     def is_dir(self, path: str) -> bool:
-        real, node = self._lookup(path)
+        real, node = self._lookup(path, as_directory=True)
         if node is not None:
             return node.kind == "dir"
         return real == "/" or self._has_visible_children(real)
@@ -768,6 +855,7 @@ class LayeredFS:
             return f.read()
 
     def walk(self) -> Iterator[str]:
+        self._index_plain_files()
         if self._files is None:
             self._files = sorted(p for p in self._history if (n := self._visible(p)) is not None and n.kind == "file")
         return iter(self._files)
@@ -787,16 +875,15 @@ class LayeredFS:
 
     def glob(self, patterns: Iterable[str]) -> Iterator[str]:
         compiled = PathPatterns(patterns)
-        candidates: Iterable[str] = self.walk()
-        if self._selected is not None and set(compiled.patterns) <= set(self._selected.patterns):
-            # every cataloger globs for a subset of the selection: match its globs against the few
-            # hundred selected files once per view, not against every file once per cataloger
-            if self._selected_files is None:
-                self._selected_files = sorted(
-                    p for p in self._selected_paths if (n := self._visible(p)) is not None and n.kind == "file"
-                )
-            candidates = self._selected_files
-        return (p for p in candidates if compiled.matches(p))
+        if self._selected is None or not set(compiled.patterns) <= set(self._selected.patterns):
+            return (p for p in self.walk() if compiled.matches(p))
+        # every cataloger globs for a subset of the selection: match its globs against the few
+        # hundred selected files once per view, not against every file once per cataloger
+        if self._selected_files is None:
+            self._selected_files = sorted(
+                p for p in self._selected_paths if (n := self._visible(p)) is not None and n.kind == "file"
+            )
+        return (p for p in self._selected_files if compiled.matches(p))
 
     def layer_of(self, path: str) -> str | None:
         _, node = self._lookup(path)
@@ -1034,7 +1121,8 @@ def _apply_all(
             log.debug("%s", message, extra={"event": "inventory.layer.skipped"})
             if warn is not None:
                 warn(message)
-        fs._apply(index, pending, selected)  # noqa: SLF001 -- the builder owns the tree
+        unindexed_links = fs._apply(index, pending, selected)  # noqa: SLF001 -- the builder owns the tree
+        fs._unindexed.add(pending, unindexed_links)  # noqa: SLF001
         files = pending.selected_files
         if files is None:  # an index from the cache: match its files once, here
             files = [path for path, node in pending.entries if node.kind == "file" and selected.matches(path)]
@@ -1092,14 +1180,15 @@ def _ingest(
     if not member.isreg():
         warn(f"layer {digest}: skipped {path}: device files and FIFOs are not inventoried")
         return
-    node = _Node(kind="file", layer=index, mode=member.mode, size=member.size)
-    pending.entries.append((path, node))
     wants = selected.matches(path)
-    if wants and pending.selected_files is not None:
-        pending.selected_files.append(path)
     maybe_native = selection.executable_filters and member.mode & 0o111 and member.size >= 4  # noqa: PLR2004
     if not (wants or maybe_native):
+        pending.plain.append((path, member.mode, member.size, len(pending.entries)))
         return
+    if wants and pending.selected_files is not None:
+        pending.selected_files.append(path)
+    node = _Node(kind="file", layer=index, mode=member.mode, size=member.size)
+    pending.entries.append((path, node))
     if member.size > limits.max_selected_file_bytes:
         warn(f"layer {digest}: skipped the content of {path}: {member.size} bytes is over the per-file limit")
         return

@@ -200,9 +200,11 @@ class DpkgCataloger:
         for pattern, md5sums in (
             (f"{_INFO}/*.list", False),
             (f"{_INFO}/*.md5sums", True),
-            (f"{_STATUS_D}/*.md5sums", True),
+            (f"{_STATUS_D}/*", True),  # the selected glob itself: an image's reader globs selections only
         ):
             for path in fs.glob([pattern]):
+                if pattern.startswith(_STATUS_D) and not path.endswith(".md5sums"):
+                    continue
                 try:
                     text = fs.read_bytes(path, 64 * 1024 * 1024).decode("utf-8", "replace")
                 except (OSError, WharfingerError):

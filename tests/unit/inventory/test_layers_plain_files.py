@@ -1,0 +1,136 @@
+"""Plain files (neither selected nor kept) join the tree only when a query needs them: every answer
+must be what the full tree gives, whatever the order of the queries and from the cache too."""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Callable
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from inventory_layer_builder import Entry, build_tar, layer
+
+from wharfinger.errors import UnsafeArchiveError
+from wharfinger.inventory.layers import LayeredFS, Selection, read_layers
+
+ALL = Selection(patterns=("**",))
+NARROW = Selection(patterns=("**/keep*",))
+DIR, SYM, LNK = tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE
+
+_NAMES = ("a", "b", "keep", "keep.txt", "c")
+_paths = st.lists(st.sampled_from(_NAMES), min_size=1, max_size=3).map("/".join)
+
+
+@st.composite
+def _layer_entries(draw: st.DrawFn) -> list[Entry]:
+    entries: list[Entry] = []
+    files: list[str] = []
+    for _ in range(draw(st.integers(1, 8))):
+        path = draw(_paths)
+        kind = draw(st.sampled_from(("file", "file", "dir", "symlink", "hardlink", "whiteout", "opaque")))
+        if kind == "file":
+            entries.append(Entry(path, b"x" * draw(st.integers(0, 3)), mode=draw(st.sampled_from((0o644, 0o600)))))
+            files.append(path)
+        elif kind == "dir":
+            entries.append(Entry(path, kind=DIR, mode=0o755))
+        elif kind == "symlink":
+            entries.append(Entry(path, kind=SYM, link=draw(st.sampled_from(("a", "../keep", "/b/c", "c")))))
+        elif kind == "hardlink" and files:
+            entries.append(Entry(path, kind=LNK, link=draw(st.sampled_from(files))))
+        elif kind == "whiteout":
+            head, _, name = path.rpartition("/")
+            entries.append(Entry(f"{head}/.wh.{name}" if head else f".wh.{name}"))
+        elif kind == "opaque":
+            entries.append(Entry(f"{path}/.wh..wh..opq"))
+    return entries
+
+
+def _answers(fs: LayeredFS, order: Callable[[list[str]], list[str]]) -> list[object]:
+    probes = sorted({"/", *(f"/{p}" for p in _probe_paths())})
+    answers: list[object] = [sorted(fs.executables())]
+    for path in order(probes):
+        answer: list[object] = [path]
+        try:
+            answer += [fs.exists(path), fs.is_dir(path), fs.is_file(path), fs.realpath(path), fs.layer_of(path)]
+            if fs.is_file(path):
+                answer += [fs.size(path), fs.mode(path)]
+            if fs.is_dir(path):
+                answer.append(fs.listdir(path))
+        except UnsafeArchiveError:  # a symlink loop: both trees must meet it at the same step
+            answer.append("loop")
+        answers.append(answer)
+    answers.append(list(fs.walk()))
+    return sorted(answers, key=repr)
+
+
+def _probe_paths() -> list[str]:
+    return [f"{a}/{b}" for a in _NAMES for b in _NAMES] + list(_NAMES)
+
+
+def _all_answers(layers: list[bytes], selection: Selection, order: Callable[[list[str]], list[str]]) -> list[object]:
+    inputs = [layer(blob, "application/vnd.oci.image.layer.v1.tar") for blob in layers]
+    with read_layers(inputs, selection=selection) as fs:
+        views = [fs.at_layer(i) for i in range(len(layers))]
+        return [_answers(view, order) for view in views]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_layer_entries(), min_size=1, max_size=3), st.booleans())
+def test_a_narrow_selection_answers_as_the_whole_tree(layers: list[list[Entry]], reverse: bool) -> None:
+    blobs = [build_tar(entries) for entries in layers]
+    order: Callable[[list[str]], list[str]] = (lambda p: p[::-1]) if reverse else (lambda p: p)
+    assert _all_answers(blobs, NARROW, order) == _all_answers(blobs, ALL, lambda p: p)
+
+
+def test_plain_files_under_a_directory_without_its_own_entry() -> None:
+    blob = build_tar([Entry("opt/app/lib/x.so", b"1"), Entry("opt/app/keep.txt", b"k")])
+    with read_layers([layer(blob, "application/vnd.oci.image.layer.v1.tar")], selection=NARROW) as fs:
+        assert fs.is_file("/opt/app/keep.txt")
+        assert fs.is_dir("/opt/app/lib")
+        assert fs.listdir("/opt/app") == ["keep.txt", "lib"]
+        assert fs.size("/opt/app/lib/x.so") == 1
+
+
+def test_a_plain_file_replacing_a_lower_symlink_is_not_followed() -> None:
+    base = build_tar([Entry("etc/keep", b"base"), Entry("etc/link", kind=SYM, link="keep")])
+    top = build_tar([Entry("etc/link", b"now a file")])
+    blobs = [layer(b, "application/vnd.oci.image.layer.v1.tar") for b in (base, top)]
+    with read_layers(blobs, selection=NARROW) as fs:
+        assert fs.realpath("/etc/link") == "/etc/link"
+        assert fs.size("/etc/link") == len(b"now a file")
+        assert fs.at_layer(0).realpath("/etc/link") == "/etc/keep"
+
+
+def test_a_hardlink_to_a_plain_file_is_a_plain_file_and_a_selected_one_is_reported() -> None:
+    blob = build_tar(
+        [
+            Entry("opt/data.bin", b"payload"),
+            Entry("opt/copy.bin", kind=LNK, link="opt/data.bin"),
+            Entry("opt/keep.bin", kind=LNK, link="opt/data.bin"),
+        ]
+    )
+    with read_layers([layer(blob, "application/vnd.oci.image.layer.v1.tar")], selection=NARROW) as fs:
+        assert fs.size("/opt/copy.bin") == len(b"payload")
+        assert fs.size("/opt/keep.bin") == len(b"payload")
+        assert [w for w in fs.warnings if "keep.bin" in w and "was not kept" in w]
+        assert not [w for w in fs.warnings if "no file to share" in w]
+
+
+def test_plain_files_come_back_from_the_layer_cache(tmp_path) -> None:
+    from wharfinger.inventory.cache import InventoryCache
+
+    blob = build_tar([Entry("usr/lib/x.so", b"12"), Entry("usr/keep", b"k"), Entry("usr/lib/.wh.y")])
+    store = InventoryCache(tmp_path / "cache")
+    first_layer = layer(blob, "application/vnd.oci.image.layer.v1.tar")
+    with read_layers([first_layer], selection=NARROW, store=store) as fs:
+        first = _answers(fs, lambda p: p)
+
+    def refuse() -> None:
+        raise AssertionError("the cached layer must not be opened")
+
+    from wharfinger.inventory.layer_input import LayerInput
+
+    cached = LayerInput(digest=first_layer.digest, media_type=first_layer.media_type, open=refuse)
+    with read_layers([cached], selection=NARROW, store=store) as fs:
+        assert fs.size("/usr/lib/x.so") == 2
+        assert _answers(fs, lambda p: p) == first
