@@ -65,7 +65,7 @@ def _component(package: Package, ref: str) -> dict[str, Any]:
 def render_cyclonedx_json(inventory: Inventory, subject: SbomSubject, *, now: datetime) -> str:
     # Written as plain JSON, not through cyclonedx-python-lib's model and JsonV1Dot6: measured on the
     # same inventories (benchmarks/cyclonedx_render.py, docs/benchmarks.md "CycloneDX writer") the
-    # library takes ~0.9 s for 1,000 packages (this: ~60 ms) and ~80 ms for 122 (this: ~8 ms), plus
+    # library takes ~0.85 s for 1,000 packages (this: ~50 ms) and ~85 ms for 122 (this: ~8 ms), plus
     # ~35 ms to import. Its cost is structural: every collection is a SortedSet ordered by Python-level
     # comparison tuples rebuilt on each comparison, Bom.validate() (called by the outputter) scans the
     # dependency list once per component, and py_serializable walks each object's ~35 properties and
