@@ -3,7 +3,8 @@
 * ``parse_go_binary``: the main module, every dependency (a ``=>`` replacement with a version
   reports the replacement, as the binary was built from it) and the toolchain as the ``stdlib``
   package (``pkg:golang/stdlib@1.19.8``). A main module built as ``(devel)`` takes the version
-  stamped with ``-ldflags "-X main.version=…"`` when there is one, else the pseudo-version of the
+  stamped with ``-ldflags "-X main.version=…"`` (or a ``…ver``/``…version``/``…tag`` variable of
+  ``main`` or of the main module's packages, as syft) when there is one, else the pseudo-version of the
   recorded VCS revision (unless the tree was modified), else the first NUL-delimited version
   string in the binary, as syft 1.18 does (it tries that string before the VCS revision). Binaries
   built in GOPATH mode carry no module lines: their main package path stands for the module
@@ -22,6 +23,7 @@ purls: ``pkg:golang/github.com/x/y@v1.2.3``.
 from __future__ import annotations
 
 import re
+import shlex
 
 from wharfinger.errors import PackageMetadataError
 from wharfinger.inventory.catalogers._documents import Parsed, decode_text
@@ -33,8 +35,13 @@ from wharfinger.inventory.package import Location, Package, PackageType
 
 __all__ = ["GO_MODULE_FILES", "parse_go_binary", "parse_go_mod", "parse_go_sum"]
 
-_LDFLAGS_VERSION = re.compile(r"-X[ =]?['\"]?([\w./-]+)\.(?:version|Version|VERSION)=([^\s'\"]+)")
+# `-ldflags "-X pkg.var=value"` stamps taken for the main module's version: the value must look
+# like a version (not "dev", not a commit); first a `version` variable of a package named like
+# _VERSION_PACKAGES, else, as syft, any variable named …ver, …version or …tag of `main` or of a
+# package of the main module (trivy's `pkg/version/app.ver`, kpt's `run.version`)
 _VERSION_PACKAGES = ("main", "version", "cmd", "build", "buildinfo")
+_STAMP_VALUE = re.compile(r"v?\d+(?:\.\d+)*(?:[-+][\w.+-]*)?")
+_STAMP_VARIABLE = re.compile(r"\w*(?:ver|version|tag)", re.IGNORECASE)
 
 # syft's last resort for a main module without a version: the first version string in the file
 # that follows a NUL or a byte Go's regexp reads as U+FFFD (invalid UTF-8), optionally followed by
@@ -151,16 +158,51 @@ def _stdlib(go_version: str, location: Location) -> Package:
     )
 
 
+def _x_stamps(ldflags: str) -> list[tuple[str, str, str]]:
+    """``(package, variable, value)`` of each ``-X package.variable=value`` in ``-ldflags``."""
+    try:
+        words = shlex.split(ldflags)  # go splits -ldflags with shell-like quoting too
+    except ValueError:  # an unbalanced quote
+        words = ldflags.split()
+    stamps = []
+    for index, word in enumerate(words):
+        if word in ("-X", "--X"):
+            assignment = words[index + 1] if index + 1 < len(words) else ""
+        elif word.startswith(("-X=", "--X=")):
+            assignment = word.split("=", 1)[1]
+        else:
+            continue
+        key, equals, value = assignment.partition("=")
+        package, dot, variable = key.rpartition(".")
+        if equals and dot:
+            stamps.append((package, variable, value))
+    return stamps
+
+
+def _stamped_version(ldflags: str, main_path: str) -> str | None:
+    """The main module's version stamped with ``-ldflags -X`` (see _STAMP_VALUE), or None."""
+    stamps = [stamp for stamp in _x_stamps(ldflags) if _STAMP_VALUE.fullmatch(stamp[2])]
+    for package, variable, value in stamps:
+        if variable in ("version", "Version", "VERSION") and package.rsplit("/", 1)[-1] in _VERSION_PACKAGES:
+            return value
+    for package, variable, value in stamps:
+        ours = package in ("main", main_path) or package.startswith(main_path + "/")
+        if ours and _STAMP_VARIABLE.fullmatch(variable):
+            return value
+    return None
+
+
 def _main_version(info: BuildInfo, main: Module, data: BinaryData) -> str:
-    """The main module's version: as recorded, else a ``-X main.version=`` stamp, else the
-    pseudo-version Go would give the VCS revision it recorded (``v0.0.0-20240102150405-abcdef123456``),
-    else a version string found in the binary ``data`` (syft's ``FromContents``), else ``(devel)``."""
+    """The main module's version: as recorded, else an ``-ldflags -X`` stamp (``v`` prefixed, as
+    syft does), else the pseudo-version Go would give the VCS revision it recorded
+    (``v0.0.0-20240102150405-abcdef123456``), else a version string found in the binary ``data``
+    (syft's ``FromContents``), else ``(devel)``."""
     if main.version and main.version != "(devel)":
         return main.version
     settings = dict(info.settings)
-    for match in _LDFLAGS_VERSION.finditer(settings.get("-ldflags", "")):
-        if match.group(1).rsplit("/", 1)[-1] in _VERSION_PACKAGES:
-            return match.group(2)
+    stamped = _stamped_version(settings.get("-ldflags", ""), main.path)
+    if stamped is not None:
+        return stamped if stamped.startswith("v") else f"v{stamped}"
     revision, when = settings.get("vcs.revision", ""), settings.get("vcs.time", "")
     stamp = re.sub(r"\D", "", when)[:14]
     if len(revision) >= 12 and len(stamp) == 14 and settings.get("vcs.modified") != "true":  # noqa: PLR2004

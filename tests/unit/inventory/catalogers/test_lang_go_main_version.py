@@ -1,10 +1,13 @@
-"""The version of a ``(devel)`` main module found in the binary's bytes (syft's "main module version
-from contents"), on binaries built here by the real Go toolchain, judged against the real syft
-(1.18, which searches contents by default) run on the same files.
+"""The version of a ``(devel)`` main module: from an ``-ldflags -X`` stamp, else from the binary's
+bytes (syft's "main module version from contents"), on binaries built here by the real Go
+toolchain, judged against the real syft (1.18, which searches contents by default) run on the same
+files, and the stamps against the ``-ldflags`` we built with.
 
-A ``-X pkg.var=…`` string lands in read-only data between NULs, which is what the search finds;
-a variable syft's and our ldflags rules do not recognise as a version (``info.ref``) leaves the
-build-settings route empty, so the version can only come from the contents.
+A ``-X pkg.var=…`` string lands in read-only data between NULs, which is what the contents search
+finds; a variable syft's and our ldflags rules do not recognise as a version (``info.ref``) leaves
+the build-settings route empty, so the version can only come from the contents. ``-X`` for a
+variable the program does not have is recorded in the build settings all the same (the linker
+ignores it), which isolates the ldflags rules.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from wharfinger.inventory.catalogers.gobuildinfo import read_build_info
 from wharfinger.inventory.catalogers.golang import parse_go_binary
 from wharfinger.inventory.package import Location
 
@@ -47,6 +51,22 @@ var ref = "9.9.9"
 func Ref() string { return ref }
 """
 STAMP = "v2.5.0"
+# -ldflags → (our version, syft's); the variables do not exist in the program
+LDFLAGS_CASES = {
+    # trivy's own stamp: a `…ver` variable in a package of the main module
+    "ldflags-module-ver.elf": (f"-s -w -X {MODULE}/pkg/version/app.ver=0.59.1", "v0.59.1", "v0.59.1"),
+    # syft's own: main.version without a v, beside other main.* stamps; quotes in -ldflags
+    "ldflags-main-version.elf": (
+        "-extldflags '-static' -X main.version=1.18.1 -X main.gitDescription=v1.18.1",
+        "v1.18.1",
+        "v1.18.1",
+    ),
+    # kpt's: a pre-release with dots; syft's pattern stops at the first dot after "-"
+    "ldflags-prerelease.elf": (f"-X {MODULE}/run.version=1.0.0-beta.56", "v1.0.0-beta.56", "v1.0.0-beta"),
+    "ldflags-not-a-version.elf": ("-X main.version=dev", "(devel)", "(devel)"),
+    # another module's version variable is not the main module's version
+    "ldflags-dependency.elf": ("-X k8s.io/client-go/pkg/version.gitVersion=v1.30.0", "(devel)", "(devel)"),
+}
 # name → (GOOS, GOARCH, -ldflags)
 BUILDS = {
     "content.elf": ("linux", "amd64", f"-X {MODULE}/info.ref={STAMP}"),
@@ -54,6 +74,8 @@ BUILDS = {
     "content.macho": ("darwin", "arm64", f"-X {MODULE}/info.ref={STAMP}"),
     "stamped.elf": ("linux", "amd64", f"-X main.version=v1.2.3 -X {MODULE}/info.ref={STAMP}"),
     "plain.elf": ("linux", "amd64", ""),
+    # ldflags rules: (GOOS, GOARCH, -ldflags) as above, the expected version, syft's if it differs
+    **{name: ("linux", "amd64", flags) for name, (flags, _ours, _syft) in LDFLAGS_CASES.items()},
 }
 # the three bytes before the NUL-delimited stamp in content.elf, rewritten: how Go's regexp (and so
 # syft) reads the byte before a version decides whether it is found
@@ -205,3 +227,13 @@ def test_hostile_contents_cost_bounded_time(binaries: dict[str, Path], tail: byt
     elapsed = time.perf_counter() - started
     assert next(p.version for p in parsed.packages if p.name == MODULE) == "(devel)"
     assert elapsed < 2, f"{elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("name", LDFLAGS_CASES)
+def test_ldflags_stamps(binaries: dict[str, Path], syft_versions: dict[str, str], name: str) -> None:
+    flags, ours, syft = LDFLAGS_CASES[name]
+    info = read_build_info(binaries[name].read_bytes())
+    assert info is not None
+    assert dict(info.settings)["-ldflags"] == flags  # unquoted, as Go's debug.ParseBuildInfo gives it
+    assert _our_main_version(binaries[name]) == ours
+    assert syft_versions[name] == syft
