@@ -12,7 +12,7 @@ import mmap
 import struct
 from typing import Literal
 
-__all__ = ["ExecutableFormat", "elf_section_names", "executable_format", "find_section"]
+__all__ = ["ExecutableFormat", "elf_section_names", "executable_format", "find_section", "section_span"]
 
 ExecutableFormat = Literal["elf", "pe", "macho"]
 
@@ -35,13 +35,21 @@ def executable_format(head: bytes) -> ExecutableFormat | None:
     return None
 
 
-def _slice(data: bytes | mmap.mmap, offset: int, size: int) -> bytes | None:
+Span = tuple[int, int]  # (offset, size) of a section's bytes in the file
+
+
+def _within(data: bytes | mmap.mmap, offset: int, size: int) -> Span | None:
     if offset < 0 or size < 0 or offset + size > len(data):
         return None
-    return data[offset : offset + size]
+    return offset, size
 
 
-def _elf_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
+def _slice(data: bytes | mmap.mmap, offset: int, size: int) -> bytes | None:
+    span = _within(data, offset, size)
+    return None if span is None else data[offset : offset + size]
+
+
+def _elf_section(data: bytes | mmap.mmap, name: str) -> Span | None:
     is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
     if is64:
         shoff = struct.unpack_from(f"{order}Q", data, 0x28)[0]
@@ -67,7 +75,7 @@ def _elf_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
         sh_name, offset, size = header(index)
         end = strings.find(b"\x00", sh_name)
         if strings[sh_name:end] == wanted:
-            return _slice(data, offset, size)
+            return _within(data, offset, size)
     return None
 
 
@@ -102,7 +110,7 @@ def elf_section_names(data: bytes | mmap.mmap) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def _pe_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
+def _pe_section(data: bytes | mmap.mmap, name: str) -> Span | None:
     pe = struct.unpack_from("<I", data, 0x3C)[0]
     if data[pe : pe + 4] != b"PE\x00\x00":
         return None
@@ -114,11 +122,11 @@ def _pe_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
         raw_name = data[entry : entry + 8].rstrip(b"\x00")
         if raw_name == wanted:
             virtual_size, _vaddr, raw_size, raw_ptr = struct.unpack_from("<IIII", data, entry + 8)
-            return _slice(data, raw_ptr, min(virtual_size, raw_size) if virtual_size else raw_size)
+            return _within(data, raw_ptr, min(virtual_size, raw_size) if virtual_size else raw_size)
     return None
 
 
-def _macho_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
+def _macho_section(data: bytes | mmap.mmap, name: str) -> Span | None:
     order, is64 = _MACHO_MAGICS[data[:4]]
     ncmds = struct.unpack_from(f"{order}I", data, 16)[0]
     pos = 32 if is64 else 28
@@ -135,7 +143,7 @@ def _macho_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
                 else:
                     _addr, sect_size, offset = struct.unpack_from(f"{order}III", data, sect + 32)
                 if sectname == wanted:
-                    return _slice(data, offset, sect_size)
+                    return _within(data, offset, sect_size)
                 sect += 80 if is64 else 68
         if size < 8:
             return None
@@ -148,6 +156,13 @@ def find_section(data: bytes | mmap.mmap, name: str) -> bytes | None:
 
     Raises ``ValueError`` for a file whose headers point outside it.
     """
+    span = section_span(data, name)
+    return None if span is None else data[span[0] : span[0] + span[1]]
+
+
+def section_span(data: bytes | mmap.mmap, name: str) -> Span | None:
+    """Where section ``name`` lies in the file, ``(offset, size)``, or None (like ``find_section``,
+    without copying the bytes). Raises ``ValueError`` for a file whose headers point outside it."""
     kind = executable_format(data[:4])
     try:
         if kind == "elf":

@@ -19,6 +19,7 @@ so a dependency on a general ELF/PE/Mach-O library would buy nothing; every read
 from __future__ import annotations
 
 import mmap
+import re
 import struct
 from dataclasses import dataclass
 
@@ -195,8 +196,28 @@ def _parse_modinfo(go_version: str, modinfo: str) -> BuildInfo:
                 main = Module(path=main.path, version=main.version, checksum=main.checksum, replaced_by=replacement)
         elif kind == "build" and len(fields) > 1:
             key, _, value = fields[1].partition("=")
-            settings.append((key, value))
+            settings.append((_go_unquote(key), _go_unquote(value)))
     return BuildInfo(go_version=go_version, path=path, main=main, deps=tuple(deps), settings=tuple(settings))
+
+
+_GO_ESCAPE = re.compile(r"""\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[abfnrtv\\"'])""")
+_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _go_unquote(text: str) -> str:
+    """A build setting as Go's ``debug.ParseBuildInfo`` returns it: Go writes keys and values that
+    hold spaces, quotes or ``=`` with ``strconv.Quote`` (``-ldflags="-s -w -X main.version=1.2"``)."""
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        return text
+
+    def unescape(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code[0] in "xuU":
+            point = int(code[1:], 16)
+            return chr(point) if point <= 0x10FFFF else match.group(0)  # past Unicode: left as written
+        return _SIMPLE_ESCAPES.get(code, code)
+
+    return _GO_ESCAPE.sub(unescape, text[1:-1])
 
 
 def read_build_info(data: bytes | mmap.mmap) -> BuildInfo | None:
