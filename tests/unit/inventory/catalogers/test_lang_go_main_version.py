@@ -13,16 +13,15 @@ ignores it), which isolates the ldflags rules.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from testkit.peers import syft_artifacts
 from wharfinger.inventory.catalogers.gobuildinfo import read_build_info
 from wharfinger.inventory.catalogers.golang import parse_go_binary
 from wharfinger.inventory.package import Location
@@ -134,16 +133,8 @@ def binaries() -> dict[str, Path]:
 
 def _syft_main_versions(directory: Path) -> dict[str, str]:
     """Per file name, the version the real syft gives the main module ``MODULE``."""
-    syft = shutil.which("syft") or str(Path(sys.executable).parent / "syft")
-    report = subprocess.run(
-        [syft, f"dir:{directory}", "-q", "-o", "json"],
-        capture_output=True,
-        check=True,
-        timeout=300,
-        env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
-    )
     versions: dict[str, str] = {}
-    for artifact in json.loads(report.stdout)["artifacts"]:
+    for artifact in syft_artifacts(directory):
         if artifact["name"] == MODULE:
             for location in artifact["locations"]:
                 versions[Path(location["path"]).name] = artifact["version"]
