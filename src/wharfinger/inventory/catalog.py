@@ -214,7 +214,11 @@ def catalog_layers(
     from wharfinger.inventory.layers import LayerIndexStore, read_layers  # noqa: PLC0415 -- a cache miss only
 
     layer_store = store if isinstance(store, LayerIndexStore) else None
-    with read_layers(layers, selection=_selection(catalogers), limits=limits, warn=warn, store=layer_store) as fs:
+    # layers hashed in place are confirmed when the block is left, before the inventory is used or
+    # stored: cataloguing overlaps the hash of the largest layer
+    with read_layers(
+        layers, selection=_selection(catalogers), limits=limits, warn=warn, store=layer_store, defer_verification=True
+    ) as fs:
         inventory = catalog_fs(fs, catalogers, warn=warn, skip_os_owned=skip_os_owned)
         by_cataloger: list[Package] = []
         for cataloger in catalogers:

@@ -145,3 +145,77 @@ def test_hostile_entries_are_skipped_in_place(tmp_path: Path) -> None:
     with read_layers([in_place(tar, tmp_path)], selection=SELECTION) as fs:
         assert list(fs.walk()) == ["/ok"]
         assert any("escape" in w for w in fs.warnings)
+
+
+class _Store:
+    """A ``LayerIndexStore`` in memory: what was stored, and when."""
+
+    def __init__(self) -> None:
+        self.layers: dict[str, bytes] = {}
+
+    def get_layer(self, key: str) -> bytes | None:
+        return self.layers.get(key)
+
+    def put_layer(self, key: str, value: bytes) -> None:
+        self.layers[key] = value
+
+
+def test_deferred_verification_gives_the_same_filesystem_and_stores_after_the_block(tmp_path: Path) -> None:
+    tars = [build_tar(LOWER), build_tar(UPPER)]
+    with read_layers([in_place(t, tmp_path) for t in tars], selection=SELECTION) as checked:
+        expected = snapshot(checked)
+    store = _Store()
+    with read_layers(
+        [in_place(t, tmp_path) for t in tars], selection=SELECTION, store=store, defer_verification=True
+    ) as deferred:
+        assert snapshot(deferred) == expected
+    assert len(store.layers) == 2  # both layers confirmed, then stored
+
+
+def test_deferred_verification_refuses_the_layer_when_the_block_is_left(tmp_path: Path) -> None:
+    tar = build_tar(LOWER)
+    at = tar.index(b"x" * 70_000) + 1234
+    altered = tar[:at] + b"y" + tar[at + 1 :]
+    store = _Store()
+    used = []
+    layers = [in_place(altered, tmp_path, digest_of=tar)]
+    with (
+        pytest.raises(DigestMismatchError, match="does not match its digest"),
+        read_layers(layers, selection=SELECTION, store=store, defer_verification=True) as fs,
+    ):
+        used.append(fs.read_bytes("/var/lib/dpkg/status", 100))
+    assert used  # the block ran on the parsed layer; its result is dropped with the error
+    assert store.layers == {}  # nothing of the altered layer was stored
+
+
+def test_a_mismatch_supersedes_an_error_raised_in_the_block(tmp_path: Path) -> None:
+    tar = build_tar(LOWER)
+    at = tar.index(b"x" * 70_000) + 1234
+    altered = tar[:at] + b"y" + tar[at + 1 :]
+    layers = [in_place(altered, tmp_path, digest_of=tar)]
+    with (
+        pytest.raises(DigestMismatchError) as caught,
+        read_layers(layers, selection=SELECTION, defer_verification=True),
+    ):
+        raise ValueError("a cataloger choked on the altered bytes")
+    assert isinstance(caught.value.__context__, ValueError)
+
+
+def test_catalog_layers_stores_nothing_from_an_altered_layer(tmp_path: Path) -> None:
+    from wharfinger.inventory.cache import InventoryCache
+    from wharfinger.inventory.catalog import catalog_layers
+
+    tar = build_tar(LOWER)
+    at = tar.index(b"x" * 70_000) + 1234
+    altered = tar[:at] + b"y" + tar[at + 1 :]
+    cache = InventoryCache(tmp_path / "cache")
+    with pytest.raises(DigestMismatchError):
+        catalog_layers([in_place(altered, tmp_path, digest_of=tar)], store=cache)
+    good = catalog_layers([in_place(tar, tmp_path)], store=cache)  # the genuine layer: catalogued afresh
+
+    def refuse_open() -> BinaryIO:
+        raise AssertionError("the genuine layer's index must have been stored")
+
+    again = catalog_layers([in_place(tar, tmp_path, opener=refuse_open)], store=cache)
+    assert again == good
+    cache.close()

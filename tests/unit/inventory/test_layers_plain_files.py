@@ -24,7 +24,7 @@ _paths = st.lists(st.sampled_from(_NAMES), min_size=1, max_size=3).map("/".join)
 @st.composite
 def _layer_entries(draw: st.DrawFn) -> list[Entry]:
     entries: list[Entry] = []
-    files: list[str] = []
+    files: list[str] = list(draw(st.lists(_paths, max_size=2)))  # hardlink targets in lower layers too
     for _ in range(draw(st.integers(1, 8))):
         path = draw(_paths)
         kind = draw(st.sampled_from(("file", "file", "dir", "symlink", "hardlink", "whiteout", "opaque")))
@@ -74,7 +74,7 @@ def _all_answers(layers: list[bytes], selection: Selection, order: Callable[[lis
         return [_answers(view, order) for view in views]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(_layer_entries(), min_size=1, max_size=3), st.booleans())
 def test_a_narrow_selection_answers_as_the_whole_tree(layers: list[list[Entry]], reverse: bool) -> None:
     blobs = [build_tar(entries) for entries in layers]
