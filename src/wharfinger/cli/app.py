@@ -141,9 +141,10 @@ def main(argv: list[str] | None = None) -> None:
 def run() -> None:
     """The console script (and ``python -m wharfinger``): ``main`` in a process of its own, which
     exits without finalising the interpreter (``cli.process.exit_now``). Tests call ``main``."""
-    from wharfinger.cli.process import exit_now, own_process
+    from wharfinger.cli.process import exit_now, own_process, skip_unused_imports
 
     own_process()
+    skip_unused_imports(sys.argv[1:])
     try:
         main()
     except SystemExit as exc:

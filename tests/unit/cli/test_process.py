@@ -19,7 +19,12 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return _python_env(code, {})
+
+
+def _python_env(code: str, extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "WHARFINGER_HTTP2"}
+    env = {**env, **extra, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=False, env=env, timeout=60
     )
@@ -82,3 +87,23 @@ def test_tuning_applies_in_the_console_scripts_process() -> None:
     threshold, frozen = result.stdout.split()
     assert int(threshold) > gc.get_threshold()[0]
     assert frozen == "True"
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "loaded"), [([], {}, False), (["--http2"], {}, True), ([], {"WHARFINGER_HTTP2": "1"}, True)]
+)
+def test_h2_is_loaded_only_when_http2_may_be_spoken(argv: list[str], env: dict[str, str], loaded: bool) -> None:
+    result = _python_env(
+        f"""
+        import sys
+        from wharfinger.cli import process
+        process.skip_unused_imports({argv!r})
+        import httpx  # imports httpcore, which imports h2 when it can
+        client = httpx.Client()  # HTTP/1.1 clients work either way
+        client.close()
+        print(sys.modules.get("h2") is not None)
+        """,
+        env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(loaded)]
