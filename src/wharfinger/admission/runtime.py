@@ -45,6 +45,7 @@ class ServeOptions:
     trust_dir: Path | None = None  # keys, Notary trust store and trust policy: watched for changes
     plain_http_registries: frozenset[str] = frozenset()  # explicit hosts only, like --insecure
     registry_ca: Path | None = None  # extra PEM CAs for registries with a private CA
+    registry_http2: bool = False  # offer HTTP/2 to TLS registries (--http2), as every registry command
     namespaces_path: Path | None = None  # namespace labels: {ns: {label: value}} or a `kubectl get ns -o json`
     host: str = "0.0.0.0"  # noqa: S104 -- a webhook in a pod listens on its pod IP
     port: int = 8443
@@ -178,6 +179,7 @@ def _provider(options: ServeOptions, metrics: WebhookMetrics) -> ReadyProvider:
         settings=RegistrySettings(
             insecure_hosts=options.plain_http_registries,
             ca_bundle=options.registry_ca,
+            http2=options.registry_http2,
             max_retries=1,
             backoff_initial=0.05,
             backoff_max=0.2,

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from wharfinger.cli.options import Http2, registry_settings
+
 __all__ = ["register"]
 
 admission_app = typer.Typer(
@@ -31,9 +33,20 @@ def serve(
     ] = None,
     trust_dir: Annotated[Path | None, typer.Option(help="Keys, Notary trust store and trust policy (watched).")] = None,
     insecure_registry: Annotated[
-        list[str] | None, typer.Option(help="Registry host reached over plain HTTP (repeatable, explicit hosts).")
+        list[str] | None,
+        typer.Option(
+            "--insecure-registry",
+            "--insecure",
+            help="Registry host reached over plain HTTP (repeatable, explicit hosts).",
+        ),
     ] = None,
-    registry_ca: Annotated[Path | None, typer.Option(help="Extra PEM CA bundle for registries.")] = None,
+    registry_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--registry-ca", "--ca-bundle", help="Extra PEM CA bundle for registries (also $WHARFINGER_CA_BUNDLE)."
+        ),
+    ] = None,
+    http2: Http2 = False,
     namespaces: Annotated[
         Path | None, typer.Option(help="Namespace labels: YAML {ns: {k: v}} or kubectl ns JSON.")
     ] = None,
@@ -68,6 +81,7 @@ def serve(
         raise InputError(
             "--tls-cert and --tls-key go together", hint="pass both, or neither for plain HTTP (local only)"
         )
+    registry = registry_settings(insecure_registry, registry_ca, http2=http2)  # the flags every registry command has
     try:
         no_match_mode = Mode(no_match)
     except ValueError:
@@ -80,8 +94,9 @@ def serve(
             cluster_poll_s=cluster_poll,
             facts_path=facts,
             trust_dir=trust_dir,
-            plain_http_registries=frozenset(insecure_registry or ()),
-            registry_ca=registry_ca,
+            plain_http_registries=registry.insecure_hosts,
+            registry_ca=registry.ca_bundle,
+            registry_http2=registry.http2,
             namespaces_path=namespaces,
             host=host,
             port=port,

@@ -14,8 +14,9 @@ from wharfinger.errors import InputError
 from wharfinger.oci.client import RegistrySettings
 from wharfinger.oci.settings import Settings
 
-# command path -> module; `admission serve` is a server with its own configuration (docs/admission.md)
+# command path -> module (`admission serve` keeps its older names too: --insecure-registry, --registry-ca)
 REGISTRY_COMMANDS = {
+    ("admission", "serve"): "wharfinger.cli.admission",
     ("inspect",): "wharfinger.cli.inspect",
     ("pull",): "wharfinger.cli.pull",
     ("sbom",): "wharfinger.cli.sbom",
