@@ -13,7 +13,6 @@ import io
 import json
 import re
 import struct
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -95,6 +94,8 @@ def load_toml(data: bytes, location: Location, *, skip_inline_table_lines: bool 
     """Parse TOML; ``skip_inline_table_lines`` first drops array items written one inline table per
     line (tomllib is pure Python, and a uv.lock is mostly wheel hashes). Should that ever leave the
     document invalid, the whole text is parsed as it is."""
+    import tomllib  # noqa: PLC0415 -- lock files are read from dir: sources only; images skip its 1.4 ms
+
     text = decode_text(data, location)
     if skip_inline_table_lines:
         try:
