@@ -989,57 +989,31 @@ class _Budget:
             return True
 
 
-def _read_layer(
-    index: int,
-    layer: LayerInput,
-    *,
-    selection: Selection,
-    selected: PathPatterns,
-    budget: _Budget,
-    spool_dir: Path,
-    defer_verification: bool = False,
-) -> _Pending:
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What every layer of one ``read_layers`` call is read with."""
+
+    selection: Selection
+    selected: PathPatterns
+    budget: _Budget
+    spool_dir: Path
+    defer_verification: bool = False
+
+
+def _read_layer(index: int, layer: LayerInput, reading: _Reading) -> _Pending:
     plain = _open_plain_tar(layer)
     if plain is not None:
-        return _read_plain_tar(
-            index,
-            layer,
-            plain,
-            selection=selection,
-            selected=selected,
-            budget=budget,
-            spool_dir=spool_dir,
-            defer_verification=defer_verification,
-        )
+        return _read_plain_tar(index, layer, plain, reading)
     pending = _Pending(selected_files=[])
-    stream = _LayerStream(layer, budget)
+    stream = _LayerStream(layer, reading.budget)
     try:
-        _read_entries(
-            TarReader(stream.chunks()),
-            index,
-            layer,
-            pending,
-            selection=selection,
-            selected=selected,
-            budget=budget,
-            spool_dir=spool_dir,
-        )
+        _read_entries(TarReader(stream.chunks()), index, layer, pending, reading)
     finally:
         stream.close()
     return pending
 
 
-def _read_plain_tar(
-    index: int,
-    layer: LayerInput,
-    plain: tuple[int, int, int],
-    *,
-    selection: Selection,
-    selected: PathPatterns,
-    budget: _Budget,
-    spool_dir: Path,
-    defer_verification: bool = False,
-) -> _Pending:
+def _read_plain_tar(index: int, layer: LayerInput, plain: tuple[int, int, int], reading: _Reading) -> _Pending:
     """Parse a plain-tar layer in place, seeking over unwanted contents, while ``_Verifier`` hashes it all.
 
     Nothing read here counts until the verifier's verdict: a digest mismatch (or a truncated
@@ -1048,6 +1022,7 @@ def _read_plain_tar(
     (``_Pending.verifier``): ``LayeredFS.confirm`` waits for the verdict.
     """
     fd, offset, size = plain
+    budget = reading.budget
     pending = _Pending(selected_files=[])
     try:
         # a plain tar expands to itself: the size limits apply to its stored size, up front
@@ -1059,22 +1034,13 @@ def _read_plain_tar(
         budget.add_bytes(layer.digest, size)
         verifier = _Verifier(layer, fd, offset, size, budget)
         try:
-            _read_entries(
-                TarReader(FileSource(fd, offset, size)),
-                index,
-                layer,
-                pending,
-                selection=selection,
-                selected=selected,
-                budget=budget,
-                spool_dir=spool_dir,
-            )
+            _read_entries(TarReader(FileSource(fd, offset, size)), index, layer, pending, reading)
         except BaseException as exc:
             failure = verifier.verdict()
             if failure is not None:
                 raise failure from exc
             raise
-        if defer_verification:
+        if reading.defer_verification:
             pending.verifier = verifier
         elif (failure := verifier.verdict()) is not None:
             raise failure
@@ -1083,17 +1049,8 @@ def _read_plain_tar(
     return pending
 
 
-def _read_entries(
-    reader: TarReader,
-    index: int,
-    layer: LayerInput,
-    pending: _Pending,
-    *,
-    selection: Selection,
-    selected: PathPatterns,
-    budget: _Budget,
-    spool_dir: Path,
-) -> None:
+def _read_entries(reader: TarReader, index: int, layer: LayerInput, pending: _Pending, reading: _Reading) -> None:
+    budget = reading.budget
     for entries, member in enumerate(_members(reader, layer.digest), start=1):
         budget.add_entry(layer.digest, entries)
         _ingest(
@@ -1102,10 +1059,10 @@ def _read_entries(
             index=index,
             digest=layer.digest,
             pending=pending,
-            selected=selected,
-            selection=selection,
+            selected=reading.selected,
+            selection=reading.selection,
             budget=budget,
-            spool_dir=spool_dir,
+            spool_dir=reading.spool_dir,
         )
 
 
@@ -1138,6 +1095,7 @@ def read_layers(
     budget = _Budget(limits or LayerLimits())
     spool_dir = Path(tempfile.mkdtemp(prefix="wharfinger-layers-"))
     selected = PathPatterns(selection.patterns)
+    reading = _Reading(selection, selected, budget, spool_dir, defer_verification)
     fs = LayeredFS([layer.digest for layer in layers], spool_dir=spool_dir, selected=selected)
     keys = [_layer_key(layer.digest, selection) for layer in layers]
     cached: dict[int, _Pending] = {}
@@ -1147,15 +1105,7 @@ def read_layers(
                 cached[index] = hit
 
     def read(index: int) -> tuple[_Pending, bytes | None]:
-        pending = _read_layer(
-            index,
-            layers[index],
-            selection=selection,
-            selected=selected,
-            budget=budget,
-            spool_dir=spool_dir,
-            defer_verification=defer_verification,
-        )
+        pending = _read_layer(index, layers[index], reading)
         # encoded here, in the layer's worker, while larger layers still inflate; stored by the caller
         return pending, (_encode_pending(pending) if store is not None else None)
 
