@@ -659,8 +659,8 @@ class LayeredFS:
                 self._history[target].append(_Node(kind="whiteout", layer=layer))
                 self.changed.setdefault(layer, set()).add(target)
 
-    def _apply(self, layer: int, pending: _Pending, selected: PathPatterns | None = None) -> list[str]:
-        """Put ``pending`` in the tree; return the hardlinks left out with their plain targets."""
+    def _apply(self, layer: int, pending: _Pending, selected: PathPatterns | None = None) -> None:
+        """Put ``pending`` in the tree; its plain files, and hardlinks to them, wait in ``_unindexed``."""
         self._real_directories.clear()
         unindexed_links: list[str] = []
         for directory in pending.opaque_dirs:
@@ -719,7 +719,7 @@ class LayeredFS:
             )
             if selected is not None and selected.matches(path):
                 self._selected_paths.add(path)
-        return unindexed_links
+        self._unindexed.add(pending, unindexed_links)
 
     def _lower_plain_file(self, path: str, layer: int) -> _Node | None:
         """The plain file at ``path`` in the highest layer below ``layer`` that has one, as a node."""
@@ -1157,8 +1157,7 @@ def _apply_all(
             log.debug("%s", message, extra={"event": "inventory.layer.skipped"})
             if warn is not None:
                 warn(message)
-        unindexed_links = fs._apply(index, pending, selected)  # noqa: SLF001 -- the builder owns the tree
-        fs._unindexed.add(pending, unindexed_links)  # noqa: SLF001
+        fs._apply(index, pending, selected)  # noqa: SLF001 -- the builder owns the tree
         files = pending.selected_files
         if files is None:  # an index from the cache: match its files once, here
             files = [path for path, node in pending.entries if node.kind == "file" and selected.matches(path)]
