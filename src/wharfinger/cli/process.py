@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import gc
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -88,9 +87,8 @@ def exit_now(code: object) -> NoReturn:
         sys.stderr.write(f"{code}\n")
         status = 1
     # what a normal exit would still do for us: atexit handlers (temporary directories' finalizers,
-    # logging's shutdown) and flushing the standard streams
+    # logging's shutdown, which logging registers there itself) and flushing the standard streams
     atexit._run_exitfuncs()  # noqa: SLF001 -- the documented atexit semantics, run before os._exit
-    logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
