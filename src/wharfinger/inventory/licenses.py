@@ -226,7 +226,7 @@ def _simple_expression(candidate: str) -> tuple[bool, str | None]:
     if any(key in lowered for key in _spaced_keys()):
         return False, None  # a former key spelled with a space ("gpl 2.0"): the library's tokenizer knows it
     tokens = candidate.replace("(", " ( ").replace(")", " ) ").split()
-    if any(t.lower() not in licences and t.lower() not in _SYNTAX and t.lower() not in exceptions for t in tokens):
+    if any(w not in licences and w not in _SYNTAX and w not in exceptions for w in map(str.lower, tokens)):
         # a word no SPDX key spells, wherever it stands (trove names such as "Historical Permission
         # Notice and Disclaimer (HPND)"): the library refuses the whole expression, and building
         # its parser to hear so costs ~20 ms
