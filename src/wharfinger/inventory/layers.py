@@ -670,6 +670,15 @@ class LayeredFS:
         by_path = dict(pending.entries)
         for path, node in pending.entries:
             self._push(path, node)
+        changed = self.changed.setdefault(layer, set())
+        changed.update(pending.whiteouts)
+        if selected is not None:
+            files = pending.selected_files
+            if files is None:  # an index from the cache: match its files once, here
+                files = [path for path, node in pending.entries if node.kind == "file" and selected.matches(path)]
+            self._selected_paths.update(files)
+            changed.update(files)
+            changed.update(path for path, node in pending.entries if node.kind != "file" and selected.matches(path))
         plain_by_path: dict[str, tuple[str, int, int, int]] | None = None
         entry_index: dict[str, int] | None = None
         for path, target, mode in pending.hardlinks:
@@ -751,6 +760,7 @@ class LayeredFS:
                 hardlinks=pending.hardlinks,
                 whiteouts=pending.whiteouts,
                 opaque_dirs=pending.opaque_dirs,
+                selected_files=pending.selected_files or [],  # what it changes is known: no matching again
             )
             builder._apply(index, full, self._selected)
         # in place: views of this filesystem hold the same dictionaries
@@ -1158,14 +1168,6 @@ def _apply_all(
             if warn is not None:
                 warn(message)
         fs._apply(index, pending, selected)  # noqa: SLF001 -- the builder owns the tree
-        files = pending.selected_files
-        if files is None:  # an index from the cache: match its files once, here
-            files = [path for path, node in pending.entries if node.kind == "file" and selected.matches(path)]
-        fs._selected_paths.update(files)  # noqa: SLF001
-        changed = fs.changed.setdefault(index, set())
-        changed.update(files)
-        changed.update(path for path, node in pending.entries if node.kind != "file" and selected.matches(path))
-        changed.update(pending.whiteouts)
 
 
 def _members(reader: TarReader, digest: str) -> Iterator[TarEntry]:
