@@ -197,13 +197,13 @@ class DpkgCataloger:
     def owned_files(self, fs: ImageFS) -> set[str]:
         """Every path dpkg says it installed (for ``CatalogContext.os_owned_files``)."""
         owned: set[str] = set()
-        for pattern, md5sums in (
-            (f"{_INFO}/*.list", False),
-            (f"{_INFO}/*.md5sums", True),
-            (f"{_STATUS_D}/*", True),  # the selected glob itself: an image's reader globs selections only
+        for pattern, suffix, md5sums in (
+            (f"{_INFO}/*.list", ".list", False),
+            (f"{_INFO}/*.md5sums", ".md5sums", True),
+            (f"{_STATUS_D}/*", ".md5sums", True),  # the selected glob itself: an image's reader globs selections only
         ):
             for path in fs.glob([pattern]):
-                if pattern.startswith(_STATUS_D) and not path.endswith(".md5sums"):
+                if not path.endswith(suffix):
                     continue
                 try:
                     text = fs.read_bytes(path, 64 * 1024 * 1024).decode("utf-8", "replace")
