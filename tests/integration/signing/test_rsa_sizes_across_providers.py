@@ -155,6 +155,14 @@ def image(registry_plain) -> str:
     return f"{registry_plain.host}/team/rsa-sizes:v1"
 
 
+def _sign(
+    run_cli, provider_keys, provider: str, bits: int, image: str, host: str, signature_format: str
+) -> subprocess.CompletedProcess[str]:
+    """``wharfinger sign`` with the provider's RSA key of ``bits``, as a user runs it."""
+    uri, env = provider_keys(provider)[bits]
+    return run_cli("sign", image, "--key", uri, "--format", signature_format, "--insecure", host, env=env)
+
+
 def _error_lines(stderr: str) -> list[str]:
     assert "Traceback" not in stderr
     return [line.strip() for line in stderr.splitlines() if line.strip()]
@@ -165,9 +173,7 @@ def _error_lines(stderr: str) -> list[str]:
 def test_rsa_2560_is_refused_for_notary_with_one_message(
     provider: str, signature_format: str, provider_keys, image: str, registry_plain, run_cli
 ) -> None:
-    uri, env = provider_keys(provider)[2560]
-    done = run_cli("sign", image, "--key", uri, "--format", signature_format, "--insecure", registry_plain.host,
-                   env=env)  # fmt: skip
+    done = _sign(run_cli, provider_keys, provider, 2560, image, registry_plain.host, signature_format)
     assert done.returncode != 0
     lines = _error_lines(done.stderr)
     assert any(line.endswith(NOTARY_REFUSAL) for line in lines), done.stderr
@@ -178,9 +184,9 @@ def test_rsa_2560_is_refused_for_notary_with_one_message(
 def test_rsa_2560_signs_cosign_and_verifies(
     provider: str, provider_keys, local_keys, image: str, registry_plain, run_cli, tmp_path: Path
 ) -> None:
-    uri, env = provider_keys(provider)[2560]
-    signed = run_cli("sign", image, "--key", uri, "--format", "cosign", "--insecure", registry_plain.host, env=env)
+    signed = _sign(run_cli, provider_keys, provider, 2560, image, registry_plain.host, "cosign")
     assert signed.returncode == 0, signed.stderr
+    env = provider_keys(provider)[2560][1]
     public_pem = tmp_path / "rsa-2560.pub"
     key = local_keys[2560] if provider != "pkcs11" else None
     if key is None:  # the token's own key: its public half as pkcs11-tool reads it back
@@ -210,9 +216,7 @@ def _token_public_pem(conf: str, tmp_path: Path) -> bytes:
 def test_rsa_1024_is_refused_for_every_format(
     provider: str, signature_format: str, provider_keys, image: str, registry_plain, run_cli
 ) -> None:
-    uri, env = provider_keys(provider)[1024]
-    done = run_cli("sign", image, "--key", uri, "--format", signature_format, "--insecure", registry_plain.host,
-                   env=env)  # fmt: skip
+    done = _sign(run_cli, provider_keys, provider, 1024, image, registry_plain.host, signature_format)
     assert done.returncode != 0
     assert any(line.endswith(WEAK_REFUSAL) for line in _error_lines(done.stderr)), done.stderr
 
