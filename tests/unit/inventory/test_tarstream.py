@@ -1,0 +1,146 @@
+"""The layer tar reader against Python's ``tarfile``: same entries, same checksum rule, clear errors."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, reject, settings
+from hypothesis import strategies as st
+
+from wharfinger.errors import UnsafeArchiveError
+from wharfinger.inventory.layers import LayerLimits, _checked_member_path, _safe_member_path
+from wharfinger.inventory.tarstream import FileSource, TarReader, _checksum
+
+_FORMATS = {"ustar": tarfile.USTAR_FORMAT, "gnu": tarfile.GNU_FORMAT, "pax": tarfile.PAX_FORMAT}
+_SEGMENT = st.text(alphabet=st.sampled_from("ab.-_é\U0001f600"), min_size=1, max_size=12)
+_KINDS = st.sampled_from([tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.FIFOTYPE])
+
+
+@st.composite
+def _members(draw: st.DrawFn) -> list[tuple[tarfile.TarInfo, bytes]]:
+    members = []
+    for _ in range(draw(st.integers(1, 8))):
+        # long names (> 100 bytes: GNU ././@LongLink, PAX path, ustar prefix), odd sizes, modes
+        name = "/".join(draw(st.lists(_SEGMENT, min_size=1, max_size=12)))
+        info = tarfile.TarInfo(name)
+        info.type = draw(_KINDS)
+        info.mode = draw(st.integers(0, 0o7777))
+        data = b""
+        if info.type == tarfile.REGTYPE:
+            data = draw(st.binary(max_size=1500))
+            info.size = len(data)
+        elif info.type in {tarfile.SYMTYPE, tarfile.LNKTYPE}:
+            info.linkname = "/".join(draw(st.lists(_SEGMENT, min_size=1, max_size=12)))
+        members.append((info, data))
+    return members
+
+
+def _archive(members: list[tuple[tarfile.TarInfo, bytes]], tar_format: int) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tar_format, encoding="utf-8") as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    return out.getvalue()
+
+
+def _ours(data: bytes, *, in_place: Path | None = None) -> list[tuple[str, str, int, int, str, bytes]]:
+    def read(reader: TarReader) -> list[tuple[str, str, int, int, str, bytes]]:
+        # tarfile drops the "/" it writes after a directory's name; the layer reader normalises it
+        return [
+            (e.name.removesuffix("/") if e.isdir() else e.name, e.type, e.mode, e.size, e.linkname,
+             reader.read() if e.isreg() else b"")
+            for e in reader
+        ]  # fmt: skip
+
+    if in_place is None:  # a stream in uneven chunks, as an inflater hands them over
+        return read(TarReader(iter([data[i : i + 700] for i in range(0, len(data), 700)])))
+    in_place.write_bytes(b"x" * 33 + data)  # the tar at an offset inside a larger file, as in a docker archive
+    fd = os.open(in_place, os.O_RDONLY)
+    try:
+        return read(TarReader(FileSource(fd, 33, len(data))))
+    finally:
+        os.close(fd)
+
+
+def _tarfile(data: bytes) -> list[tuple[str, str, int, int, str, bytes]]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:", encoding="utf-8", errors="surrogateescape") as tar:
+        return [
+            (
+                m.name,
+                m.type.decode(),
+                m.mode,
+                m.size if m.isreg() else 0,
+                m.linkname if m.issym() or m.islnk() else "",
+                tar.extractfile(m).read() if m.isreg() else b"",  # type: ignore[union-attr]
+            )
+            for m in tar
+        ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(members=_members(), tar_format=st.sampled_from(sorted(_FORMATS)))
+def test_entries_match_tarfile_streamed_and_in_place(
+    members: list[tuple[tarfile.TarInfo, bytes]], tar_format: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    try:
+        data = _archive(members, _FORMATS[tar_format])
+    except ValueError:  # plain ustar cannot hold a name or link this long
+        reject()
+    expected = _tarfile(data)
+    assert _ours(data) == expected
+    assert _ours(data, in_place=tmp_path_factory.mktemp("tar") / "layer.tar") == expected
+
+
+@settings(max_examples=300)
+@given(header=st.binary(min_size=512, max_size=512))
+def test_checksum_is_tarfiles_unsigned_checksum(header: bytes) -> None:
+    # the sum of 512 bytes runs up to 130,560, past adler32's modulus: the halves must keep it exact
+    assert _checksum(header) == tarfile.calc_chksums(header)[0]
+
+
+def test_checksum_extremes_are_exact() -> None:
+    for header in (b"\xff" * 512, b"\0" * 512, b"\xff" * 256 + b"\0" * 256, b"\0" * 256 + b"\xff" * 256):
+        assert _checksum(header) == tarfile.calc_chksums(header)[0]
+
+
+@pytest.mark.parametrize("offset", [0, 99, 100, 123, 150, 156, 255, 256, 257, 400, 511])
+def test_a_changed_header_byte_is_refused(offset: int) -> None:
+    data = bytearray(_archive([(tarfile.TarInfo("etc/passwd"), b"")], tarfile.GNU_FORMAT))
+    data[offset] = (data[offset] + 1) % 256
+    with pytest.raises(UnsafeArchiveError, match=r"not a valid tar archive|checksum"):
+        list(TarReader(iter([bytes(data)])))
+
+
+def test_a_changed_second_header_names_the_checksum() -> None:
+    members = [(tarfile.TarInfo("a"), b""), (tarfile.TarInfo("b"), b"")]
+    data = bytearray(_archive(members, tarfile.USTAR_FORMAT))
+    data[512 + 1] = ord("x")  # the second header's name
+    with pytest.raises(UnsafeArchiveError, match="checksum does not match"):
+        list(TarReader(iter([bytes(data)])))
+
+
+def test_an_octal_field_with_garbage_is_refused() -> None:
+    data = bytearray(_archive([(tarfile.TarInfo("a"), b"")], tarfile.USTAR_FORMAT))
+    data[124:136] = b"12x4\0       "  # the size field
+    data[148:156] = b"        "
+    data[148:155] = f"{tarfile.calc_chksums(bytes(data[:512]))[0]:06o}\0".encode()
+    with pytest.raises(UnsafeArchiveError, match="invalid size"):
+        list(TarReader(iter([bytes(data)])))
+
+
+_PIECES = ["a", "b", ".", "/", "..", "./", "é", "\udc80", "\U0001f600", " "]
+_NAME = st.lists(st.sampled_from(_PIECES), max_size=20).map("".join)
+
+
+@settings(max_examples=2000)
+@given(name=_NAME)
+def test_member_path_fast_path_agrees_with_the_checked_path(name: str) -> None:
+    limits = LayerLimits(max_path_bytes=24)  # small, so that the length check is exercised too
+    fast: list[str] = []
+    checked: list[str] = []
+    assert _safe_member_path(name, limits, fast.append, "d") == _checked_member_path(name, limits, checked.append, "d")
+    assert fast == checked
