@@ -125,6 +125,9 @@ class ExecutableFilter:
 
     key: str  # stable name and version: part of the layer cache's key, change it when ``keep`` changes
     keep: Callable[[bytes | mmap.mmap], bool]
+    # the same verdict from a few positional reads, ``keep_at(read, length)`` with ``read(offset,
+    # size)``, for a file lying in place in a local plain-tar layer; None: only the whole file can tell
+    keep_at: Callable[[Callable[[int, int], bytes], int], bool | None] | None = None
 
 
 @runtime_checkable

@@ -14,7 +14,7 @@ asked for are read.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 from zlib import adler32
@@ -137,6 +137,15 @@ class FileSource(_Buffered):
         self._buffer = memoryview(data)
         return bool(data)
 
+    def position(self) -> int:
+        """The file offset of the first byte not yet consumed."""
+        return self._position - len(self._buffer)
+
+    def pread(self, position: int, size: int) -> bytes:
+        """Up to ``size`` bytes at file offset ``position``, consuming nothing; never past the tar's end."""
+        want = min(size, self._end - position)
+        return os.pread(self._fd, want, position) if want > 0 else b""
+
     def skip(self, size: int) -> int:
         buffered = len(self._buffer)
         if size <= buffered:
@@ -200,6 +209,7 @@ class TarReader:
     def __init__(self, chunks: Iterator[bytes] | FileSource) -> None:
         self._source = chunks if isinstance(chunks, FileSource) else _Source(chunks)
         self._remaining = 0  # content bytes of the current entry not yet consumed
+        self._size = 0  # content bytes of the current entry
         self._padding = 0
 
     def _finish_entry(self) -> None:
@@ -215,6 +225,20 @@ class TarReader:
         if len(data) < want:
             raise UnsafeArchiveError("the layer ends inside a file", hint="the blob is truncated")
         return data
+
+    def read_at(self) -> Callable[[int, int], bytes] | None:
+        """Positional reads of the current entry's content, ``read(offset, size)``, when the tar lies
+        in a file (None for a stream); they consume nothing, so what is not read is still skipped."""
+        source = self._source
+        if not isinstance(source, FileSource):
+            return None
+        start = source.position() - (self._size - self._remaining)  # where this entry's content begins
+        size = self._size
+
+        def read(offset: int, want: int) -> bytes:
+            return source.pread(start + offset, min(want, size - offset)) if 0 <= offset < size else b""
+
+        return read
 
     def copy_to(self, out: BinaryIO) -> None:
         copied = self._source.copy_to(self._remaining, out)
@@ -290,6 +314,6 @@ class TarReader:
                 name = long_name
             long_name = long_link = None
             content = 0 if kind in _NO_CONTENT else size
-            self._remaining = content
+            self._remaining = self._size = content
             self._padding = -content % BLOCK
             yield TarEntry(name, kind, _number(header[100:108], "mode") & 0o7777, content, linkname)

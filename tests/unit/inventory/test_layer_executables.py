@@ -7,18 +7,24 @@ them all cost memory, a copy, and a slow layer-cache entry.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from inventory_layer_builder import Entry, build_tar, gz, layer
 
 from wharfinger.inventory.catalog import catalog_layers
-from wharfinger.inventory.catalogers.binaries import BINARIES, holds_build_metadata
-from wharfinger.inventory.catalogers.executables import elf_section_names
+from wharfinger.inventory.catalogers.binaries import BINARIES, holds_build_metadata, holds_build_metadata_at
+from wharfinger.inventory.catalogers.executables import elf_section_names, elf_section_names_at
 from wharfinger.inventory.catalogers.gobuildinfo import BUILDINFO_MAGIC
-from wharfinger.inventory.layers import LayerLimits, Selection, read_layers
+from wharfinger.inventory.layer_input import LayerInput
+from wharfinger.inventory.layers import LayeredFS, LayerLimits, Selection, read_layers
+from wharfinger.oci.sources.files import BlobLocation
 
 GO_BINARY = Path("/usr/bin/docker-registry")
 C_BINARY = Path(shutil.which("true") or "/usr/bin/true")
@@ -98,3 +104,79 @@ def test_go_binary_found_in_a_layer_and_c_binaries_ignored(binaries: tuple[bytes
     purls = {p.purl for p in inventory.packages}
     assert any(purl.startswith("pkg:golang/stdlib@") for purl in purls), purls
     assert all(p.locations[0].path == "/usr/local/bin/registry" for p in inventory.packages)
+
+
+def _real_elf_files() -> list[Path]:
+    # the machine's own programs and libraries (Debian, in CI too): real section tables of all sizes
+    found = [p for d in ("/usr/bin", "/usr/lib/x86_64-linux-gnu") for p in sorted(Path(d).glob("*"))[:400]]
+    return [p for p in found if p.is_file() and not p.is_symlink() and p.read_bytes()[:4] == b"\x7fELF"][:150]
+
+
+def test_section_names_from_three_reads_agree_with_the_whole_file(binaries: tuple[bytes, bytes]) -> None:
+    samples = [*binaries, *(p.read_bytes() for p in _real_elf_files())]
+    assert len(samples) > 50
+    for data in samples:
+        reads: list[tuple[int, int]] = []
+
+        def read(offset: int, size: int, data: bytes = data, reads: list[tuple[int, int]] = reads) -> bytes:
+            reads.append((offset, size))
+            return data[offset : offset + size]
+
+        assert elf_section_names_at(read, len(data)) == elf_section_names(data)
+        assert len(reads) <= 3
+        assert holds_build_metadata_at(read, len(data)) in {holds_build_metadata(data), None}
+
+
+@settings(max_examples=300, deadline=None)
+@given(cuts=st.lists(st.tuples(st.integers(0, 200_000), st.binary(min_size=1, max_size=8)), max_size=6))
+def test_damaged_elf_headers_agree_too(cuts: list[tuple[int, bytes]]) -> None:
+    damaged = bytearray(C_BINARY.read_bytes())
+    for offset, patch in cuts:  # bytes overwritten anywhere, section table and header fields included
+        damaged[offset % len(damaged) : offset % len(damaged) + len(patch)] = patch
+    data = bytes(damaged)
+    assert elf_section_names_at(lambda o, n: data[o : o + n], len(data)) == elf_section_names(data)
+
+
+def test_in_place_layers_keep_the_executables_a_stream_keeps(binaries: tuple[bytes, bytes], tmp_path: Path) -> None:
+    go, c = binaries
+    sectionless = bytearray(go)
+    sectionless[0x3C:0x3E] = b"\0\0"  # e_shnum = 0: the filter needs the bytes
+    no_marker_sectionless = bytearray(c)
+    no_marker_sectionless[0x3C:0x3E] = b"\0\0"
+    entries = [
+        Entry("usr/local/bin/registry", go, mode=0o755),
+        Entry("usr/bin/true", c, mode=0o755),
+        Entry("usr/bin/sstripped-go", bytes(sectionless), mode=0o755),
+        Entry("usr/bin/sstripped-c", bytes(no_marker_sectionless), mode=0o755),
+        Entry("usr/bin/script", b"#!/bin/sh\necho\n", mode=0o755),
+    ]
+    tar = build_tar(entries)
+    archive = tmp_path / "layer.archive"
+    archive.write_bytes(b"h" * 1000 + tar + b"t" * 100)
+    digest = "sha256:" + hashlib.sha256(tar).hexdigest()
+
+    def refuse() -> BinaryIO:
+        raise AssertionError("read in place, not streamed")
+
+    placed = LayerInput(
+        digest=digest,
+        media_type="application/vnd.docker.image.rootfs.diff.tar",
+        open=refuse,
+        size=len(tar),
+        location=BlobLocation(path=archive, offset=1000, size=len(tar)),
+    )
+    for limits in (LayerLimits(), LayerLimits(max_memory_file_bytes=256 * 1024 * 1024)):  # spooled, in memory
+        kept: list[dict[str, bytes]] = []
+        for source in (layer(gz(tar)), placed):
+            with read_layers([source], selection=MARKERS, limits=limits) as fs:
+                kept.append({p: fs.read_bytes(p, 1 << 30) for p in fs.walk() if _readable(fs, p)})
+        assert kept[0] == kept[1]
+        assert set(kept[1]) == {"/usr/local/bin/registry", "/usr/bin/sstripped-go"}
+
+
+def _readable(fs: LayeredFS, path: str) -> bool:
+    try:
+        fs.read_bytes(path, 1 << 30)
+    except FileNotFoundError:  # in the tree, its content dropped
+        return False
+    return True

@@ -144,3 +144,33 @@ def test_member_path_fast_path_agrees_with_the_checked_path(name: str) -> None:
     checked: list[str] = []
     assert _safe_member_path(name, limits, fast.append, "d") == _checked_member_path(name, limits, checked.append, "d")
     assert fast == checked
+
+
+def test_positional_reads_see_the_current_entry_whatever_was_consumed(tmp_path: Path) -> None:
+    first, second = bytes(range(256)) * 20, b"second file " * 300
+    members = [(tarfile.TarInfo(name), content) for name, content in (("a", first), ("b", second))]
+    for info, content in members:
+        info.size = len(content)
+    data = _archive(members, tarfile.GNU_FORMAT)
+    path = tmp_path / "layer.tar"
+    path.write_bytes(b"pad" + data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        reader = TarReader(FileSource(fd, 3, len(data)))
+        seen = []
+        for entry, content in zip(reader, (first, second), strict=True):
+            read = reader.read_at()
+            assert read is not None
+            assert read(0, 16) == content[:16]
+            reader.read(1000)  # consumed part of it: positions stay those of the entry
+            assert read(100, 50) == content[100:150]
+            again = reader.read_at()  # asked for after the consumption
+            assert again is not None
+            assert again(100, 50) == content[100:150]
+            assert read(len(content) - 4, 100) == content[-4:]  # never past the entry
+            assert read(len(content) + 10, 5) == b""
+            seen.append(entry.name)
+        assert seen == ["a", "b"]
+    finally:
+        os.close(fd)
+    assert TarReader(iter([data])).read_at() is None  # a stream has no positions

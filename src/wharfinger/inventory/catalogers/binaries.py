@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 from wharfinger.inventory.cataloger import CatalogContext, CatalogerKind, Evidence, ExecutableFilter
 from wharfinger.inventory.catalogers._documents import Parsed
-from wharfinger.inventory.catalogers.executables import elf_section_names, executable_format
+from wharfinger.inventory.catalogers.executables import (
+    ReadAt,
+    elf_section_names,
+    elf_section_names_at,
+    executable_format,
+)
 from wharfinger.inventory.catalogers.filecataloger import FILE_FAILURES, is_os_owned, mapped_file, with_found_by
 from wharfinger.inventory.catalogers.gobuildinfo import BUILDINFO_MAGIC
 from wharfinger.inventory.catalogers.golang import parse_go_binary
@@ -24,7 +29,14 @@ from wharfinger.inventory.catalogers.rust import AUDITABLE_SECTION, AUDITABLE_SE
 from wharfinger.inventory.filesystem import ImageFS
 from wharfinger.inventory.package import Location, Package
 
-__all__ = ["BINARIES", "GO_AND_RUST_BINARIES", "MAX_BINARY_BYTES", "BinaryCataloger", "holds_build_metadata"]
+__all__ = [
+    "BINARIES",
+    "GO_AND_RUST_BINARIES",
+    "MAX_BINARY_BYTES",
+    "BinaryCataloger",
+    "holds_build_metadata",
+    "holds_build_metadata_at",
+]
 
 _ELF_SECTIONS = frozenset({".go.buildinfo", AUDITABLE_SECTION})  # Go >= 1.13, cargo-auditable
 _MARKERS = (BUILDINFO_MAGIC, AUDITABLE_SECTION.encode(), AUDITABLE_SECTION_MACHO.encode())
@@ -42,7 +54,16 @@ def holds_build_metadata(data: bytes | mmap.mmap) -> bool:
     return any(data.find(marker) >= 0 for marker in _MARKERS)
 
 
-GO_AND_RUST_BINARIES = ExecutableFilter(key="go-rust-build-metadata/1", keep=holds_build_metadata)
+def holds_build_metadata_at(read: ReadAt, length: int) -> bool | None:
+    """``holds_build_metadata`` from three small reads of an ELF file with a section table; None
+    (read it all) for any other file."""
+    names = elf_section_names_at(read, length)
+    return None if names is None else not names.isdisjoint(_ELF_SECTIONS)
+
+
+GO_AND_RUST_BINARIES = ExecutableFilter(
+    key="go-rust-build-metadata/1", keep=holds_build_metadata, keep_at=holds_build_metadata_at
+)
 MAX_BINARY_BYTES = 2 * 1024**3  # bytes; larger "executables" are disk images or data, not programs
 
 

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import mmap
 import struct
+from collections.abc import Callable
 from typing import Literal
 
-__all__ = ["ExecutableFormat", "elf_section_names", "executable_format", "find_section", "section_span"]
+__all__ = [
+    "ExecutableFormat",
+    "ReadAt",
+    "elf_section_names",
+    "elf_section_names_at",
+    "executable_format",
+    "find_section",
+    "section_span",
+]
 
 ExecutableFormat = Literal["elf", "pe", "macho"]
 
@@ -36,6 +45,7 @@ def executable_format(head: bytes) -> ExecutableFormat | None:
 
 
 Span = tuple[int, int]  # (offset, size) of a section's bytes in the file
+ReadAt = Callable[[int, int], bytes]  # (offset, size) -> up to size bytes of a file at offset
 
 
 def _within(data: bytes | mmap.mmap, offset: int, size: int) -> Span | None:
@@ -82,31 +92,47 @@ def _elf_section(data: bytes | mmap.mmap, name: str) -> Span | None:
 def elf_section_names(data: bytes | mmap.mmap) -> frozenset[str] | None:
     """The section names of an ELF file; None when it is not ELF or has no readable section table
     (stripped with ``sstrip``, truncated): then only its bytes can tell."""
-    if data[:4] != b"\x7fELF" or len(data) < 64:
+    return elf_section_names_at(lambda offset, size: bytes(data[offset : offset + size]), len(data))
+
+
+def elf_section_names_at(read: ReadAt, length: int) -> frozenset[str] | None:
+    """``elf_section_names`` of a ``length``-byte file read in pieces: ``read(offset, size)``.
+
+    Three reads (the ELF header, the section table, the section-name strings) instead of the whole
+    file: a layer lying as a plain tar in a local file is judged without reading its executables.
+    """
+    head = read(0, 64)
+    if length < 64 or len(head) < 64 or head[:4] != b"\x7fELF":
         return None
-    is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
-    try:
-        if is64:
-            shoff = struct.unpack_from(f"{order}Q", data, 0x28)[0]
-            shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", data, 0x3A)
-            layout = f"{order}IIQQQQ"
-        else:
-            shoff = struct.unpack_from(f"{order}I", data, 0x20)[0]
-            shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", data, 0x2E)
-            layout = f"{order}IIIIII"
-        if shnum == 0 or shstrndx >= shnum or shentsize < struct.calcsize(layout):
-            return None
-        headers = [struct.unpack_from(layout, data, shoff + i * shentsize) for i in range(shnum)]
-    except struct.error:
+    is64, order = head[4] == 2, "<" if head[5] == 1 else ">"
+    if is64:
+        shoff = struct.unpack_from(f"{order}Q", head, 0x28)[0]
+        shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", head, 0x3A)
+        layout = f"{order}IIQQQQ"
+    else:
+        shoff = struct.unpack_from(f"{order}I", head, 0x20)[0]
+        shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", head, 0x2E)
+        layout = f"{order}IIIIII"
+    entry = struct.calcsize(layout)
+    if shnum == 0 or shstrndx >= shnum or shentsize < entry:
         return None
+    table_size = (shnum - 1) * shentsize + entry  # the last header's padding may lie past the end
+    if shoff + table_size > length:
+        return None
+    table = read(shoff, table_size)
+    if len(table) < table_size:
+        return None
+    headers = [struct.unpack_from(layout, table, i * shentsize) for i in range(shnum)]
     _name, _type, _flags, _addr, str_offset, str_size = headers[shstrndx]
-    strings = _slice(data, str_offset, str_size)
-    if strings is None:
+    if str_offset + str_size > length:
+        return None
+    strings = read(str_offset, str_size)
+    if len(strings) < str_size:
         return None
     names = set()
     for sh_name, *_rest in headers:
         end = strings.find(b"\x00", sh_name)
-        names.add(bytes(strings[sh_name : end if end >= 0 else None]).decode("latin-1"))
+        names.add(strings[sh_name : end if end >= 0 else None].decode("latin-1"))
     return frozenset(names)
 
 
