@@ -24,6 +24,7 @@ from wharfinger.errors import SbomFormatError
 from wharfinger.inventory.catalog import Inventory
 from wharfinger.inventory.licenses import spdx_expression
 from wharfinger.inventory.package import Distro, Location, Package
+from wharfinger.sbom._json import dumps_indented
 from wharfinger.sbom.purls import package_from_purl
 from wharfinger.sbom.subject import SbomSubject
 
@@ -124,7 +125,7 @@ def render_cyclonedx_json(inventory: Inventory, subject: SbomSubject, *, now: da
             *({"ref": c["bom-ref"]} for c in components),
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(document) + "\n"
 
 
 def _properties(package: Package) -> Iterator[tuple[str, str]]:

@@ -6,7 +6,6 @@ package's layer, locations and cataloger metadata, and the warnings of the run.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from wharfinger import __version__
 from wharfinger.errors import SbomFormatError
 from wharfinger.inventory.catalog import Inventory
 from wharfinger.inventory.codec import distro_from_json, distro_to_json, package_from_json, package_to_json
+from wharfinger.sbom._json import dumps_indented
 from wharfinger.sbom.subject import SbomSubject
 
 __all__ = ["SCHEMA_ID", "parse_native_json", "render_native_json"]
@@ -37,7 +37,7 @@ def render_native_json(inventory: Inventory, subject: SbomSubject, *, now: datet
         "packages": [package_to_json(p) for p in inventory.packages],
         "warnings": list(inventory.warnings),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(document) + "\n"
 
 
 def parse_native_json(document: dict[str, Any]) -> Inventory:

@@ -21,6 +21,7 @@ from wharfinger.errors import SbomFormatError
 from wharfinger.inventory.catalog import Inventory
 from wharfinger.inventory.licenses import spdx_expression
 from wharfinger.inventory.package import Package
+from wharfinger.sbom._json import dumps_indented
 from wharfinger.sbom.purls import package_from_purl
 from wharfinger.sbom.subject import SbomSubject
 
@@ -148,7 +149,7 @@ def render_spdx_json(inventory: Inventory, subject: SbomSubject, *, now: datetim
     }
     if licenses.by_text:
         document["hasExtractedLicensingInfos"] = licenses.extracted()
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(document) + "\n"
 
 
 def parse_spdx_json(document: dict[str, Any]) -> Inventory:

@@ -185,6 +185,13 @@ def test_round_trip(inventory: Inventory, fmt: str) -> None:
             assert package.source_name == originals[package.purl].source_name
 
 
+@pytest.mark.parametrize("fmt", ["json", "cyclonedx-json", "spdx-json"])
+def test_json_formats_are_laid_out_as_json_dumps_indent_2(inventory: Inventory, fmt: str) -> None:
+    """The writers' own encoder (``sbom._json``) keeps the layout ``json.dumps(indent=2)`` gave them."""
+    text = render_sbom(inventory, fmt, SUBJECT, now=NOW)
+    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
 def test_table_lists_every_package(inventory: Inventory) -> None:
     table = render_sbom(inventory, "table", SUBJECT, now=NOW)
     lines = table.splitlines()

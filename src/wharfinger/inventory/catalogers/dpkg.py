@@ -28,7 +28,11 @@ _STATUS = "/var/lib/dpkg/status"
 _STATUS_D = "/var/lib/dpkg/status.d"
 _INFO = "/var/lib/dpkg/info"
 _MAX_COPYRIGHT_BYTES = 2 * 1024 * 1024  # bytes: some copyright files list thousands of files
-_LICENSE_FIELD = re.compile(r"^License:[ \t]*(?P<value>\S.*?)\s*$", re.MULTILINE)
+# a "License:" line, found through its literal "\n" prefix (the text gets one in front): re scans for
+# a literal prefix in C, where "^" with MULTILINE tries the whole pattern at every character (5x slower
+# on deb-min's copyright files). rstrip() then drops the trailing whitespace that "\S.*?\s*$" used
+# to leave out: str.isspace() and re's \s agree on every code point.
+_LICENSE_FIELD = re.compile(r"\nLicense:[ \t]*(?P<value>\S[^\n]*)")
 _COMMON_LICENSE = re.compile(r"/usr/share/common-licenses/(?P<name>[0-9A-Za-z_.+\-]+)")
 _CONTROL_SUFFIXES = (".md5sums", ".preinst", ".postinst", ".prerm", ".postrm", ".conffiles", ".list", ".triggers")
 _STATUS_WORDS = 3  # "want flag state"
@@ -59,8 +63,8 @@ def parse_deb822(text: str) -> Iterator[dict[str, str]]:
 def parse_copyright_licenses(text: str) -> tuple[str, ...]:
     """License names from a Debian copyright file, deduplicated in first-seen order."""
     found: dict[str, None] = {}
-    for m in _LICENSE_FIELD.finditer(text):
-        found.setdefault(m.group("value"), None)
+    for m in _LICENSE_FIELD.finditer("\n" + text):
+        found.setdefault(m.group("value").rstrip(), None)
     for m in _COMMON_LICENSE.finditer(text):
         found.setdefault(m.group("name").rstrip("."), None)
     return tuple(found)
