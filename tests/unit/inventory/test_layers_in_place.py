@@ -170,6 +170,22 @@ def test_deferred_verification_gives_the_same_filesystem_and_stores_after_the_bl
     ) as deferred:
         assert snapshot(deferred) == expected
     assert len(store.layers) == 2  # both layers confirmed, then stored
+    # the indexes encoded beside the parse are those a streamed read stores
+    streamed = _Store()
+    with read_layers([layer(t) for t in tars], selection=SELECTION, store=streamed):
+        pass
+    assert store.layers == streamed.layers
+
+
+def test_an_interrupted_block_stores_nothing(tmp_path: Path) -> None:
+    store = _Store()
+    layers = [in_place(build_tar(entries), tmp_path) for entries in (LOWER, UPPER)]
+    with (
+        pytest.raises(KeyboardInterrupt),
+        read_layers(layers, selection=SELECTION, store=store, defer_verification=True),
+    ):
+        raise KeyboardInterrupt
+    assert store.layers == {}  # stored only by a confirmation, which Ctrl-C skips
 
 
 def test_deferred_verification_refuses_the_layer_when_the_block_is_left(tmp_path: Path) -> None:
