@@ -98,14 +98,6 @@ def _key(key: object) -> str:
     """A non-``str`` key as ``json`` writes it; the SBOM writers only use ``str`` keys."""
     if isinstance(key, str):
         return key
-    if isinstance(key, float):
-        return _float(key)
-    if key is True:
-        return "true"
-    if key is False:
-        return "false"
-    if key is None:
-        return "null"
-    if isinstance(key, int):
-        return int.__repr__(key)
+    if key is None or isinstance(key, int | float):  # written as the scalar would be (True as "true")
+        return _scalar(key)
     raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
