@@ -104,6 +104,9 @@ class RegistrySource:
         self.settings = settings
         self.cache = cache
         self.description = str(ref)
+        # the manifest ``resolve`` fetched by tag, by its digest: reading it again (``resolve_descriptor``
+        # asks for the top manifest by digest) costs no second round trip
+        self._fetched: dict[str, bytes] = {}
 
     @property
     def repository(self) -> str:
@@ -111,6 +114,7 @@ class RegistrySource:
 
     def resolve(self, platform: Platform | None = None) -> ResolvedImage:
         fetched = self.client.get_manifest(self.repository, self.ref.identifier)
+        self._fetched[fetched.digest] = fetched.data  # the digest of these very bytes
         if self.cache is not None:
             self.cache.put_bytes(fetched.digest, fetched.data)
         top = fetched.descriptor()
@@ -120,6 +124,8 @@ class RegistrySource:
         return read_manifest(self, descriptor)
 
     def open_blob(self, descriptor: Descriptor) -> BinaryIO:
+        if (served := self._fetched.get(descriptor.digest)) is not None and len(served) == descriptor.size:
+            return io.BytesIO(served)
         if self.cache is not None:
             cached = self.cache.open(descriptor.digest)
             if cached is not None:

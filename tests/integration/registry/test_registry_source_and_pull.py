@@ -222,3 +222,24 @@ def test_cli_pull_draws_no_progress_into_a_pipe(registry_plain, small_image, cli
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == small_image.digest
     assert done.stderr == ""
+
+
+def test_resolving_a_tag_fetches_its_manifest_once(registry_plain, small_image, tmp_path) -> None:
+    skopeo_copy(small_image, registry_plain, "source/once", "v1")
+    settings = Settings(insecure_hosts=frozenset({registry_plain.host}))  # no blob cache: every read is a GET
+    source = open_source(parse_source(registry_plain.ref("source/once", "v1")), settings=settings)
+    fetched: list[str] = []
+    get_manifest = source.client.get_manifest
+
+    def counting(repository: str, reference: str) -> object:
+        fetched.append(reference)
+        return get_manifest(repository, reference)
+
+    source.client.get_manifest = counting  # type: ignore[method-assign]
+    with source:
+        image = source.resolve(None)
+        assert image.digest == small_image.digest
+        assert fetched == ["v1"]  # the manifest got by tag serves the read by digest that follows
+        with source.open_blob(image.manifest_descriptor) as again:  # still the bytes served, from memory
+            assert hashlib.sha256(again.read()).hexdigest() == image.digest.split(":")[1]
+        assert fetched == ["v1"]
