@@ -180,10 +180,11 @@ class DeclaredCataloger:
     """A ``FileCataloger`` of the registry known by what it declares; its module is imported when needed.
 
     A ``FileCataloger`` reads only the files its patterns glob (``FileCataloger.catalog``): on a
-    filesystem without one it finds nothing, and importing its parsers is wasted. The language
-    modules (and zipfile, csv, shutil… under them) cost an image's start-up ~10 ms when imported
-    all, most images need one or two, and the layer walker needs only the patterns, declared here.
+    filesystem without one it finds nothing, and importing its parsers is wasted. Importing every
+    language module (and csv, the json encoder… under them) cost go-bin's and deb-min's start-up
+    ~6 ms more than the ones they use; the layer walker needs only the patterns, declared here.
     Each declaration equals its cataloger's own attributes: a test holds every entry to that.
+    ``BINARIES`` is not declared: its executable filter runs on every executable of every image.
     """
 
     spec: str  # "module:ATTRIBUTE" of the FileCataloger
