@@ -36,10 +36,11 @@ class InventoryCache:
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=10)
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
             # No fsync at all (~20 ms a run here): it is a cache. A crash of the machine can leave it
-            # damaged; a damaged file is found when it is opened (or used) and started afresh.
+            # damaged; a damaged file is found when it is opened (or used) and started afresh. Set
+            # first: switching a new file to WAL syncs it otherwise (~2 ms of every cold run)
             connection.execute("PRAGMA synchronous=OFF")
+            connection.execute("PRAGMA journal_mode=WAL")
             for schema in _SCHEMAS:
                 connection.execute(schema)
         except sqlite3.Error:

@@ -44,12 +44,14 @@ from wharfinger.inventory.package import Distro, Package
 
 __all__ = [
     "CATALOGER_SPECS",
+    "DECLARED_CATALOGERS",
     "LANGUAGE_CATALOGER_SPECS",
     "OS_CATALOGER_SPECS",
     "CatalogContext",
     "Cataloger",
     "CatalogerKind",
     "CatalogerSelection",
+    "DeclaredCataloger",
     "Evidence",
     "OwnsFiles",
     "load_catalogers",
@@ -176,19 +178,180 @@ class OwnsFiles(Protocol):
         ...
 
 
-def load_catalogers(specs: Iterable[str] = CATALOGER_SPECS) -> list[Cataloger]:
-    """Import the registered catalogers, OS ones first (stable order within each kind)."""
-    catalogers: list[Cataloger] = []
-    for spec in specs:
-        module_name, _, attribute = spec.partition(":")
-        module = importlib.import_module(module_name)
-        cataloger = getattr(module, attribute)
-        if not isinstance(cataloger, Cataloger):
-            msg = f"{spec} is not a Cataloger"
-            raise TypeError(msg)
-        catalogers.append(cataloger)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeclaredCataloger:
+    """A ``FileCataloger`` of the registry known by what it declares; its module is imported when needed.
+
+    A ``FileCataloger`` reads only the files its patterns glob (``FileCataloger.catalog``): on a
+    filesystem without one it finds nothing, and importing its parsers is wasted. Importing every
+    language module (and csv, the json encoder… under them) cost go-bin's and deb-min's start-up
+    ~6 ms more than the ones they use; the layer walker needs only the patterns, declared here.
+    Each declaration equals its cataloger's own attributes: a test holds every entry to that.
+    ``BINARIES`` is not declared: its executable filter runs on every executable of every image.
+    """
+
+    spec: str  # "module:ATTRIBUTE" of the FileCataloger
+    name: str
+    version: str
+    evidence: Evidence
+    patterns: tuple[str, ...]
+    kind: CatalogerKind = "language"
+    executable_filter: ExecutableFilter | None = None
+
+    def load(self) -> Cataloger:
+        return _import_cataloger(self.spec)
+
+    def catalog(self, fs: ImageFS, context: CatalogContext) -> list[Package]:
+        if next(iter(fs.glob(self.patterns)), None) is None:
+            return []  # what FileCataloger.catalog returns when its glob is empty
+        return self.load().catalog(fs, context)
+
+
+_PY = "wharfinger.inventory.catalogers.python"
+_JS = "wharfinger.inventory.catalogers.javascript"
+_RB = "wharfinger.inventory.catalogers.ruby"
+_NET = "wharfinger.inventory.catalogers.dotnet"
+_PHP = "wharfinger.inventory.catalogers.php"
+# The FileCatalogers of LANGUAGE_CATALOGER_SPECS; BINARIES is imported: its executable filter runs
+# while layers stream, on every native executable of an image.
+DECLARED_CATALOGERS: tuple[DeclaredCataloger, ...] = (
+    DeclaredCataloger(
+        spec=f"{_PY}:PYTHON_INSTALLED",
+        name="python-installed",
+        version="2",
+        evidence="installed",
+        patterns=(
+            "**/*dist-info/METADATA",
+            "**/*DIST-INFO/METADATA",
+            "**/*dist-info/RECORD",
+            "**/*DIST-INFO/RECORD",
+            "**/*egg-info/PKG-INFO",
+            "**/*EGG-INFO/PKG-INFO",
+            "**/*.egg-info",
+            "**/*.egg",
+        ),
+    ),
+    DeclaredCataloger(
+        spec=f"{_PY}:PYTHON_LOCKS",
+        name="python-lock",
+        version="1",
+        evidence="declared",
+        patterns=("**/requirements*.txt", "**/Pipfile.lock", "**/poetry.lock", "**/uv.lock", "**/pdm.lock"),
+    ),
+    DeclaredCataloger(
+        spec=f"{_JS}:JAVASCRIPT_INSTALLED",
+        name="javascript-installed",
+        version="2",
+        evidence="installed",
+        patterns=("**/package.json",),
+    ),
+    DeclaredCataloger(
+        spec=f"{_JS}:JAVASCRIPT_LOCKS",
+        name="javascript-lock",
+        version="1",
+        evidence="declared",
+        patterns=(
+            "**/package-lock.json",
+            "**/npm-shrinkwrap.json",
+            "**/yarn.lock",
+            "**/pnpm-lock.yaml",
+            "**/bun.lock",
+        ),
+    ),
+    DeclaredCataloger(
+        spec="wharfinger.inventory.catalogers.golang:GO_MODULE_FILES",
+        name="go-module-file",
+        version="1",
+        evidence="declared",
+        patterns=("**/go.mod",),
+    ),
+    DeclaredCataloger(
+        spec="wharfinger.inventory.catalogers.java:JAVA_ARCHIVES",
+        name="java-archive",
+        version="1",
+        evidence="installed",
+        patterns=tuple(
+            f"**/*.{suffix}" for suffix in ("jar", "war", "ear", "par", "jpi", "hpi", "sar", "kar", "rar", "nar")
+        ),
+    ),
+    DeclaredCataloger(
+        spec=f"{_RB}:RUBY_INSTALLED",
+        name="ruby-installed",
+        version="2",
+        evidence="installed",
+        patterns=("**/specifications/*.gemspec", "**/specifications/default/*.gemspec"),
+    ),
+    DeclaredCataloger(
+        spec=f"{_RB}:RUBY_GEMFILE_LOCKS",
+        name="ruby-gemfile-lock",
+        version="1",
+        evidence="declared",
+        patterns=("**/Gemfile.lock",),
+    ),
+    DeclaredCataloger(
+        spec="wharfinger.inventory.catalogers.rust:CARGO_LOCKS",
+        name="rust-cargo-lock",
+        version="1",
+        evidence="declared",
+        patterns=("**/Cargo.lock",),
+    ),
+    DeclaredCataloger(
+        spec=f"{_NET}:DOTNET_DEPS",
+        name="dotnet-deps",
+        version="1",
+        evidence="installed",
+        patterns=("**/*.deps.json",),
+    ),
+    DeclaredCataloger(
+        spec=f"{_NET}:DOTNET_LOCKS",
+        name="dotnet-packages-lock",
+        version="1",
+        evidence="declared",
+        patterns=("**/packages.lock.json",),
+    ),
+    DeclaredCataloger(
+        spec=f"{_PHP}:PHP_INSTALLED",
+        name="php-composer-installed",
+        version="1",
+        evidence="installed",
+        patterns=("**/vendor/composer/installed.json",),
+    ),
+    DeclaredCataloger(
+        spec=f"{_PHP}:PHP_COMPOSER_LOCKS",
+        name="php-composer-lock",
+        version="1",
+        evidence="declared",
+        patterns=("**/composer.lock",),
+    ),
+    DeclaredCataloger(
+        spec="wharfinger.inventory.catalogers.runtimes:RUNTIMES",
+        name="runtimes",
+        version="1",
+        evidence="installed",
+        patterns=("**/bin/node", "**/bin/nodejs", "**/bin/python3.*", "**/libpython3.*.so*", "**/release"),
+    ),
+)
+
+
+def load_catalogers(specs: Iterable[str] = CATALOGER_SPECS, *, defer: bool = True) -> list[Cataloger]:
+    """The registered catalogers, OS ones first (stable order within each kind).
+
+    With ``defer``, a spec of ``DECLARED_CATALOGERS`` gives its declaration, which imports the
+    cataloger's module only when a filesystem holds a file it reads; ``defer=False`` imports them all.
+    """
+    declared = {d.spec: d for d in DECLARED_CATALOGERS} if defer else {}
+    catalogers: list[Cataloger] = [declared.get(spec) or _import_cataloger(spec) for spec in specs]
     catalogers.sort(key=lambda c: 0 if c.kind == "os" else 1)
     return catalogers
+
+
+def _import_cataloger(spec: str) -> Cataloger:
+    module_name, _, attribute = spec.partition(":")
+    cataloger = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(cataloger, Cataloger):
+        msg = f"{spec} is not a Cataloger"
+        raise TypeError(msg)
+    return cataloger
 
 
 def select_catalogers(catalogers: Iterable[Cataloger], selection: CatalogerSelection) -> list[Cataloger]:
