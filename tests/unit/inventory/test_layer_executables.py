@@ -180,3 +180,21 @@ def _readable(fs: LayeredFS, path: str) -> bool:
     except FileNotFoundError:  # in the tree, its content dropped
         return False
     return True
+
+
+def test_a_section_table_claiming_megabytes_is_not_read() -> None:
+    # a hostile header: 65,535 sections of 65,535 bytes each (4 GB) in a 40 MB "executable"
+    header = bytearray(C_BINARY.read_bytes()[:64])
+    header[0x28:0x30] = (64).to_bytes(8, "little")  # e_shoff
+    header[0x3A:0x3C] = (65535).to_bytes(2, "little")  # e_shentsize
+    header[0x3C:0x3E] = (600).to_bytes(2, "little")  # e_shnum: 39 MB of table, inside the file
+    header[0x3E:0x40] = (1).to_bytes(2, "little")  # e_shstrndx
+    length = 40 * 1024 * 1024
+    asked: list[int] = []
+
+    def read(offset: int, size: int) -> bytes:
+        asked.append(size)
+        return bytes(header[offset : offset + size]) if offset < len(header) else b"\0" * min(size, 1 << 20)
+
+    assert elf_section_names_at(read, length) is None  # only the bytes can tell
+    assert max(asked) <= 64

@@ -44,6 +44,10 @@ def executable_format(head: bytes) -> ExecutableFormat | None:
     return None
 
 
+# bytes: the most a section table or its name strings may take before only the file's bytes can
+# tell. Real ones take a few KB (~40 entries of 64 bytes); the header's counts are the file's to
+# claim, and a hostile executable could otherwise make one read allocate gigabytes.
+_MAX_SECTION_TABLE_BYTES = 1024 * 1024
 Span = tuple[int, int]  # (offset, size) of a section's bytes in the file
 ReadAt = Callable[[int, int], bytes]  # (offset, size) -> up to size bytes of a file at offset
 
@@ -117,14 +121,14 @@ def elf_section_names_at(read: ReadAt, length: int) -> frozenset[str] | None:
     if shnum == 0 or shstrndx >= shnum or shentsize < entry:
         return None
     table_size = (shnum - 1) * shentsize + entry  # the last header's padding may lie past the end
-    if shoff + table_size > length:
+    if shoff + table_size > length or table_size > _MAX_SECTION_TABLE_BYTES:
         return None
     table = read(shoff, table_size)
     if len(table) < table_size:
         return None
     headers = [struct.unpack_from(layout, table, i * shentsize) for i in range(shnum)]
     _name, _type, _flags, _addr, str_offset, str_size = headers[shstrndx]
-    if str_offset + str_size > length:
+    if str_offset + str_size > length or str_size > _MAX_SECTION_TABLE_BYTES:
         return None
     strings = read(str_offset, str_size)
     if len(strings) < str_size:
