@@ -33,3 +33,27 @@ def test_importing_a_module_leaves_what_it_uses_lazily_out(imported: str, left_o
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False"]
+
+
+@pytest.mark.parametrize(
+    ("licence", "normalised", "library_loaded"),
+    [
+        ("MIT", "MIT", False),  # the key index alone decides: read as a data file
+        ("apache-2.0 or mit", "Apache-2.0 OR MIT", False),
+        ("GPL-2.0+ WITH Classpath-exception-2.0", "GPL-2.0-or-later WITH Classpath-exception-2.0", False),
+        ("MIT AND (", None, True),  # malformed: only the library's parser can say
+    ],
+)
+def test_licences_are_decided_without_importing_license_expression(
+    licence: str, normalised: str | None, library_loaded: bool
+) -> None:
+    code = (
+        "import sys; from wharfinger.inventory.licenses import spdx_expression; "
+        f"print(spdx_expression({licence!r})); print('license_expression' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(normalised), str(library_loaded)]
