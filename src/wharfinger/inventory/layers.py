@@ -1102,9 +1102,9 @@ def _read_plain_tar(index: int, layer: LayerInput, plain: tuple[int, int, int], 
 
 
 def _read_entries(reader: TarReader, index: int, layer: LayerInput, pending: _Pending, reading: _Reading) -> None:
-    """Record every entry of one layer. Directories, symlinks and the regular files nobody wants
-    (~95 % of a layer) are handled here, in the loop: a function call per entry was a sixth of the
-    parse; whiteouts, hardlinks, devices and the files whose content is kept go to ``_ingest``."""
+    """Record every entry of one layer, in the loop: a function call per entry was a sixth of the
+    parse. Only whiteouts (``_whiteout``) and the files whose content may be kept (``_keep_file``:
+    selected ones, and executables a filter may want) leave it."""
     budget = reading.budget
     limits = budget.limits
     digest = layer.digest

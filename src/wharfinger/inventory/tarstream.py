@@ -181,7 +181,7 @@ def _checksum(header: bytes) -> int:
 
 
 def _text(field: bytes) -> str:
-    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    return field.partition(b"\0")[0].decode("utf-8", "surrogateescape")
 
 
 def _pax_records(data: bytes) -> dict[str, str]:
@@ -294,7 +294,7 @@ class TarReader:
             if kind == "g":
                 global_pax.update(_pax_records(self._meta(size)))
                 continue
-            name = header[:100].partition(b"\0")[0].decode("utf-8", "surrogateescape")
+            name = _text(header[:100])
             if header[257:263] == b"ustar\0" and header[345]:  # POSIX prefix field (GNU puts atime there)
                 name = _text(header[345:500]) + "/" + name
             linkname = long_link or ""

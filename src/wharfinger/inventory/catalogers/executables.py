@@ -63,23 +63,28 @@ def _slice(data: bytes | mmap.mmap, offset: int, size: int) -> bytes | None:
     return None if span is None else data[offset : offset + size]
 
 
+def _elf_table(head: bytes | mmap.mmap) -> tuple[int, int, int, int, str]:
+    """(shoff, shentsize, shnum, shstrndx, section header layout) from an ELF file's header.
+
+    ``struct.error`` when ``head`` is too short to hold them.
+    """
+    order = "<" if head[5] == 1 else ">"
+    if head[4] == 2:  # ELFCLASS64
+        shoff = struct.unpack_from(f"{order}Q", head, 0x28)[0]
+        shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", head, 0x3A)
+        return shoff, shentsize, shnum, shstrndx, f"{order}IIQQQQ"
+    shoff = struct.unpack_from(f"{order}I", head, 0x20)[0]
+    shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", head, 0x2E)
+    return shoff, shentsize, shnum, shstrndx, f"{order}IIIIII"
+
+
 def _elf_section(data: bytes | mmap.mmap, name: str) -> Span | None:
-    is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
-    if is64:
-        shoff = struct.unpack_from(f"{order}Q", data, 0x28)[0]
-        shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", data, 0x3A)
-    else:
-        shoff = struct.unpack_from(f"{order}I", data, 0x20)[0]
-        shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", data, 0x2E)
+    shoff, shentsize, shnum, shstrndx, layout = _elf_table(data)
     if shnum == 0 or shstrndx >= shnum or shnum > 65535:
         return None
 
     def header(index: int) -> tuple[int, int, int]:
-        base = shoff + index * shentsize
-        if is64:
-            sh_name, _type, _flags, _addr, offset, size = struct.unpack_from(f"{order}IIQQQQ", data, base)
-        else:
-            sh_name, _type, _flags, _addr, offset, size = struct.unpack_from(f"{order}IIIIII", data, base)
+        sh_name, _type, _flags, _addr, offset, size = struct.unpack_from(layout, data, shoff + index * shentsize)
         return sh_name, offset, size
 
     _, str_offset, str_size = header(shstrndx)
@@ -108,15 +113,7 @@ def elf_section_names_at(read: ReadAt, length: int) -> frozenset[str] | None:
     head = read(0, 64)
     if length < 64 or len(head) < 64 or head[:4] != b"\x7fELF":
         return None
-    is64, order = head[4] == 2, "<" if head[5] == 1 else ">"
-    if is64:
-        shoff = struct.unpack_from(f"{order}Q", head, 0x28)[0]
-        shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", head, 0x3A)
-        layout = f"{order}IIQQQQ"
-    else:
-        shoff = struct.unpack_from(f"{order}I", head, 0x20)[0]
-        shentsize, shnum, shstrndx = struct.unpack_from(f"{order}HHH", head, 0x2E)
-        layout = f"{order}IIIIII"
+    shoff, shentsize, shnum, shstrndx, layout = _elf_table(head)
     entry = struct.calcsize(layout)
     if shnum == 0 or shstrndx >= shnum or shentsize < entry:
         return None
