@@ -1,4 +1,4 @@
-"""How the inventory cache's SQLite file is opened: WAL, and no fsync at any step (it is a cache)."""
+"""How the inventory cache's SQLite file is opened: a rollback journal, and no fsync at any step (it is a cache)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,20 @@ from wharfinger.inventory import cache as cache_module
 from wharfinger.inventory.cache import InventoryCache
 
 
-def test_a_new_cache_is_in_wal_mode_without_syncs(tmp_path: Path) -> None:
+def test_a_new_cache_keeps_a_rollback_journal_without_syncs(tmp_path: Path) -> None:
     cache = InventoryCache(tmp_path)
-    cache.put_layer("k", b"v")
+    cache.put_layer("k", b"v" * 100_000)
     connection = cache._connect()  # the connection's settings are what is tested
-    assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("truncate",)
     assert connection.execute("PRAGMA synchronous").fetchone() == (0,)  # OFF
-    assert cache.get_layer("k") == b"v"
+    assert cache.get_layer("k") == b"v" * 100_000
+    # the value went into the database file itself: no write-ahead log to copy it from again on close
+    assert not Path(f"{cache.path}-wal").exists()
+    assert cache.path.stat().st_size > 100_000
     cache.close()
 
 
-def test_syncs_are_off_before_the_file_is_switched_to_wal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Switching a new file to WAL syncs it unless synchronous is already OFF (~2 ms a cold run)."""
+def test_syncs_are_off_before_anything_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     statements: list[str] = []
     connect = sqlite3.connect
 
@@ -37,4 +39,18 @@ def test_syncs_are_off_before_the_file_is_switched_to_wal(tmp_path: Path, monkey
     cache.put_layer("k", b"v")
     cache.close()
     pragmas = [s for s in statements if s.startswith("PRAGMA")]
-    assert pragmas[:2] == ["PRAGMA synchronous=OFF", "PRAGMA journal_mode=WAL"]
+    assert pragmas[:2] == ["PRAGMA synchronous=OFF", "PRAGMA journal_mode=TRUNCATE"]
+
+
+def test_a_cache_left_in_wal_mode_by_an_older_version_is_switched_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "inventory-v1.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE layers (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+    with old:
+        old.execute("INSERT INTO layers VALUES ('k', x'0102')")
+    old.close()
+    cache = InventoryCache(tmp_path)
+    assert cache.get_layer("k") == b"\x01\x02"
+    assert cache._connect().execute("PRAGMA journal_mode").fetchone() == ("truncate",)
+    cache.close()

@@ -10,6 +10,7 @@ from inventory_layer_builder import Entry, build_tar, gz, layer
 
 from wharfinger.errors import UnsafeArchiveError
 from wharfinger.inventory.filesystem import ImageFS
+from wharfinger.inventory.layer_input import LayerInput
 from wharfinger.inventory.layers import LayerLimits, Selection, read_layers
 
 ALL = Selection(patterns=("**",))
@@ -259,3 +260,49 @@ def test_a_damaged_inventory_cache_is_started_afresh(tmp_path) -> None:
     key = next(iter(third._connect().execute("SELECT key FROM layers")))[0]
     assert third.get_layer(key) is not None
     third.close()
+
+
+class _MemoryStore:
+    """A ``LayerIndexStore`` in memory."""
+
+    def __init__(self) -> None:
+        self.layers: dict[str, bytes] = {}
+
+    def get_layer(self, key: str) -> bytes | None:
+        return self.layers.get(key)
+
+    def put_layer(self, key: str, value: bytes) -> None:
+        self.layers[key] = value
+
+
+def test_streamed_layer_indexes_are_stored_when_the_filesystem_is_confirmed() -> None:
+    """Indexes are compressed in a thread of their own while the read goes on, and stored on
+    confirmation: a read that fails or is interrupted after a layer leaves nothing in the store."""
+    spooled = bytes(range(256)) * 8192  # 2 MiB: spooled, and read back by the packing thread
+    blobs = [
+        gz(build_tar([Entry("etc/os-release", b"ID=debian\n"), Entry("var/lib/rpm/rpmdb.sqlite", spooled)])),
+        gz(build_tar([Entry("app/one.txt", b"1")])),
+    ]
+    selection = Selection(patterns=("/etc/os-release", "/var/lib/rpm/rpmdb.sqlite"))
+    store = _MemoryStore()
+    with pytest.raises(KeyboardInterrupt), read_layers([layer(b) for b in blobs], selection=selection, store=store):
+        raise KeyboardInterrupt
+    assert store.layers == {}
+    broken = [blobs[0], gz(b"not a tar" * 100)]
+    with pytest.raises(UnsafeArchiveError):
+        read_layers([layer(b) for b in broken], selection=selection, store=store, parallel=1)
+    assert store.layers == {}  # the first layer was read and packed, but nothing was confirmed
+    fs = read_layers([layer(b) for b in blobs], selection=selection, store=store)
+    fs.close()  # closed unconfirmed while its indexes may still be packing: nothing stored, nothing raised
+    assert store.layers == {}
+    with read_layers([layer(b) for b in blobs], selection=selection, store=store) as fs:
+        assert store.layers == {}
+    assert len(store.layers) == 2
+
+    def refuse():
+        raise AssertionError("a stored layer must not be opened")
+
+    cached = [LayerInput(digest=layer(b).digest, media_type="x", open=refuse) for b in blobs]
+    with read_layers(cached, selection=selection, store=store) as again:
+        assert again.read_bytes("/var/lib/rpm/rpmdb.sqlite", 4 << 20) == spooled
+        assert list(again.walk()) == ["/app/one.txt", "/etc/os-release", "/var/lib/rpm/rpmdb.sqlite"]
