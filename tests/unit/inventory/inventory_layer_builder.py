@@ -43,3 +43,16 @@ def layer(blob: bytes, media_type: str = "application/vnd.oci.image.layer.v1.tar
 
 def gz(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=1, mtime=0)
+
+
+class MemoryStore:
+    """A ``LayerIndexStore`` in memory: what was stored, by key."""
+
+    def __init__(self) -> None:
+        self.layers: dict[str, bytes] = {}
+
+    def get_layer(self, key: str) -> bytes | None:
+        return self.layers.get(key)
+
+    def put_layer(self, key: str, value: bytes) -> None:
+        self.layers[key] = value

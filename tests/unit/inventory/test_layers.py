@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from inventory_layer_builder import Entry, build_tar, gz, layer
+from inventory_layer_builder import Entry, MemoryStore, build_tar, gz, layer
 
 from wharfinger.errors import UnsafeArchiveError
 from wharfinger.inventory.filesystem import ImageFS
@@ -262,19 +262,6 @@ def test_a_damaged_inventory_cache_is_started_afresh(tmp_path) -> None:
     third.close()
 
 
-class _MemoryStore:
-    """A ``LayerIndexStore`` in memory."""
-
-    def __init__(self) -> None:
-        self.layers: dict[str, bytes] = {}
-
-    def get_layer(self, key: str) -> bytes | None:
-        return self.layers.get(key)
-
-    def put_layer(self, key: str, value: bytes) -> None:
-        self.layers[key] = value
-
-
 def test_streamed_layer_indexes_are_stored_when_the_filesystem_is_confirmed() -> None:
     """Indexes are compressed in a thread of their own while the read goes on, and stored on
     confirmation: a read that fails or is interrupted after a layer leaves nothing in the store."""
@@ -284,7 +271,7 @@ def test_streamed_layer_indexes_are_stored_when_the_filesystem_is_confirmed() ->
         gz(build_tar([Entry("app/one.txt", b"1")])),
     ]
     selection = Selection(patterns=("/etc/os-release", "/var/lib/rpm/rpmdb.sqlite"))
-    store = _MemoryStore()
+    store = MemoryStore()
     with pytest.raises(KeyboardInterrupt), read_layers([layer(b) for b in blobs], selection=selection, store=store):
         raise KeyboardInterrupt
     assert store.layers == {}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
-from inventory_layer_builder import Entry, build_tar, gz, layer
+from inventory_layer_builder import Entry, MemoryStore, build_tar, gz, layer
 
 from wharfinger.errors import DigestMismatchError, UnsafeArchiveError
 from wharfinger.inventory.layer_input import LayerInput
@@ -147,38 +147,25 @@ def test_hostile_entries_are_skipped_in_place(tmp_path: Path) -> None:
         assert any("escape" in w for w in fs.warnings)
 
 
-class _Store:
-    """A ``LayerIndexStore`` in memory: what was stored, and when."""
-
-    def __init__(self) -> None:
-        self.layers: dict[str, bytes] = {}
-
-    def get_layer(self, key: str) -> bytes | None:
-        return self.layers.get(key)
-
-    def put_layer(self, key: str, value: bytes) -> None:
-        self.layers[key] = value
-
-
 def test_deferred_verification_gives_the_same_filesystem_and_stores_after_the_block(tmp_path: Path) -> None:
     tars = [build_tar(LOWER), build_tar(UPPER)]
     with read_layers([in_place(t, tmp_path) for t in tars], selection=SELECTION) as checked:
         expected = snapshot(checked)
-    store = _Store()
+    store = MemoryStore()
     with read_layers(
         [in_place(t, tmp_path) for t in tars], selection=SELECTION, store=store, defer_verification=True
     ) as deferred:
         assert snapshot(deferred) == expected
     assert len(store.layers) == 2  # both layers confirmed, then stored
     # the indexes encoded beside the parse are those a streamed read stores
-    streamed = _Store()
+    streamed = MemoryStore()
     with read_layers([layer(t) for t in tars], selection=SELECTION, store=streamed):
         pass
     assert store.layers == streamed.layers
 
 
 def test_an_interrupted_block_stores_nothing(tmp_path: Path) -> None:
-    store = _Store()
+    store = MemoryStore()
     layers = [in_place(build_tar(entries), tmp_path) for entries in (LOWER, UPPER)]
     with (
         pytest.raises(KeyboardInterrupt),
@@ -192,7 +179,7 @@ def test_deferred_verification_refuses_the_layer_when_the_block_is_left(tmp_path
     tar = build_tar(LOWER)
     at = tar.index(b"x" * 70_000) + 1234
     altered = tar[:at] + b"y" + tar[at + 1 :]
-    store = _Store()
+    store = MemoryStore()
     used = []
     layers = [in_place(altered, tmp_path, digest_of=tar)]
     with (
