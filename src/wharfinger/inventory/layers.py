@@ -484,6 +484,8 @@ class _Pending:
     plain: list[tuple[str, int, int, int]] = field(default_factory=list)
     # a plain-tar layer read in place whose hash is still running (``read_layers(defer_verification=True)``)
     verifier: _Verifier | None = None
+    # the layer's index for the cache, packed as it is read (``read_layers(store=…)``)
+    index: _IndexPacker | None = None
 
 
 @runtime_checkable
@@ -499,19 +501,65 @@ def _layer_key(digest: str, selection: Selection) -> str:
     fingerprint = hashlib.sha256(
         json.dumps([sorted(selection.patterns), sorted(f.key for f in selection.executable_filters)]).encode()
     ).hexdigest()[:16]
-    return f"layer2:{digest}:{fingerprint}"
+    return f"layer3:{digest}:{fingerprint}"  # 3: contents first, then the metadata
 
 
 _MAX_CACHED_LAYER_CONTENT_BYTES = 16 * 1024 * 1024  # bytes of selected contents one cached layer index may hold
 
 
-def _index_parts(pending: _Pending) -> tuple[bytes, list[_Node]] | None:
-    """The layer's index metadata (JSON) and the nodes whose contents follow it, in order; None when
-    its selected contents are too large to keep in the cache. Built in the caller's thread: it holds
-    the GIL, ``_pack_index`` mostly does not."""
-    kept = [node for _, node in pending.entries if node.data is not None or node.spool is not None]
-    if sum(node.size for node in kept) > _MAX_CACHED_LAYER_CONTENT_BYTES:
-        return None  # large binaries or jars: this layer is streamed again next time (bounded memory here)
+class _IndexPacker:
+    """One layer's index for the cache, compressed while the layer is read.
+
+    Each kept content is handed over as soon as it is kept (``add``, in the reading thread, in the
+    order of the layer's entries) and compressed in the packer's thread: ISA-L releases the GIL, so
+    python3.11's 6.8 MB in deb-min's second layer is packed while the rest of the layer is parsed,
+    not after it. ``finish`` appends the entries' metadata (which need the whole layer) and gives
+    the stored form: ``zlib(contents… + meta JSON + meta length as 8 bytes)``, one stream.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        from isal import isal_zlib  # noqa: PLC0415 -- ISA-L level 1: 6x faster than zlib's, same format
+
+        self._pool = pool
+        self._compressor = isal_zlib.compressobj(1)
+        self._parts: list[bytes] = []
+        self._kept = 0
+        self._failed = False  # too large for the cache, or a spooled content could not be read back
+
+    def add(self, node: _Node) -> None:
+        self._kept += node.size
+        if self._kept > _MAX_CACHED_LAYER_CONTENT_BYTES:
+            self._failed = True  # large binaries or jars: this layer is read again next time
+        if not self._failed:
+            self._pool.submit(self._compress, node.data, node.spool, node.size)
+
+    def _compress(self, data: bytes | None, spool: Path | None, size: int) -> None:
+        if self._failed:
+            return
+        try:
+            content = data if data is not None else (spool.read_bytes() if spool is not None else b"")
+        except OSError:  # the spool is gone (the filesystem was closed first): nothing to cache
+            self._failed = True
+            return
+        if len(content) != size:
+            self._failed = True  # a spool file changed under us: do not cache a wrong index
+            return
+        self._parts.append(self._compressor.compress(content))
+
+    def finish(self, meta: bytes) -> Future[bytes | None]:
+        return self._pool.submit(self._finish, meta)
+
+    def _finish(self, meta: bytes) -> bytes | None:
+        if self._failed:
+            return None
+        self._parts.append(self._compressor.compress(meta + struct.pack(">Q", len(meta))))
+        self._parts.append(self._compressor.flush())
+        return b"".join(self._parts)
+
+
+def _index_meta(pending: _Pending) -> bytes:
+    """The layer's entries and the offsets of their kept contents, as JSON (in the reading thread:
+    it holds the GIL)."""
     entries = []
     offset = 0
     for path, node in pending.entries:
@@ -520,7 +568,7 @@ def _index_parts(pending: _Pending) -> tuple[bytes, list[_Node]] | None:
             offset += node.size
         else:
             entries.append([path, node.kind, node.mode, node.size, node.link, -1, 0])
-    meta = json.dumps(
+    return json.dumps(
         {
             "entries": entries,
             "hardlinks": pending.hardlinks,
@@ -531,27 +579,6 @@ def _index_parts(pending: _Pending) -> tuple[bytes, list[_Node]] | None:
         },
         separators=(",", ":"),
     ).encode()
-    return meta, kept
-
-
-def _pack_index(meta: bytes, kept: list[_Node]) -> bytes | None:
-    """The stored form of a layer's index: compressed metadata, then the kept contents. ISA-L
-    releases the GIL while it compresses, so in a thread of its own this overlaps the parse of the
-    next layer and the cataloguing (python3.11's 6.8 MB in deb-min's second layer: ~14 ms)."""
-    from isal import isal_zlib  # noqa: PLC0415 -- ISA-L level 1: 6x faster than zlib's, same format
-
-    packer = isal_zlib.compressobj(1)
-    parts = [packer.compress(struct.pack(">Q", len(meta)) + meta)]
-    for node in kept:
-        try:
-            data = node.data if node.data is not None else (node.spool.read_bytes() if node.spool else None)
-        except OSError:
-            return None  # the spool is gone (the filesystem was closed first): nothing to cache
-        if data is None or len(data) != node.size:
-            return None  # a spool file changed under us: do not cache a wrong index
-        parts.append(packer.compress(data))
-    parts.append(packer.flush())
-    return b"".join(parts)
 
 
 def _store_packed(store: LayerIndexStore, key: str, packed: Future[bytes | None]) -> None:
@@ -563,9 +590,12 @@ def _store_packed(store: LayerIndexStore, key: str, packed: Future[bytes | None]
 def _decode_pending(value: bytes, index: int) -> _Pending | None:
     try:
         raw = zlib.decompress(value)
-        (meta_length,) = struct.unpack_from(">Q", raw, 0)
-        meta = json.loads(raw[8 : 8 + meta_length])
-        blob = memoryview(raw)[8 + meta_length :]
+        (meta_length,) = struct.unpack_from(">Q", raw, len(raw) - 8)
+        contents = len(raw) - 8 - meta_length
+        if contents < 0:
+            return None
+        meta = json.loads(raw[contents : len(raw) - 8])
+        blob = memoryview(raw)[:contents]
         pending = _Pending(
             hardlinks=[(str(a), str(b), int(c)) for a, b, c in meta["hardlinks"]],
             whiteouts=[str(w) for w in meta["whiteouts"]],
@@ -1075,13 +1105,18 @@ class _Reading:
     budget: _Budget
     spool_dir: Path
     defer_verification: bool = False
+    packer: ThreadPoolExecutor | None = None  # compresses layer indexes for the cache (``_IndexPacker``)
+
+
+def _new_pending(reading: _Reading) -> _Pending:
+    return _Pending(selected_files=[], index=_IndexPacker(reading.packer) if reading.packer is not None else None)
 
 
 def _read_layer(index: int, layer: LayerInput, reading: _Reading) -> _Pending:
     plain = _open_plain_tar(layer)
     if plain is not None:
         return _read_plain_tar(index, layer, plain, reading)
-    pending = _Pending(selected_files=[])
+    pending = _new_pending(reading)
     stream = _LayerStream(layer, reading.budget)
     try:
         _read_entries(TarReader(stream.chunks()), index, layer, pending, reading)
@@ -1100,7 +1135,7 @@ def _read_plain_tar(index: int, layer: LayerInput, plain: tuple[int, int, int], 
     """
     fd, offset, size = plain
     budget = reading.budget
-    pending = _Pending(selected_files=[])
+    pending = _new_pending(reading)
     try:
         # a plain tar expands to itself: the size limits apply to its stored size, up front
         if size > budget.limits.max_layer_bytes:
@@ -1196,8 +1231,11 @@ def read_layers(
     budget = _Budget(limits or LayerLimits())
     spool_dir = Path(tempfile.mkdtemp(prefix="wharfinger-layers-"))
     selected = PathPatterns(selection.patterns)
-    reading = _Reading(selection, selected, budget, spool_dir, defer_verification)
     fs = LayeredFS([layer.digest for layer in layers], spool_dir=spool_dir, selected=selected)
+    packer = fs._packer = (  # noqa: SLF001 -- the builder owns the tree
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="wharfinger-layer-pack") if store is not None else None
+    )
+    reading = _Reading(selection, selected, budget, spool_dir, defer_verification, packer)
     keys = [_layer_key(layer.digest, selection) for layer in layers]
     cached: dict[int, _Pending] = {}
     if store is not None:  # looked up here, in the caller's thread: the store need not be thread-safe
@@ -1205,16 +1243,11 @@ def read_layers(
             if (value := store.get_layer(key)) is not None and (hit := _decode_pending(value, index)) is not None:
                 cached[index] = hit
 
-    packer = fs._packer = (  # noqa: SLF001 -- the builder owns the tree
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="wharfinger-layer-pack") if store is not None else None
-    )
-
     def read(index: int) -> tuple[_Pending, Future[bytes | None] | None]:
         pending = _read_layer(index, layers[index], reading)
-        # the index is described here, in the layer's worker, and compressed in the packer's thread
-        # while the next layers are read and the image catalogued; stored when the caller confirms
-        parts = _index_parts(pending) if packer is not None else None
-        return pending, (packer.submit(_pack_index, *parts) if packer is not None and parts is not None else None)
+        # the contents were packed as they were kept; the metadata is described here, in the
+        # layer's worker, and the index stored when the caller confirms
+        return pending, (pending.index.finish(_index_meta(pending)) if pending.index is not None else None)
 
     def remember(index: int, read_now: tuple[_Pending, Future[bytes | None] | None]) -> _Pending:
         pending, packed = read_now
@@ -1333,6 +1366,8 @@ def _keep_file(
         data = head + reader.read()
         if not filters or any(f.keep(data) for f in filters):
             node.data = data
+            if pending.index is not None:
+                pending.index.add(node)
         return
     if not budget.reserve_spool(member.size):
         warn(f"layer {digest}: skipped the content of {path}: the spool limit of {limits.max_spool_bytes} bytes")
@@ -1346,6 +1381,8 @@ def _keep_file(
         budget.release_spool(member.size)
         return
     node.spool = spool
+    if pending.index is not None:
+        pending.index.add(node)
 
 
 def _spool_kept(spool: Path, filters: tuple[ExecutableFilter, ...]) -> bool:
