@@ -15,7 +15,10 @@ import typer
 if TYPE_CHECKING:
     from wharfinger.oci.settings import Settings
 
-__all__ = ["CaBundle", "Catalogers", "Http2", "InsecureHosts", "registry_settings"]
+__all__ = ["CaBundle", "Catalogers", "Http2", "ImageReference", "InsecureHosts", "registry_settings"]
+
+# The registry image a command acts on; one help text for all of them.
+ImageReference = Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")]
 
 # Explicit hosts only (issue #3): never "all registries insecure".
 InsecureHosts = Annotated[
