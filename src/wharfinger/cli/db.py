@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from wharfinger.signing.cosign.simplesigning import CosignKey
     from wharfinger.signing.keys.signer import Signer
     from wharfinger.vulndb.database import DatabaseInfo
+    from wharfinger.vulndb.settings import VulnDbSettings
 
 __all__ = ["register"]
 
@@ -34,7 +35,7 @@ OfflineOption = Annotated[
 ]
 
 
-def _settings(db: Path | None, *, offline: bool = False) -> object:
+def _settings(db: Path | None, *, offline: bool = False) -> VulnDbSettings:
     from wharfinger.vulndb.settings import settings_from_env
 
     settings = settings_from_env(os.environ, Path.home(), path=db)
@@ -100,10 +101,9 @@ def register(app: typer.Typer) -> None:
 
         from wharfinger.clock import SystemClock
         from wharfinger.vulndb.database import VulnDatabase
-        from wharfinger.vulndb.settings import VulnDbSettings, parse_age
+        from wharfinger.vulndb.settings import parse_age
 
         settings = _settings(db)
-        assert isinstance(settings, VulnDbSettings)  # noqa: S101 -- narrows the lazily imported type
         if max_age:
             settings = replace(settings, max_age=parse_age(max_age))
         if output not in {"text", "json"}:
@@ -139,11 +139,9 @@ def register(app: typer.Typer) -> None:
         """Fetch OSV's per-ecosystem exports (<url>/<ECO>/all.zip) and fold in what changed."""
         from wharfinger.clock import SystemClock
         from wharfinger.vulndb.fetch import OsvExportClient
-        from wharfinger.vulndb.settings import VulnDbSettings
         from wharfinger.vulndb.update import update_database
 
         settings = _settings(db, offline=offline)
-        assert isinstance(settings, VulnDbSettings)  # noqa: S101 -- narrows the lazily imported type
         if settings.offline:
             raise InputError(
                 "`db update` needs the network, and --offline forbids it",
@@ -196,10 +194,8 @@ def register(app: typer.Typer) -> None:
         from wharfinger.cli.registry_access import client_for
         from wharfinger.oci.reference import parse_ref
         from wharfinger.vulndb.publish import push_database
-        from wharfinger.vulndb.settings import VulnDbSettings
 
         settings = _settings(db)
-        assert isinstance(settings, VulnDbSettings)  # noqa: S101 -- narrows the lazily imported type
         ref = parse_ref(reference)
         signer = _cosign_signer(key) if key else None  # a bad key fails before anything is pushed
         with client_for(ref, insecure=insecure or (), ca_bundle=ca_bundle, http2=http2) as client:
@@ -231,10 +227,8 @@ def register(app: typer.Typer) -> None:
         from wharfinger.cli.registry_access import client_for
         from wharfinger.oci.reference import parse_ref
         from wharfinger.vulndb.publish import pull_database
-        from wharfinger.vulndb.settings import VulnDbSettings
 
         settings = _settings(db, offline=offline)
-        assert isinstance(settings, VulnDbSettings)  # noqa: S101 -- narrows the lazily imported type
         if settings.offline:
             raise InputError("`db pull` needs the registry, and --offline forbids it", hint="drop --offline")
         ref = parse_ref(reference)

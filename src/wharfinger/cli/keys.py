@@ -20,6 +20,7 @@ finds it: Key Vault imports certificates only together with their private key, w
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from wharfinger.signing.keys.generate import GeneratedIdentity
-    from wharfinger.signing.keys.signer import SignatureAlgorithm
+    from wharfinger.signing.keys.signer import SignatureAlgorithm, Signer
 
 __all__ = ["keys_app", "register"]
 
@@ -108,25 +109,16 @@ def generate_command(
         issuing = GeneratedIdentity(private_key=signer._key, chain=chain)  # noqa: SLF001 -- same provider family
     out.mkdir(parents=True, exist_ok=True)
     cert_path = out / f"{name}.crt"
-    if provider == "pkcs11":
-        chain, printed = _generate_in_token(
-            key_uri, kind, subject=subject, days=days, ca=ca, issuer=issuing, crl_url=crl_url, ocsp_url=ocsp_url
+    if provider != "file":
+        generate = {"pkcs11": _generate_in_token, "azurekv": _generate_in_key_vault, "awskms": _generate_in_kms}
+        certificate = _Certificate(
+            subject=subject, days=days, ca=ca, issuer=issuing, crl_url=crl_url, ocsp_url=ocsp_url
         )
+        chain, printed = generate[provider](key_uri, kind, certificate)
         cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
-        root = chain[-1]
-    elif provider == "azurekv":
-        chain, printed = _generate_in_key_vault(
-            key_uri, kind, subject=subject, days=days, ca=ca, issuer=issuing, crl_url=crl_url, ocsp_url=ocsp_url
-        )
-        cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
-        root = chain[-1]
-    elif provider == "awskms":
-        chain, printed = _generate_in_kms(
-            key_uri, kind, subject=subject, days=days, ca=ca, issuer=issuing, crl_url=crl_url, ocsp_url=ocsp_url
-        )
-        cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
-        typer.echo("AWS KMS stores no certificates: the key URI names the chain file (?cert=); keep it", err=True)
-        printed = f"{printed}?cert={cert_path}"
+        if provider == "awskms":
+            typer.echo("AWS KMS stores no certificates: the key URI names the chain file (?cert=); keep it", err=True)
+            printed = f"{printed}?cert={cert_path}"
         root = chain[-1]
     else:
         identity = generate_identity(
@@ -147,17 +139,38 @@ def generate_command(
     typer.echo(f"{printed}\n{cert_path}")
 
 
-def _checked_key_uri(provider: str, key_uri: str | None, example: str, *, days: int, subject: str) -> str:
-    """The key URI a provider needs, once validity and subject are known good: nothing is created
-    (or billed) in a token, KMS or vault for a request that would fail afterwards."""
-    from wharfinger.errors import InputError
-    from wharfinger.signing.keys.generate import check_validity_days, parse_subject
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Certificate:
+    """What the new certificate says, the same whichever provider holds the key."""
 
-    if key_uri is None:
-        raise InputError(f"--provider {provider} needs --key-uri", hint=f"e.g. --key-uri {example}")
-    check_validity_days(days)
-    parse_subject(subject)
-    return key_uri
+    subject: str
+    days: int
+    ca: bool
+    issuer: GeneratedIdentity | None
+    crl_url: str | None
+    ocsp_url: str | None
+
+    def checked_key_uri(self, provider: str, key_uri: str | None, example: str) -> str:
+        """The key URI a provider needs, once validity and subject are known good: nothing is created
+        (or billed) in a token, KMS or vault for a request that would fail afterwards."""
+        from wharfinger.errors import InputError
+        from wharfinger.signing.keys.generate import check_validity_days, parse_subject
+
+        if key_uri is None:
+            raise InputError(f"--provider {provider} needs --key-uri", hint=f"e.g. --key-uri {example}")
+        check_validity_days(self.days)
+        parse_subject(self.subject)
+        return key_uri
+
+    def issue(self, signer: Signer) -> tuple[x509.Certificate, ...]:
+        """The chain for the provider's key: signed by that key itself, or by the issuer."""
+        from wharfinger.clock import SystemClock
+        from wharfinger.signing.keys.generate import certify_signer_key
+
+        return certify_signer_key(
+            subject=self.subject, signer=signer, now=SystemClock().now(), days=self.days, ca=self.ca,
+            issuer=self.issuer, crl_url=self.crl_url, ocsp_url=self.ocsp_url,
+        )  # fmt: skip
 
 
 def _self_certifying_algorithm(key_type: str) -> SignatureAlgorithm | None:
@@ -168,21 +181,11 @@ def _self_certifying_algorithm(key_type: str) -> SignatureAlgorithm | None:
 
 
 def _generate_in_token(
-    key_uri: str | None,
-    key_type: str,
-    *,
-    subject: str,
-    days: int,
-    ca: bool,
-    issuer: GeneratedIdentity | None,
-    crl_url: str | None,
-    ocsp_url: str | None,
+    key_uri: str | None, key_type: str, certificate: _Certificate
 ) -> tuple[tuple[x509.Certificate, ...], str]:
     """Key pair in the token, certificate signed by the token (or the issuer), stored beside the key."""
     from cryptography.hazmat.primitives import serialization
 
-    from wharfinger.clock import SystemClock
-    from wharfinger.signing.keys.generate import certify_signer_key
     from wharfinger.signing.keys.pkcs11 import (
         Pkcs11Signer,
         generate_pkcs11_key_pair,
@@ -190,14 +193,11 @@ def _generate_in_token(
         store_pkcs11_certificate,
     )
 
-    uri = _checked_key_uri("pkcs11", key_uri, "'pkcs11:token=ci;object=release'", days=days, subject=subject)
+    uri = certificate.checked_key_uri("pkcs11", key_uri, "'pkcs11:token=ci;object=release'")
     parsed = generate_pkcs11_key_pair(parse_pkcs11_uri(uri), key_type)
     signer = Pkcs11Signer(parsed, algorithm=_self_certifying_algorithm(key_type))
     try:
-        chain = certify_signer_key(
-            subject=subject, signer=signer, now=SystemClock().now(), days=days, ca=ca, issuer=issuer,
-            crl_url=crl_url, ocsp_url=ocsp_url,
-        )  # fmt: skip
+        chain = certificate.issue(signer)
     finally:
         signer.close()
     store_pkcs11_certificate(parsed, tuple(c.public_bytes(serialization.Encoding.DER) for c in chain))
@@ -205,46 +205,23 @@ def _generate_in_token(
 
 
 def _generate_in_kms(
-    key_uri: str | None,
-    key_type: str,
-    *,
-    subject: str,
-    days: int,
-    ca: bool,
-    issuer: GeneratedIdentity | None,
-    crl_url: str | None,
-    ocsp_url: str | None,
+    key_uri: str | None, key_type: str, certificate: _Certificate
 ) -> tuple[tuple[x509.Certificate, ...], str]:
     """Signing key in AWS KMS under an alias, certificate signed by the KMS key (or the issuer)."""
-    from wharfinger.clock import SystemClock
     from wharfinger.signing.keys.awskms import AwsKmsSigner, create_awskms_signing_key, parse_awskms_uri
-    from wharfinger.signing.keys.generate import certify_signer_key
 
-    uri = _checked_key_uri("awskms", key_uri, "awskms:///alias/release-signing", days=days, subject=subject)
+    uri = certificate.checked_key_uri("awskms", key_uri, "awskms:///alias/release-signing")
     parsed = create_awskms_signing_key(parse_awskms_uri(uri), key_type)
-    signer = AwsKmsSigner(parsed, algorithm=_self_certifying_algorithm(key_type))
-    chain = certify_signer_key(
-        subject=subject, signer=signer, now=SystemClock().now(), days=days,
-        ca=ca, issuer=issuer, crl_url=crl_url, ocsp_url=ocsp_url,
-    )  # fmt: skip
+    chain = certificate.issue(AwsKmsSigner(parsed, algorithm=_self_certifying_algorithm(key_type)))
     return chain, str(parsed)
 
 
 def _generate_in_key_vault(
-    key_uri: str | None,
-    key_type: str,
-    *,
-    subject: str,
-    days: int,
-    ca: bool,
-    issuer: GeneratedIdentity | None,
-    crl_url: str | None,
-    ocsp_url: str | None,
+    key_uri: str | None, key_type: str, certificate: _Certificate
 ) -> tuple[tuple[x509.Certificate, ...], str]:
     """Key in Azure Key Vault, certificate signed by it (or the issuer), chain stored as the same-named secret."""
     from cryptography.hazmat.primitives import serialization
 
-    from wharfinger.clock import SystemClock
     from wharfinger.signing.keys.azurekv import (
         AzureKeyVaultSigner,
         azure_credential,
@@ -252,18 +229,12 @@ def _generate_in_key_vault(
         parse_azurekv_uri,
         store_azurekv_certificate_chain,
     )
-    from wharfinger.signing.keys.generate import certify_signer_key
 
-    parsed = parse_azurekv_uri(
-        _checked_key_uri("azurekv", key_uri, "azurekv://myvault/release-signing", days=days, subject=subject)
-    )
+    parsed = parse_azurekv_uri(certificate.checked_key_uri("azurekv", key_uri, "azurekv://myvault/release-signing"))
     credential = azure_credential()  # one credential (one token) for every call
     create_azurekv_signing_key(parsed, key_type, credential=credential)
     algorithm = _self_certifying_algorithm(key_type)
-    chain = certify_signer_key(
-        subject=subject, signer=AzureKeyVaultSigner(parsed, credential=credential, algorithm=algorithm),
-        now=SystemClock().now(), days=days, ca=ca, issuer=issuer, crl_url=crl_url, ocsp_url=ocsp_url,
-    )  # fmt: skip
+    chain = certificate.issue(AzureKeyVaultSigner(parsed, credential=credential, algorithm=algorithm))
     chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain).decode()
     store_azurekv_certificate_chain(parsed, chain_pem, credential=credential)
     return chain, str(parsed)

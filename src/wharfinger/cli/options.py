@@ -15,7 +15,25 @@ import typer
 if TYPE_CHECKING:
     from wharfinger.oci.settings import Settings
 
-__all__ = ["CaBundle", "Catalogers", "Http2", "InsecureHosts", "registry_settings"]
+__all__ = [
+    "CaBundle",
+    "Catalogers",
+    "Http2",
+    "ImagePlatform",
+    "ImageReference",
+    "InsecureHosts",
+    "NoCache",
+    "registry_settings",
+]
+
+# The registry image a command acts on; one help text for all of them.
+ImageReference = Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")]
+
+# sbom and scan: which image of a multi-platform index, and whether the inventory cache is used.
+ImagePlatform = Annotated[
+    str | None, typer.Option("--platform", help="os/arch[/variant] to pick from a multi-platform image.")
+]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the inventory cache.")]
 
 # Explicit hosts only (issue #3): never "all registries insecure".
 InsecureHosts = Annotated[

@@ -9,8 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from wharfinger.policy.engine import Decision
+    from datetime import datetime
+
+    from wharfinger.policy.document import PolicySet
+    from wharfinger.policy.engine import Decision, EvaluationSettings
     from wharfinger.policy.factsfile import FactsBook
+    from wharfinger.policy.request import AdmissionRequest
 
 __all__ = ["register"]
 
@@ -32,6 +36,22 @@ def _facts(path: Path | None) -> FactsBook:
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"cannot read facts file {path}: {exc}", hint="see docs/policy.md for the format") from exc
     return parse_facts_document(document, source=str(path))
+
+
+def _decide(
+    policies: PolicySet,
+    request: AdmissionRequest,
+    labels: dict[str, str],
+    book: FactsBook,
+    now: datetime,
+    settings: EvaluationSettings,
+) -> Decision:
+    """Evaluate one request with the facts its policies need, as the facts file states them."""
+    from wharfinger.policy import Facts, evaluate, plan
+
+    needs = plan(policies, request, labels)
+    facts = Facts(images={ref: book.lookup(ref, need) for ref, need in needs.items()}, namespace_labels=labels)
+    return evaluate(policies, request, facts, now, settings)
 
 
 def _decision_json(decision: Decision) -> dict[str, Any]:
@@ -87,7 +107,8 @@ def try_request(
     from wharfinger.cli.output import parse_outputs, write_outputs
     from wharfinger.clock import SystemClock
     from wharfinger.errors import InputError
-    from wharfinger.policy import Facts, evaluate, parse_review, plan
+    from wharfinger.policy import parse_review
+    from wharfinger.policy.engine import EvaluationSettings
 
     policies = load_policy_paths(tuple(policy))
     targets = parse_outputs(output, allowed=("text", "json"), default="text")
@@ -97,14 +118,7 @@ def try_request(
         raise InputError(f"cannot read {request}: {exc.strerror}", hint="pass an AdmissionReview JSON file") from exc
     parsed = parse_review(body)
     labels = dict(item.partition("=")[::2] for item in namespace_labels or ())
-    book = _facts(facts)
-    needs = plan(policies, parsed, labels)
-    decision = evaluate(
-        policies,
-        parsed,
-        Facts(images={ref: book.lookup(ref, need) for ref, need in needs.items()}, namespace_labels=labels),
-        SystemClock().now(),
-    )
+    decision = _decide(policies, parsed, labels, _facts(facts), SystemClock().now(), EvaluationSettings())
 
     def render(fmt: str) -> str:
         if fmt == "json":
@@ -186,7 +200,7 @@ def audit(
     from wharfinger.admission.runtime import load_policy_paths
     from wharfinger.cli.output import parse_outputs, write_outputs
     from wharfinger.clock import SystemClock
-    from wharfinger.policy import Facts, Mode, evaluate, plan
+    from wharfinger.policy import Mode
     from wharfinger.policy.engine import EvaluationSettings
     from wharfinger.policy.request import request_from_object
 
@@ -210,14 +224,7 @@ def audit(
         if request.problem and request.workload is None:
             continue  # not a workload (a Service in the dump): nothing to judge
         labels = namespaces.get(request.namespace, {})
-        needs = plan(policies, request, labels)
-        decision = evaluate(
-            policies,
-            request,
-            Facts(images={ref: book.lookup(ref, n) for ref, n in needs.items()}, namespace_labels=labels),
-            now,
-            settings,
-        )
+        decision = _decide(policies, request, labels, book, now, settings)
         group = groups.setdefault(
             (request.namespace, request.owner_label),
             {

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wharfinger.cli.options import CaBundle, Catalogers, Http2, InsecureHosts, registry_settings
+from wharfinger.cli.options import (
+    CaBundle,
+    Catalogers,
+    Http2,
+    ImagePlatform,
+    InsecureHosts,
+    NoCache,
+    registry_settings,
+)
 
 if TYPE_CHECKING:
     from wharfinger.inventory.catalog import Inventory
@@ -113,10 +121,8 @@ def sbom(
             show_default=False,
         ),
     ] = None,
-    platform: Annotated[
-        str | None, typer.Option("--platform", help="os/arch[/variant] to pick from a multi-platform image.")
-    ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the inventory cache.")] = False,
+    platform: ImagePlatform = None,
+    no_cache: NoCache = False,
     attach: Annotated[
         bool,
         typer.Option("--attach", help="Push the SBOM (CycloneDX) to the registry as an OCI referrer of the image."),

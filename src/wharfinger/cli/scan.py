@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wharfinger.cli.options import CaBundle, Catalogers, Http2, InsecureHosts, registry_settings
+from wharfinger.cli.options import (
+    CaBundle,
+    Catalogers,
+    Http2,
+    ImagePlatform,
+    InsecureHosts,
+    NoCache,
+    registry_settings,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -160,10 +168,8 @@ def scan(
         Path | None, typer.Option("--db", help="Vulnerability database file (default: $WHARFINGER_DB or ~/.cache).")
     ] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Never touch the network (local sources only).")] = False,
-    platform: Annotated[
-        str | None, typer.Option("--platform", help="os/arch[/variant] to pick from a multi-platform image.")
-    ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the inventory cache.")] = False,
+    platform: ImagePlatform = None,
+    no_cache: NoCache = False,
     catalogers: Catalogers = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary line unless the gate fails.")] = False,
     attest: Annotated[

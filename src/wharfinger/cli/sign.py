@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wharfinger.cli.options import CaBundle, Http2, InsecureHosts
+from wharfinger.cli.options import CaBundle, Http2, ImageReference, InsecureHosts
 
 if TYPE_CHECKING:
     from wharfinger.oci.client import RegistryClient
@@ -152,7 +152,7 @@ def _parse_duration(text: str) -> timedelta:
 
 
 def sign_command(
-    image: Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")],
+    image: ImageReference,
     key: Annotated[str, typer.Option("--key", help="Key URI: file:PATH (or a path); other providers by scheme.")],
     signature_format: Annotated[
         str, typer.Option("--format", help="Signature format: " + ", ".join(SIGNATURE_FORMATS) + ".")

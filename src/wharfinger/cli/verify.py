@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wharfinger.cli.options import CaBundle, Http2, InsecureHosts
+from wharfinger.cli.options import CaBundle, Http2, ImageReference, InsecureHosts
 
 if TYPE_CHECKING:
     from wharfinger.signing.notary.image import ImageVerification
@@ -241,7 +241,7 @@ def register(app: typer.Typer) -> None:
 
 
 def verify_command(
-    image: Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")],
+    image: ImageReference,
     trust_policy: Annotated[
         Path | None, typer.Option("--trust-policy", help="Notary Project trustpolicy.json (version 1.0).")
     ] = None,

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wharfinger.cli.options import CaBundle, Http2, InsecureHosts
+from wharfinger.cli.options import CaBundle, Http2, ImageReference, InsecureHosts
 
 __all__ = ["register"]
 
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 
 def verify_attestation_command(
-    image: Annotated[str, typer.Argument(help="Image reference: registry/repo:tag or registry/repo@sha256:…")],
+    image: ImageReference,
     key: Annotated[list[Path], typer.Option("--key", help="Public key (PEM) trusted to attest; repeatable.")],
     predicate_type: Annotated[
         str,

@@ -425,7 +425,7 @@ class RegistryClient:
         )
         with closing(response):
             data = _read_capped(response, self.settings.max_manifest_bytes, what, self.host)
-        media_type = (response.headers.get("content-type") or "").split(";")[0].strip()
+        media_type = _content_media_type(response.headers)
         return self._verified_manifest(reference, data, media_type, response.headers, what)
 
     def _verified_manifest(
@@ -477,7 +477,7 @@ class RegistryClient:
             headers={"Accept": mt.ACCEPT_MANIFESTS},
         )
         digest = response.headers.get("docker-content-digest")
-        media_type = (response.headers.get("content-type") or "").split(";")[0].strip()
+        media_type = _content_media_type(response.headers)
         length = response.headers.get("content-length")
         if not digest or not media_type or not length or not length.isdigit():
             return self.get_manifest(repository, reference).descriptor()
@@ -550,7 +550,7 @@ class RegistryClient:
             return None
         with closing(response):
             data = _read_capped(response, self.settings.max_json_bytes, what, self.host)
-        media_type = (response.headers.get("content-type") or "").split(";")[0].strip()
+        media_type = _content_media_type(response.headers)
         if media_type != mt.OCI_INDEX:
             # A registry without the API may answer some other page (HTML, JSON error) with 200.
             return None
@@ -951,6 +951,11 @@ def _json_object(data: bytes, what: str, host: str) -> Mapping[str, Any]:
     if not isinstance(document, dict):
         raise RegistryError(f"{what} on {host} is not a JSON object", hint="the registry is misbehaving; report it")
     return document
+
+
+def _content_media_type(headers: httpx.Headers) -> str:
+    """The media type a response declares: ``Content-Type`` without its parameters (``; charset=…``)."""
+    return (headers.get("content-type") or "").split(";")[0].strip()
 
 
 def _sniff_media_type(data: bytes) -> str | None:

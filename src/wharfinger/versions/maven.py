@@ -105,6 +105,15 @@ def _parse_item(text: str, *, is_digit: bool) -> _Item:
     return int(text) if is_digit else _Str.make(text, followed_by_digit=False)
 
 
+def _sublist(current: list[_Item], stack: list[list[_Item]]) -> list[_Item]:
+    """A new list item, appended to ``current`` and to ``stack`` (each is normalised at the end), as
+    Maven's parser opens a ``ListItem``."""
+    nested: list[_Item] = []
+    current.append(nested)
+    stack.append(nested)
+    return nested
+
+
 def _parse_items(text: str) -> list[_Item]:
     version = text.lower()
     root: list[_Item] = []
@@ -117,39 +126,24 @@ def _parse_items(text: str) -> list[_Item]:
             current.append(0 if i == start else _parse_item(version[start:i], is_digit=is_digit))
             start = i + 1
             if char == "-":
-                nested: list[_Item] = []
-                current.append(nested)
-                current = nested
-                stack.append(current)
+                current = _sublist(current, stack)
         elif _is_digit(char):
             if not is_digit and i > start:
                 if current:  # ".X" is treated as "-X" for a qualifier X: 1.0.0.X1 < 1.0.0-X2
-                    nested = []
-                    current.append(nested)
-                    current = nested
-                    stack.append(current)
+                    current = _sublist(current, stack)
                 current.append(_Str.make(version[start:i], followed_by_digit=True))
                 start = i
-                nested = []
-                current.append(nested)
-                current = nested
-                stack.append(current)
+                current = _sublist(current, stack)
             is_digit = True
         else:
             if is_digit and i > start:
                 current.append(_parse_item(version[start:i], is_digit=True))
                 start = i
-                nested = []
-                current.append(nested)
-                current = nested
-                stack.append(current)
+                current = _sublist(current, stack)
             is_digit = False
     if len(version) > start:
         if not is_digit and current:  # ".X" is treated as "-X" here too
-            nested = []
-            current.append(nested)
-            current = nested
-            stack.append(current)
+            current = _sublist(current, stack)
         current.append(_parse_item(version[start:], is_digit=is_digit))
     while stack:
         _normalize(stack.pop())

@@ -143,6 +143,19 @@ def _unavailable(message: str) -> RevocationResult:
     return RevocationResult(status=RevocationStatus.UNAVAILABLE, message=message)
 
 
+def _signed_crl(
+    der: bytes, what: str, cert: x509.Certificate, issuer: x509.Certificate
+) -> x509.CertificateRevocationList | RevocationResult:
+    """The base or delta CRL (``what``) for ``cert``, parsed and signed by ``issuer``; else why it is unusable."""
+    try:
+        crl = _load_crl(der)
+    except ValueError as exc:
+        return _unavailable(f"the {what} does not parse: {exc}")
+    if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+        return _unavailable(f"the {what} for {describe(cert)!r} is not signed by its issuer")
+    return crl
+
+
 def evaluate_crl(
     cert: x509.Certificate,
     issuer: x509.Certificate,
@@ -168,22 +181,17 @@ def _evaluate_crl(
     signing_time: datetime | None,
     delta_der: bytes | None = None,
 ) -> RevocationResult:
-    try:
-        crl = _load_crl(crl_der)
-    except ValueError as exc:
-        return _unavailable(f"the CRL does not parse: {exc}")
-    if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
-        return _unavailable(f"the CRL for {describe(cert)!r} is not signed by its issuer")
+    crl = _signed_crl(crl_der, "CRL", cert, issuer)
+    if isinstance(crl, RevocationResult):
+        return crl
     if _crl_number(crl, x509.DeltaCRLIndicator) is not None:
         return _unavailable("a delta CRL was served as a base CRL")
     delta: x509.CertificateRevocationList | None = None
     if delta_der is not None:
-        try:
-            delta = _load_crl(delta_der)
-        except ValueError as exc:
-            return _unavailable(f"the delta CRL does not parse: {exc}")
-        if delta.issuer != issuer.subject or not delta.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
-            return _unavailable(f"the delta CRL for {describe(cert)!r} is not signed by its issuer")
+        loaded = _signed_crl(delta_der, "delta CRL", cert, issuer)
+        if isinstance(loaded, RevocationResult):
+            return loaded
+        delta = loaded
         base_needed = _crl_number(delta, x509.DeltaCRLIndicator)
         base_number = _crl_number(crl, x509.CRLNumber)
         if base_needed is None:

@@ -124,6 +124,14 @@ def _time_header(scheme: SigningScheme) -> str:
     return HEADER_SIGNING_TIME if scheme is SigningScheme.X509 else HEADER_AUTHENTIC_SIGNING_TIME
 
 
+def _countersignature(
+    timestamp: Timestamper | None, signature: bytes, info: AlgorithmInfo, scheme: SigningScheme
+) -> bytes | None:
+    # Only notary.x509 is timestamped: under notary.x509.signingAuthority the signer itself vouches for
+    # the time (authenticSigningTime), and the verifier checks that instead of a TSA token.
+    return timestamp(signature, info.hash_name) if timestamp and scheme is SigningScheme.X509 else None
+
+
 def build_jws_envelope(
     payload_descriptor: TargetDescriptor,
     signer: Signer,
@@ -147,7 +155,7 @@ def build_jws_envelope(
     protected = protected_header_bytes(headers)
     payload = canonical_payload(payload_descriptor)
     signature = _signature(signer, info, signing_input(protected, payload), chain[0])
-    token = timestamp(signature, info.hash_name) if timestamp and signing_scheme is SigningScheme.X509 else None
+    token = _countersignature(timestamp, signature, info, signing_scheme)
     return encode_jws(
         protected=protected,
         payload=payload,
@@ -181,7 +189,7 @@ def build_cose_envelope(
     protected = encode_protected(headers)
     payload = canonical_payload(payload_descriptor)
     signature = _signature(signer, info, sig_structure(protected, payload), chain[0])
-    token = timestamp(signature, info.hash_name) if timestamp and signing_scheme is SigningScheme.X509 else None
+    token = _countersignature(timestamp, signature, info, signing_scheme)
     return encode_cose(
         protected=protected,
         payload=payload,

@@ -67,14 +67,7 @@ def parse_osv(document: Any) -> Advisory:
     if "modified" not in record:
         raise AdvisoryFormatError(f"{what} has no 'modified' (required by the OSV schema)")
 
-    vectors: list[str] = []
-    distro_rating: Severity | None = None
-    for entry in as_list(record.get("severity"), f"{what} severity"):
-        kind, score = _severity_entry(entry, what)
-        if kind in _CVSS_TYPES:
-            vectors.append(score)
-        elif kind in _DISTRO_RATING_TYPES:
-            distro_rating = Severity.parse(score)
+    vectors, distro_rating = _severities(record.get("severity"), f"{what} severity", what)
 
     database_specific = record.get("database_specific")
     database_rating: Severity | None = None
@@ -125,18 +118,30 @@ def _severity_entry(entry: Any, what: str) -> tuple[str, str]:
     )
 
 
+def _severities(items: Any, label: str, what: str) -> tuple[list[str], Severity | None]:
+    """An OSV ``severity`` list (the record's or an affected entry's): its CVSS vectors, and its
+    distribution rating (the last one given)."""
+    vectors: list[str] = []
+    rating: Severity | None = None
+    for entry in as_list(items, label):
+        kind, score = _severity_entry(entry, what)
+        if kind in _CVSS_TYPES:
+            vectors.append(score)
+        elif kind in _DISTRO_RATING_TYPES:
+            rating = Severity.parse(score)
+    return vectors, rating
+
+
 def _affected(item: Any, what: str, distro_rating: Severity | None, vectors: list[str]) -> Affected:
     entry = as_mapping(item, f"{what} affected entry")
     package = as_mapping(entry.get("package"), f"{what} affected.package")
     ecosystem = required_str(package, "ecosystem", f"{what} affected.package")
     name = required_str(package, "name", f"{what} affected.package")
     ranges = tuple(_range(r, what) for r in as_list(entry.get("ranges"), f"{what} ranges"))
-    for rating in as_list(entry.get("severity"), f"{what} affected.severity"):
-        kind, score = _severity_entry(rating, what)
-        if kind in _CVSS_TYPES:
-            vectors.append(score)
-        elif kind in _DISTRO_RATING_TYPES:
-            distro_rating = Severity.parse(score)
+    own_vectors, own_rating = _severities(entry.get("severity"), f"{what} affected.severity", what)
+    vectors.extend(own_vectors)
+    if own_rating is not None:  # the entry's own distro rating wins over the record's
+        distro_rating = own_rating
     severity = distro_rating if is_distro(ecosystem) else None
     ecosystem_specific = entry.get("ecosystem_specific")
     if is_distro(ecosystem) and isinstance(ecosystem_specific, dict):
