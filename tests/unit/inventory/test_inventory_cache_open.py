@@ -54,3 +54,38 @@ def test_a_cache_left_in_wal_mode_by_an_older_version_is_switched_and_kept(tmp_p
     assert cache.get_layer("k") == b"\x01\x02"
     assert cache._connect().execute("PRAGMA journal_mode").fetchone() == ("truncate",)
     cache.close()
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from wharfinger.inventory.cache import InventoryCache
+
+directory, name = Path(sys.argv[1]), sys.argv[2]
+cache = InventoryCache(directory)
+for i in range(20):
+    cache.put_layer(f"{name}-{i}", (name * 50_000).encode() + bytes([i]))  # ~250 KB each: real pages to write
+    # another process's entries, read while it writes: never an error, a miss at worst
+    cache.get_layer(f"other-{i}")
+cache.close()
+"""
+
+
+def test_processes_sharing_one_cache_write_and_read_beside_each_other(tmp_path: Path) -> None:
+    """CI runners start several scans with one cache directory: with a rollback journal, writers
+    wait for each other (the connection's busy timeout) and every entry lands."""
+    import subprocess
+    import sys
+
+    names = ["alpha", "bravo", "charl", "delta"]
+    runs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), name], stderr=subprocess.PIPE) for name in names
+    ]
+    for run in runs:
+        _, errors = run.communicate(timeout=120)
+        assert run.returncode == 0, errors.decode()
+    cache = InventoryCache(tmp_path)
+    for name in names:
+        for i in range(20):
+            assert cache.get_layer(f"{name}-{i}") == (name * 50_000).encode() + bytes([i])
+    cache.close()
