@@ -144,7 +144,13 @@ class FileSource(_Buffered):
     def pread(self, position: int, size: int) -> bytes:
         """Up to ``size`` bytes at file offset ``position``, consuming nothing; never past the tar's end."""
         want = min(size, self._end - position)
-        return os.pread(self._fd, want, position) if want > 0 else b""
+        if want <= 0:
+            return b""
+        buffered = self._position - len(self._buffer)  # file offset of the buffer's first byte
+        if buffered <= position and position + want <= self._position:
+            # already read with the header before it: an executable's magic, a small one's section table
+            return bytes(self._buffer[position - buffered : position - buffered + want])
+        return os.pread(self._fd, want, position)
 
     def skip(self, size: int) -> int:
         buffered = len(self._buffer)

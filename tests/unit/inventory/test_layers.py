@@ -145,6 +145,30 @@ def test_entry_flood_is_refused() -> None:
         read_layers([layer(tar)], selection=ALL, limits=LayerLimits(max_entries_per_layer=100))
 
 
+def test_an_entry_flood_is_stopped_soon_after_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries are counted against the limits a few hundred at a time: a flood is refused within
+    one batch of its limit, not after the whole layer was read."""
+    import wharfinger.inventory.layers as layers_module
+
+    seen: list[str] = []
+    checked = layers_module._safe_member_path
+    monkeypatch.setattr(
+        layers_module, "_safe_member_path", lambda name, *rest: seen.append(name) or checked(name, *rest)
+    )
+    tar = build_tar([Entry(f"f{i}", b"") for i in range(20_000)])
+    with pytest.raises(UnsafeArchiveError, match="more than 1000 entries"):
+        read_layers([layer(tar)], selection=ALL, limits=LayerLimits(max_entries_per_layer=1000))
+    assert 1000 <= len(seen) <= 1000 + layers_module._ENTRIES_PER_COUNT
+
+
+def test_entries_of_all_layers_count_against_the_total() -> None:
+    layers = [layer(build_tar([Entry(f"l{n}/f{i}", b"") for i in range(200)])) for n in range(2)]
+    with read_layers(layers[:1], selection=ALL, limits=LayerLimits(max_entries_total=300)) as fs:
+        assert len(list(fs.walk())) == 200
+    with pytest.raises(UnsafeArchiveError, match="more than 300 entries"):
+        read_layers(layers, selection=ALL, limits=LayerLimits(max_entries_total=300), parallel=1)
+
+
 def test_corrupt_gzip_is_a_clear_error() -> None:
     blob = gz(build_tar([Entry("a", b"a" * 10000)]))
     truncated = blob[: len(blob) // 2]

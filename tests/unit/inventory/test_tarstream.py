@@ -174,3 +174,35 @@ def test_positional_reads_see_the_current_entry_whatever_was_consumed(tmp_path: 
     finally:
         os.close(fd)
     assert TarReader(iter([data])).read_at() is None  # a stream has no positions
+
+
+def test_positional_reads_inside_the_window_already_read_make_no_system_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An executable's magic and a small one's section table lie in the window read with its header."""
+    content = bytes(range(256)) * 40  # 10 KiB: inside the 64 KiB window
+    info = tarfile.TarInfo("usr/bin/tool")
+    info.size = len(content)
+    data = _archive([(info, content)], tarfile.GNU_FORMAT)
+    path = tmp_path / "layer.tar"
+    path.write_bytes(data)
+    calls: list[tuple[int, int]] = []
+    real = os.pread
+
+    def counted(fd: int, size: int, offset: int) -> bytes:
+        calls.append((size, offset))
+        return real(fd, size, offset)
+
+    monkeypatch.setattr(os, "pread", counted)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        reader = TarReader(FileSource(fd, 0, len(data)))
+        next(iter(reader))
+        window = len(calls)  # the header and what follows it, read in one call
+        read = reader.read_at()
+        assert read is not None
+        assert read(0, 4) == content[:4]
+        assert read(len(content) - 64, 64) == content[-64:]
+        assert len(calls) == window
+    finally:
+        os.close(fd)
