@@ -1140,6 +1140,10 @@ def _read_layer(index: int, layer: LayerInput, reading: _Reading) -> _Pending:
     stream = _LayerStream(layer, reading.budget)
     try:
         _read_entries(TarReader(stream.chunks()), index, layer, pending, reading)
+        # the tar's end marker is not the blob's end: what follows it is read too (and counted
+        # against the limits), or a blob altered only there would never reach its digest check
+        for _ in stream.chunks():
+            pass
     finally:
         stream.close()
     return pending

@@ -345,3 +345,35 @@ def test_many_small_kept_files_go_to_the_packer_in_batches(monkeypatch: pytest.M
     with read_layers([LayerInput(digest=layer(gz(build_tar(files))).digest, media_type="x", open=refuse)],
                      selection=selection, store=store) as again:  # fmt: skip
         assert again.read_bytes("/app/node_modules/p2999/package.json", 10_000) == b'{"name": "p2999"}' * 40
+
+
+def test_a_streamed_layer_is_read_to_its_end_so_its_digest_is_checked() -> None:
+    """The tar's end marker is not the blob's end: a blob altered after it (here in the header of a
+    second gzip member, past the tar's last block) must still fail its digest."""
+    import io
+    import os
+
+    from wharfinger.errors import DigestMismatchError
+    from wharfinger.oci.digest import DigestVerifier, open_verified
+
+    tar = build_tar([Entry("etc/os-release", b"ID=debian\n")])
+    # 24 MB that do not compress: far more than the readers fetch ahead of the tar parser
+    first, second = gz(tar), gz(os.urandom(24_000_000))
+    genuine = first + second
+    altered = first + second[:4] + bytes([second[4] ^ 1]) + second[5:]  # the member's mtime: same content
+    digest = layer(genuine).digest
+
+    def opened():
+        return open_verified(io.BytesIO(altered), DigestVerifier(digest, expected_size=len(genuine)))
+
+    with pytest.raises(DigestMismatchError, match="does not match its digest"):
+        read_layers([LayerInput(digest=digest, media_type="x", open=opened, size=len(genuine))], selection=ALL)
+    # the genuine blob, read to its end the same way, passes
+    genuine_input = LayerInput(
+        digest=digest,
+        media_type="x",
+        open=lambda: open_verified(io.BytesIO(genuine), DigestVerifier(digest, expected_size=len(genuine))),
+        size=len(genuine),
+    )
+    with read_layers([genuine_input], selection=ALL) as fs:
+        assert fs.read_bytes("/etc/os-release", 100) == b"ID=debian\n"
