@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from testkit.pushing import push_tiny_image
 from testkit.registry import RunningRegistry
 from wharfinger.oci.client import RegistryClient, RegistrySettings
 
-__all__ = ["plain_client", "push_tiny_image", "write_trust_policy"]
+__all__ = ["plain_client", "push_sign_and_verify", "push_tiny_image", "write_trust_policy"]
 
 
 def plain_client(registry: RunningRegistry) -> RegistryClient:
@@ -42,3 +45,30 @@ def write_trust_policy(
     }
     path.write_text(json.dumps(doc, indent=2))
     return path
+
+
+def push_sign_and_verify(
+    run_cli: Callable[..., subprocess.CompletedProcess[str]],
+    registry: RunningRegistry,
+    repository: str,
+    *,
+    key_uri: str,
+    trust_store: Path,
+    work: Path,
+    signature_format: str = "notation-jws",
+    env: dict[str, str] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Push a tiny image (its content the repository's last segment) to ``repository:v1``, sign it through the CLI
+    with ``key_uri`` (``env`` goes to the signing run only) and verify it under a strict trust policy for that
+    repository against ``trust_store``; both runs must succeed. Returns the pushed digest and the JSON report."""
+    digest = push_tiny_image(plain_client(registry), repository, "v1", content=repository.rsplit("/", 1)[-1].encode())
+    image = f"{registry.host}/{repository}:v1"
+    signed = run_cli("sign", image, "--key", key_uri, "--format", signature_format, "--insecure", registry.host,
+                     env=env)  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    policy = write_trust_policy(work / "trustpolicy.json", f"{registry.host}/{repository}")
+    verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(trust_store),
+                       "--insecure", registry.host, "-o", "json")  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    report: dict[str, Any] = json.loads(verified.stdout)
+    return digest, report
