@@ -1,4 +1,4 @@
-"""Helpers for the Notary integration tests: a tiny real image pushed with our client, trust files."""
+"""Helpers for the signing integration tests: a tiny real image pushed with our client, key files, trust files."""
 
 from __future__ import annotations
 
@@ -8,15 +8,34 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
 from testkit.pushing import push_tiny_image
 from testkit.registry import RunningRegistry
 from wharfinger.oci.client import RegistryClient, RegistrySettings
 
-__all__ = ["plain_client", "push_sign_and_verify", "push_tiny_image", "write_trust_policy"]
+__all__ = ["plain_client", "push_sign_and_verify", "push_tiny_image", "write_key_pair", "write_trust_policy"]
 
 
 def plain_client(registry: RunningRegistry) -> RegistryClient:
     return RegistryClient(registry.host, settings=RegistrySettings(insecure_hosts=frozenset({registry.host})))
+
+
+def write_key_pair(base: Path, name: str, key: PrivateKeyTypes | None = None) -> tuple[Path, Path]:
+    """Write ``key`` (a new P-256 key when none is given) as ``base/name.pem`` (unencrypted PKCS#8) and its public
+    half as ``base/name.pub`` (SubjectPublicKeyInfo), the files cosign's ``--key`` options take."""
+    if key is None:
+        key = ec.generate_private_key(ec.SECP256R1())
+    private, public = base / f"{name}.pem", base / f"{name}.pub"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public
 
 
 def write_trust_policy(
