@@ -16,7 +16,14 @@ from testkit.pushing import push_tiny_image
 from testkit.registry import RunningRegistry
 from wharfinger.oci.client import RegistryClient, RegistrySettings
 
-__all__ = ["plain_client", "push_sign_and_verify", "push_tiny_image", "write_key_pair", "write_trust_policy"]
+__all__ = [
+    "plain_client",
+    "push_sign_and_verify",
+    "push_tiny_image",
+    "verify_under_policy",
+    "write_key_pair",
+    "write_trust_policy",
+]
 
 
 def plain_client(registry: RunningRegistry) -> RegistryClient:
@@ -66,6 +73,16 @@ def write_trust_policy(
     return path
 
 
+def verify_under_policy(
+    run_cli: Callable[..., subprocess.CompletedProcess[str]], image: str, policy: Path, store: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``wharfinger verify IMAGE`` under the trust ``policy`` file and the trust ``store`` folder, the image's registry
+    reached over plain HTTP; ``extra`` options follow."""
+    host = image.split("/", 1)[0]
+    return run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(store), "--insecure", host,
+                   *extra)  # fmt: skip
+
+
 def push_sign_and_verify(
     run_cli: Callable[..., subprocess.CompletedProcess[str]],
     registry: RunningRegistry,
@@ -86,8 +103,7 @@ def push_sign_and_verify(
                      env=env)  # fmt: skip
     assert signed.returncode == 0, signed.stderr
     policy = write_trust_policy(work / "trustpolicy.json", f"{registry.host}/{repository}")
-    verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(trust_store),
-                       "--insecure", registry.host, "-o", "json")  # fmt: skip
+    verified = verify_under_policy(run_cli, image, policy, trust_store, "-o", "json")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     report: dict[str, Any] = json.loads(verified.stdout)
     return digest, report
