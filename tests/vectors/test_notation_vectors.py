@@ -16,7 +16,13 @@ from cryptography import x509
 
 from wharfinger.signing.notary.chain import CertificatePurpose, validate_chain
 from wharfinger.signing.notary.headers import parse_envelope
-from wharfinger.signing.notary.model import CheckOutcome, FailureReason, TargetDescriptor, ValidationType
+from wharfinger.signing.notary.model import (
+    CheckOutcome,
+    FailureReason,
+    NotaryVerification,
+    TargetDescriptor,
+    ValidationType,
+)
 from wharfinger.signing.notary.timestamp import TimestampError, verify_timestamp_token
 from wharfinger.signing.notary.trustpolicy import parse_trust_policy
 from wharfinger.signing.notary.truststore import StoreType, TrustStore, load_trust_store
@@ -90,6 +96,11 @@ MOCK = "notation/notation-go/internal/mock/testdata"
 ROOT_IDENTITY = "x509.subject:CN=Notation Test Root,O=Notary,L=Seattle,ST=WA,C=US"
 
 
+def _verify_net_monitor(envelope: bytes, trust: TrustMaterial) -> NotaryVerification:
+    """Verify a JWS envelope of notation-go's mock testdata: each one signs the net-monitor manifest."""
+    return verify_notary_signature(envelope, JWS, NET_MONITOR_TARGET, trust, NOW, repository=NET_MONITOR)
+
+
 def _expect(expected: dict[str, dict[str, object]], path: str, value: str) -> None:
     assert expected[path]["expected"] == value, f"expected.json changed for {path}"
 
@@ -102,9 +113,7 @@ def test_valid_mock_envelopes_verify_at_every_level(vectors, expected, notation_
     path = f"{MOCK}/{name}"
     _expect(expected, path, "valid")
     trust = material(notation_store, level, [f"{store}:valid-trust-store"], [ROOT_IDENTITY])
-    result = verify_notary_signature(
-        (vectors / path).read_bytes(), JWS, NET_MONITOR_TARGET, trust, NOW, repository=NET_MONITOR
-    )
+    result = _verify_net_monitor((vectors / path).read_bytes(), trust)
     assert result.verified, result.message
     assert result.level is not None
     assert result.level.value == level
@@ -121,17 +130,13 @@ def test_expired_mock_envelopes_fail_at_strict_and_are_logged_below(
     path = f"{MOCK}/{name}"
     _expect(expected, path, "invalid")
     data = (vectors / path).read_bytes()
-    strict = verify_notary_signature(
-        data, JWS, NET_MONITOR_TARGET, material(notation_store, "strict", [f"{store}:valid-trust-store"], ["*"]), NOW,
-        repository=NET_MONITOR,
-    )  # fmt: skip
+    strict = _verify_net_monitor(data, material(notation_store, "strict", [f"{store}:valid-trust-store"], ["*"]))
     assert not strict.verified
     assert strict.reason is FailureReason.EXPIRED
     assert 'digital signature has expired on "Fri, 29 Jul 2022 23:59:00 +0000"'.replace('"', "") in strict.message
-    permissive = verify_notary_signature(
-        data, JWS, NET_MONITOR_TARGET, material(notation_store, "permissive", [f"{store}:valid-trust-store"], ["*"]),
-        NOW, repository=NET_MONITOR,
-    )  # fmt: skip
+    permissive = _verify_net_monitor(
+        data, material(notation_store, "permissive", [f"{store}:valid-trust-store"], ["*"])
+    )
     assert permissive.verified
     assert outcome(permissive, ValidationType.EXPIRY).outcome is CheckOutcome.LOGGED
 
@@ -146,9 +151,7 @@ def test_invalid_mock_envelopes_fail_integrity_at_every_level(
     path = f"{MOCK}/{name}"
     _expect(expected, path, "invalid")
     trust = material(notation_store, level, [f"{store}:valid-trust-store"], ["*"])
-    result = verify_notary_signature(
-        (vectors / path).read_bytes(), JWS, NET_MONITOR_TARGET, trust, NOW, repository=NET_MONITOR
-    )
+    result = _verify_net_monitor((vectors / path).read_bytes(), trust)
     assert not result.verified
     assert result.reason is FailureReason.MALFORMED_ENVELOPE
     assert "base64url" in result.message
@@ -199,7 +202,7 @@ def test_plugin_minimum_version_not_met(vectors, expected, notation_store, versi
 def test_signature_requiring_a_plugin_we_cannot_run_fails(vectors, notation_store) -> None:
     trust = material(notation_store, "strict", ["ca:valid-trust-store"], ["*"])
     data = (vectors / MOCK / "ca_plugin_sig_env.json").read_bytes()
-    result = verify_notary_signature(data, JWS, NET_MONITOR_TARGET, trust, NOW, repository=NET_MONITOR)
+    result = _verify_net_monitor(data, trust)
     assert not result.verified
     assert result.reason is FailureReason.UNKNOWN_CRITICAL_HEADER  # "SomeKey" is critical and unknown
     assert "'SomeKey'" in result.message
@@ -387,28 +390,14 @@ def test_signatures_over_the_oci_layout_image(vectors, name, media_type) -> None
 
 def test_trust_store_without_the_signing_root(vectors, notation_store) -> None:
     trust = material(notation_store, "strict", ["ca:valid-trust-store-2"], ["*"])
-    result = verify_notary_signature(
-        (vectors / MOCK / "ca_valid_sig_env.json").read_bytes(),
-        JWS,
-        NET_MONITOR_TARGET,
-        trust,
-        NOW,
-        repository=NET_MONITOR,
-    )
+    result = _verify_net_monitor((vectors / MOCK / "ca_valid_sig_env.json").read_bytes(), trust)
     assert result.reason is FailureReason.UNTRUSTED_ROOT
     assert "does not contain any trusted certificate" in result.message
 
 
 def test_wrong_identity(vectors, notation_store) -> None:
     trust = material(notation_store, "strict", ["ca:valid-trust-store"], ["x509.subject: C=US, ST=WA, O=Someone Else"])
-    result = verify_notary_signature(
-        (vectors / MOCK / "ca_valid_sig_env.json").read_bytes(),
-        JWS,
-        NET_MONITOR_TARGET,
-        trust,
-        NOW,
-        repository=NET_MONITOR,
-    )
+    result = _verify_net_monitor((vectors / MOCK / "ca_valid_sig_env.json").read_bytes(), trust)
     assert result.reason is FailureReason.WRONG_IDENTITY
 
 

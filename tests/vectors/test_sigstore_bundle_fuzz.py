@@ -45,6 +45,17 @@ def _replace(document: Any, path: tuple[Any, ...], value: Any) -> Any:
     return copy
 
 
+def _hostile(document: Any, data: st.DataObject, value: Any) -> bytes:
+    """``document`` with one drawn place in it (the whole, or any key's or item's value) replaced by ``value``."""
+    return json.dumps(_replace(document, data.draw(st.sampled_from(_paths(document))), value)).encode()
+
+
+# the material fixtures are module-scoped and read-only, so sharing them across examples is safe
+HOSTILE_SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
 @pytest.fixture(scope="module")
 def material(shared_dir: Path) -> dict[str, Any]:
     base = shared_dir / GO
@@ -57,22 +68,20 @@ def material(shared_dir: Path) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@HOSTILE_SETTINGS
 @given(data=st.data(), value=JSON_VALUES)
 def test_intoto_path_never_raises(material: dict[str, Any], data: st.DataObject, value: Any) -> None:
-    path = data.draw(st.sampled_from(_paths(material["intoto"])))
-    hostile = json.dumps(_replace(material["intoto"], path, value)).encode()
+    hostile = _hostile(material["intoto"], data, value)
     result = verify_bundle(
         hostile, artifact=None, trusted_root=material["public_good"], identity=IdentityPolicy.unsafe_any()
     )
     assert result.reason
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@HOSTILE_SETTINGS
 @given(data=st.data(), value=JSON_VALUES)
 def test_key_path_never_raises(material: dict[str, Any], data: st.DataObject, value: Any) -> None:
-    path = data.draw(st.sampled_from(_paths(material["key"])))
-    hostile = json.dumps(_replace(material["key"], path, value)).encode()
+    hostile = _hostile(material["key"], data, value)
     result = verify_bundle_with_key(
         hostile,
         artifact=None,
@@ -96,11 +105,10 @@ def library_material(shared_dir: Path) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@HOSTILE_SETTINGS
 @given(data=st.data(), value=JSON_VALUES)
 def test_library_path_never_raises(library_material: dict[str, Any], data: st.DataObject, value: Any) -> None:
-    path = data.draw(st.sampled_from(_paths(library_material["bundle"])))
-    hostile = json.dumps(_replace(library_material["bundle"], path, value)).encode()
+    hostile = _hostile(library_material["bundle"], data, value)
     result = verify_bundle(
         hostile,
         artifact=library_material["artifact"],

@@ -184,20 +184,18 @@ images:
 FACTS_UNSIGNED = "# {nonce}\nimages:\n  ghcr.io/acme/api:\n    digest: sha256:{digest}\n"
 
 
+def _signed_facts(folder: Path, digest: str) -> tuple[str, ...]:
+    """Write ``folder/facts.yaml`` (ghcr.io/acme/api at ``digest``, signed by ci, under a fresh nonce) and return
+    the webhook options that judge those facts under faults.policy.yaml."""
+    facts = folder / "facts.yaml"
+    facts.write_text(FACTS_SIGNED.format(nonce=uuid.uuid4(), digest=digest))
+    return ("--policy", str(DATA / "faults.policy.yaml"), "--facts", str(facts))
+
+
 @pytest.fixture
 def facts_server(tmp_path: Path) -> Iterator[WebhookServer]:
     """A webhook of its own, for tests that change its files."""
-    facts = tmp_path / "facts.yaml"
-    facts.write_text(FACTS_SIGNED.format(nonce=uuid.uuid4(), digest="ab" * 32))
-    server = start_webhook(
-        tmp_path / "srv",
-        "--policy",
-        str(DATA / "faults.policy.yaml"),
-        "--facts",
-        str(facts),
-        "--success-ttl",
-        "3600",
-    )
+    server = start_webhook(tmp_path / "srv", *_signed_facts(tmp_path, "ab" * 32), "--success-ttl", "3600")
     yield server
     server.stop()
 
@@ -206,9 +204,7 @@ def facts_server(tmp_path: Path) -> Iterator[WebhookServer]:
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebhookServer]:
     """One webhook for the read-only tests."""
     folder = tmp_path_factory.mktemp("shared-webhook")
-    facts = folder / "facts.yaml"
-    facts.write_text(FACTS_SIGNED.format(nonce=uuid.uuid4(), digest="ab" * 32))
-    server = start_webhook(folder / "srv", "--policy", str(DATA / "faults.policy.yaml"), "--facts", str(facts))
+    server = start_webhook(folder / "srv", *_signed_facts(folder, "ab" * 32))
     yield server
     server.stop()
 
@@ -287,16 +283,8 @@ def _redis_up() -> bool:
 
 
 def test_redis_down_falls_back_to_the_local_cache(tmp_path: Path) -> None:
-    facts = tmp_path / "facts.yaml"
-    facts.write_text(FACTS_SIGNED.format(nonce=uuid.uuid4(), digest="cd" * 32))
     server = start_webhook(
-        tmp_path / "srv",
-        "--policy",
-        str(DATA / "faults.policy.yaml"),
-        "--facts",
-        str(facts),
-        "--redis-url",
-        f"redis://127.0.0.1:{_closed_port()}/0",
+        tmp_path / "srv", *_signed_facts(tmp_path, "cd" * 32), "--redis-url", f"redis://127.0.0.1:{_closed_port()}/0"
     )
     try:
         for _ in range(3):
@@ -310,16 +298,7 @@ def test_redis_down_falls_back_to_the_local_cache(tmp_path: Path) -> None:
 
 def test_replicas_share_facts_through_redis(tmp_path: Path) -> None:
     assert _redis_up(), "the suite needs the local Redis at 127.0.0.1:6379"
-    facts = tmp_path / "facts.yaml"
-    facts.write_text(FACTS_SIGNED.format(nonce=uuid.uuid4(), digest="ef" * 32))
-    args = (
-        "--policy",
-        str(DATA / "faults.policy.yaml"),
-        "--facts",
-        str(facts),
-        "--redis-url",
-        "redis://127.0.0.1:6379/0",
-    )
+    args = (*_signed_facts(tmp_path, "ef" * 32), "--redis-url", "redis://127.0.0.1:6379/0")
     first = start_webhook(tmp_path / "a", *args)
     second = start_webhook(tmp_path / "b", *args)
     try:

@@ -14,8 +14,7 @@ from admission_checks import DATA, assert_review
 from admission_reviews import review, workload
 from admission_server import start_webhook
 from testkit.images import skopeo_copy
-from wharfinger.vulndb.database import write_database
-from wharfinger.vulndb.ingest import ingest_files
+from testkit.vulndb import build_feed_database
 
 pytestmark = pytest.mark.slow
 FEEDS = ["debian-tracker/data/DSA", "kev"]
@@ -33,12 +32,9 @@ def test_scan_attest_then_admission_reads_it(  # type: ignore[no-untyped-def]
         "WHARFINGER_REGISTRY_PASSWORD": str(registry.password),
         "WHARFINGER_REGISTRY_HOST": registry.host,
     }
-    root = shared_dir / "vulndata"
-    files = [
-        (str(p.relative_to(root)), p.read_bytes()) for f in FEEDS for p in sorted((root / f).rglob("*")) if p.is_file()
-    ]
-    database = tmp_path / "vulndb.sqlite"
-    write_database(database, ingest_files(files), now=datetime.now(UTC) - timedelta(hours=1))
+    database = build_feed_database(
+        tmp_path / "vulndb.sqlite", shared_dir / "vulndata", FEEDS, now=datetime.now(UTC) - timedelta(hours=1)
+    )
     # an RSA key signs as cosign does (PKCS#1 v1.5), which is what the webhook verifies
     key = ec.generate_private_key(ec.SECP256R1()) if kind == "p-256" else rsa.generate_private_key(65537, 2048)
     (tmp_path / "ci.pem").write_bytes(

@@ -3,7 +3,6 @@ the key is made in KMS and certifies itself (openssl checks the self-signature).
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from notary_fixtures import plain_client, push_tiny_image, write_trust_policy
+from notary_fixtures import push_sign_and_verify
 
 # aws_env sets AWS_ENDPOINT_URL and credentials in this process; run_cli hands os.environ to the CLI
 from test_awskms_moto import aws_env, kms_endpoint  # noqa: F401 -- the moto server fixtures
@@ -57,15 +56,10 @@ def test_generated_kms_key_is_certified_by_itself_and_signs(
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
     # KMS signs a Notary envelope carrying the generated chain; the verifier trusts it through the trust store
-    push_tiny_image(plain_client(registry_plain), f"kms/{alias}", "v1", content=alias.encode())
-    image = f"{registry_plain.host}/kms/{alias}:v1"
-    signed = run_cli("sign", image, "--key", key_uri, "--format", "notation-jws", "--insecure", registry_plain.host)
-    assert signed.returncode == 0, signed.stderr
-    policy = write_trust_policy(tmp_path / "trustpolicy.json", f"{registry_plain.host}/kms/{alias}")
-    verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(tmp_path / "truststore"),
-                       "--insecure", registry_plain.host, "-o", "json")  # fmt: skip
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert json.loads(verified.stdout)["verified"] is True
+    _, report = push_sign_and_verify(
+        run_cli, registry_plain, f"kms/{alias}", key_uri=key_uri, trust_store=tmp_path / "truststore", work=tmp_path
+    )
+    assert report["verified"] is True
 
     # the alias is taken now: a second run is refused and leaves the first key where it was
     keys_before = len(kms.list_keys()["Keys"])

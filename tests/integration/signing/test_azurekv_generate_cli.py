@@ -4,14 +4,13 @@ with the generated key and verifying against a trust store holding its certifica
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from notary_fixtures import plain_client, push_tiny_image, write_trust_policy
+from notary_fixtures import push_sign_and_verify
 
 # the local vault: module-scoped HTTPS server, its TLS CA trusted through REQUESTS_CA_BUNDLE
 from test_azurekv_local import azure_env, vault  # noqa: F401
@@ -68,16 +67,9 @@ def test_generated_vault_key_signs_and_verifies(
     assert stored.tags == {"wharfinger-chain": "1"}
     assert x509.load_pem_x509_certificates(stored.value.encode()) == [certificate]
 
-    digest = push_tiny_image(plain_client(registry_plain), f"kv/{name}", "v1", content=name.encode())
-    image = f"{registry_plain.host}/kv/{name}:v1"
-    signed = run_cli("sign", image, "--key", key_uri, "--format", "notation-jws", "--insecure", registry_plain.host,
-                     env=env)  # fmt: skip
-    assert signed.returncode == 0, signed.stderr
-    policy = write_trust_policy(tmp_path / "trustpolicy.json", f"{registry_plain.host}/kv/{name}")
-    verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(store),
-                       "--insecure", registry_plain.host, "-o", "json")  # fmt: skip
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    report = json.loads(verified.stdout)
+    digest, report = push_sign_and_verify(
+        run_cli, registry_plain, f"kv/{name}", key_uri=key_uri, trust_store=store, work=tmp_path, env=env
+    )
     assert report["digest"] == digest
     assert report["verified"] is True
     assert [s["signer"] for s in report["signatures"]] == [SUBJECT]

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from notary_fixtures import plain_client, push_tiny_image
+from notary_fixtures import plain_client, push_tiny_image, write_key_pair
 
 from wharfinger.signing.cosign.attestation import (
     SLSA_PROVENANCE_V1,
@@ -26,18 +25,6 @@ SCAN = {"scanner": {"uri": "pkg:github/wharfinger", "result": {"critical": 0}}, 
 PROVENANCE = {"buildDefinition": {"buildType": "https://example.com/build@v1"}, "runDetails": {}}
 
 
-def _key_pair(base: Path, name: str) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private, public = base / f"{name}.pem", base / f"{name}.pub"
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return private, public
-
-
 def _attach(
     client, repository: str, digest: str, key: Path, predicate_type: str, predicate: dict, about: str = ""
 ) -> None:  # type: ignore[no-untyped-def,type-arg]
@@ -52,8 +39,8 @@ def test_two_attesters_each_verified_by_type_and_key(registry_plain, run_cli, tm
     client = plain_client(registry_plain)
     digest = push_tiny_image(client, "team/attested", "v1")
     image = f"{registry_plain.host}/team/attested:v1"
-    scanner, scanner_pub = _key_pair(tmp_path, "scanner")
-    builder, builder_pub = _key_pair(tmp_path, "builder")
+    scanner, scanner_pub = write_key_pair(tmp_path, "scanner")
+    builder, builder_pub = write_key_pair(tmp_path, "builder")
     _attach(client, "team/attested", digest, scanner, VULN_PREDICATE_V1, SCAN)
     _attach(client, "team/attested", digest, builder, SLSA_PROVENANCE_V1, PROVENANCE)
     assert len(fetch_attestations(client, "team/attested", digest).envelopes) == 2  # appended, not replaced
@@ -106,7 +93,7 @@ def test_statement_about_another_image_is_refused(registry_plain, run_cli, tmp_p
     client = plain_client(registry_plain)
     digest = push_tiny_image(client, "team/moved", "v1")
     other = push_tiny_image(client, "team/moved", "v2", content=b"other")
-    key, public = _key_pair(tmp_path, "scanner")
+    key, public = write_key_pair(tmp_path, "scanner")
     _attach(client, "team/moved", digest, key, VULN_PREDICATE_V1, SCAN, about=other)  # copied from v2's .att
     done = run_cli(
         "verify-attestation", f"{registry_plain.host}/team/moved:v1", "--key", str(public), "--type", "vuln",
@@ -120,7 +107,7 @@ def test_no_attestation_and_bad_type(registry_plain, run_cli, tmp_path: Path) ->
     client = plain_client(registry_plain)
     push_tiny_image(client, "team/bare", "v1")
     image = f"{registry_plain.host}/team/bare:v1"
-    _, public = _key_pair(tmp_path, "scanner")
+    _, public = write_key_pair(tmp_path, "scanner")
     none = run_cli(
         "verify-attestation", image, "--key", str(public), "--type", "vuln", "--insecure", registry_plain.host
     )
@@ -143,13 +130,7 @@ def test_attest_cli_signs_as_cosign_verifies(registry_plain, run_cli, tmp_path: 
     push_tiny_image(client, "team/attest-cli", kind)
     image = f"{registry_plain.host}/team/attest-cli:{kind}"
     key = rsa.generate_private_key(65537, 2048) if kind.startswith("rsa") else ec.generate_private_key(ec.SECP384R1())
-    private, public = tmp_path / "attester.pem", tmp_path / "attester.pub"
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
+    private, public = write_key_pair(tmp_path, "attester", key)
     predicate = tmp_path / "scan.json"
     predicate.write_text(json.dumps(SCAN))
     attached = run_cli(

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from notary_fixtures import plain_client, push_tiny_image
+from notary_fixtures import plain_client, push_tiny_image, write_key_pair
 
 from wharfinger.signing.cosign.registry import fetch_signatures
 
@@ -17,16 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def _key_pair(base: Path, name: str, curve: ec.EllipticCurve) -> tuple[Path, Path]:
-    key = ec.generate_private_key(curve)
-    private = base / f"{name}.pem"
-    public = base / f"{name}.pub"
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return private, public
+    return write_key_pair(base, name, ec.generate_private_key(curve))
 
 
 def test_sign_verify_two_signers_and_a_stranger(registry_plain, run_cli, tmp_path: Path) -> None:

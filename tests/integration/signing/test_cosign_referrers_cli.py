@@ -8,9 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from notary_fixtures import plain_client, push_tiny_image
+from notary_fixtures import plain_client, push_tiny_image, write_key_pair
 
 from wharfinger.errors import RegistryNotFoundError
 from wharfinger.oci import mediatypes as mt
@@ -22,18 +20,6 @@ from wharfinger.signing.keys.providers import open_signer
 from wharfinger.signing.keys.signer import SignatureAlgorithm
 
 pytestmark = pytest.mark.slow
-
-
-def _key_pair(base: Path, name: str) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private, public = base / f"{name}.pem", base / f"{name}.pub"
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return private, public
 
 
 def _sign(run_cli, registry, image: str, key: Path, *extra: str):
@@ -50,8 +36,8 @@ def test_referrer_signature_is_read_alone_and_beside_the_sig_tag(registry_plain,
     client = plain_client(registry_plain)
     digest = push_tiny_image(client, "team/referred", "v1", content=b"referred")
     image = f"{registry_plain.host}/team/referred:v1"
-    alice, alice_pub = _key_pair(tmp_path, "alice")
-    bob, bob_pub = _key_pair(tmp_path, "bob")
+    alice, alice_pub = write_key_pair(tmp_path, "alice")
+    bob, bob_pub = write_key_pair(tmp_path, "bob")
 
     signed = _sign(run_cli, registry_plain, image, alice, "--referrers")
     assert signed.returncode == 0, signed.stderr
@@ -90,7 +76,7 @@ def test_a_referrer_of_another_image_does_not_count(registry_plain, run_cli, tmp
     client = plain_client(registry_plain)
     signed_digest = push_tiny_image(client, "team/pair", "signed", content=b"signed")
     other_digest = push_tiny_image(client, "team/pair", "other", content=b"other")
-    key, public = _key_pair(tmp_path, "ci")
+    key, public = write_key_pair(tmp_path, "ci")
     assert _sign(run_cli, registry_plain, f"{registry_plain.host}/team/pair:signed", key, "--referrers").returncode == 0
     index = client.get_manifest("team/pair", fallback_tag(signed_digest))
     client.push_manifest("team/pair", index.data, index.media_type, tag=fallback_tag(other_digest))
@@ -108,7 +94,7 @@ def test_cosign_shaped_referrer_without_artifact_type_field(registry_plain, run_
     client = plain_client(registry_plain)
     digest = push_tiny_image(client, "team/cosignshape", "v1", content=b"cosign-shaped")
     image_manifest = client.get_manifest("team/cosignshape", digest)
-    key, public = _key_pair(tmp_path, "ci")
+    key, public = write_key_pair(tmp_path, "ci")
     signer = open_signer(str(key), {}, algorithm=SignatureAlgorithm.ECDSA_SHA256)
     payload, layer = build_signature_layer(f"{registry_plain.host}/team/cosignshape", digest, signer)
     client.push_blob("team/cosignshape", layer.digest, len(payload), payload)

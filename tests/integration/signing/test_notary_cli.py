@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from notary_fixtures import plain_client, push_tiny_image, write_trust_policy
+from notary_fixtures import plain_client, push_tiny_image, verify_under_policy, write_trust_policy
 
 pytestmark = pytest.mark.slow
 
@@ -57,8 +57,7 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     cose_report = json.loads(cose.stdout)
     assert cose_report["subject"] == f"{image}@{digest}"  # the tag was resolved: the digest is what got signed
     policy = write_trust_policy(tmp_path / "trustpolicy.json", f"{registry_plain.host}/team/app")
-    verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"),
-                       "--insecure", registry_plain.host, "-o", "json")  # fmt: skip
+    verified = verify_under_policy(run_cli, image, policy, keys / "truststore", "-o", "json")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     report = json.loads(verified.stdout)
     assert report["digest"] == digest
@@ -79,8 +78,7 @@ def test_sign_and_verify_both_formats(registry_plain, run_cli, keys, tmp_path) -
     thumbprints = json.loads(manifest["annotations"]["io.cncf.notary.x509chain.thumbprint#S256"])
     assert len(thumbprints) == 2
     # --user-metadata: only the JWS signature carries buildId=42, so only it verifies under that demand
-    demanded = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(keys / "truststore"),
-                       "--insecure", registry_plain.host, "-o", "json", "-m", "buildId=42")  # fmt: skip
+    demanded = verify_under_policy(run_cli, image, policy, keys / "truststore", "-o", "json", "-m", "buildId=42")
     assert demanded.returncode == 0, demanded.stdout + demanded.stderr
     outcome = {s["digest"]: s for s in json.loads(demanded.stdout)["signatures"]}
     assert outcome[jws.stdout.strip()]["verified"] is True
@@ -94,16 +92,7 @@ def test_wrong_identity_and_table_output(registry_plain, run_cli, keys, tmp_path
     policy = write_trust_policy(
         tmp_path / "tp.json", f"{registry_plain.host}/team/other", identity="x509.subject: C=US, ST=WA, O=Evil"
     )
-    result = run_cli(
-        "verify",
-        image,
-        "--trust-policy",
-        str(policy),
-        "--trust-store",
-        str(keys / "truststore"),
-        "--insecure",
-        registry_plain.host,
-    )
+    result = verify_under_policy(run_cli, image, policy, keys / "truststore")
     assert result.returncode == 1
     assert "NOT VERIFIED" in result.stdout
     assert "FAILED (wrong-identity)" in result.stdout
@@ -112,9 +101,9 @@ def test_wrong_identity_and_table_output(registry_plain, run_cli, keys, tmp_path
 def test_unsigned_image_has_no_signature(registry_plain, run_cli, keys, tmp_path) -> None:
     push_tiny_image(plain_client(registry_plain), "team/unsigned", "v1", content=b"unsigned")
     policy = write_trust_policy(tmp_path / "tp.json", "*")
-    result = run_cli("verify", f"{registry_plain.host}/team/unsigned:v1", "--trust-policy", str(policy),
-                     "--trust-store", str(keys / "truststore"), "--insecure", registry_plain.host,
-                     "-o", "json")  # fmt: skip
+    result = verify_under_policy(
+        run_cli, f"{registry_plain.host}/team/unsigned:v1", policy, keys / "truststore", "-o", "json"
+    )
     assert result.returncode == 1
     assert "no signature is associated" in json.loads(result.stdout)["message"]
 
@@ -143,17 +132,7 @@ def test_bad_inputs_exit_with_hints(registry_plain, run_cli, keys, tmp_path) -> 
     (tmp_path / "tp.json").write_text(
         '{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["*", "x.io/y"]}]}'
     )
-    store = str(keys / "truststore")
-    bad_policy = run_cli(
-        "verify",
-        image,
-        "--trust-policy",
-        str(tmp_path / "tp.json"),
-        "--trust-store",
-        store,
-        "--insecure",
-        registry_plain.host,
-    )
+    bad_policy = verify_under_policy(run_cli, image, tmp_path / "tp.json", keys / "truststore")
     assert bad_policy.returncode == 3
     assert "wildcard scope cannot be used in conjunction" in bad_policy.stderr
     missing = run_cli("verify", image, "--insecure", registry_plain.host)
@@ -181,9 +160,9 @@ def test_thousands_of_referrers_cost_bounded_time(registry_plain, run_cli, keys,
                          tag="sha256-" + digest.removeprefix("sha256:"))  # fmt: skip
     policy = write_trust_policy(tmp_path / "tp.json", "*")
     started = time.monotonic()
-    result = run_cli("verify", f"{registry_plain.host}/team/flood:v1", "--trust-policy", str(policy),
-                     "--trust-store", str(keys / "truststore"), "--insecure", registry_plain.host,
-                     "-o", "json")  # fmt: skip
+    result = verify_under_policy(
+        run_cli, f"{registry_plain.host}/team/flood:v1", policy, keys / "truststore", "-o", "json"
+    )
     assert time.monotonic() - started < 60
     assert result.returncode == 1
     report = json.loads(result.stdout)
@@ -221,18 +200,7 @@ def test_timestamped_signature_through_the_cli(registry_plain, run_cli, keys, tm
     policy = write_trust_policy(
         tmp_path / "tp.json", f"{registry_plain.host}/team/stamped", stores=("ca:acme", "tsa:tsa")
     )
-    result = run_cli(
-        "verify",
-        image,
-        "--trust-policy",
-        str(policy),
-        "--trust-store",
-        str(store),
-        "--insecure",
-        registry_plain.host,
-        "-o",
-        "json",
-    )
+    result = verify_under_policy(run_cli, image, policy, store, "-o", "json")
     assert result.returncode == 0, result.stdout + result.stderr
     (signature,) = json.loads(result.stdout)["signatures"]
     assert signature["timestamp"] is not None

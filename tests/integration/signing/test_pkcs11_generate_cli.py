@@ -3,14 +3,13 @@ with the generated key through the CLI against the real docker-registry."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from notary_fixtures import plain_client, push_tiny_image, write_trust_policy
+from notary_fixtures import push_sign_and_verify
 
 from testkit.softhsm import MODULE, new_token
 from wharfinger.cli.exitcodes import ExitCode
@@ -60,16 +59,9 @@ def test_generated_token_key_signs_and_verifies(
                              capture_output=True, text=True, check=False)  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
-    digest = push_tiny_image(plain_client(registry_plain), f"hsm/{label}", "v1", content=label.encode())
-    image = f"{registry_plain.host}/hsm/{label}:v1"
-    signed = run_cli("sign", image, "--key", key_uri, "--format", "notation-jws", "--insecure", registry_plain.host,
-                     env=hsm)  # fmt: skip
-    assert signed.returncode == 0, signed.stderr
-    policy = write_trust_policy(tmp_path / "trustpolicy.json", f"{registry_plain.host}/hsm/{label}")
-    verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(store),
-                       "--insecure", registry_plain.host, "-o", "json")  # fmt: skip
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    report = json.loads(verified.stdout)
+    digest, report = push_sign_and_verify(
+        run_cli, registry_plain, f"hsm/{label}", key_uri=key_uri, trust_store=store, work=tmp_path, env=hsm
+    )
     assert report["digest"] == digest
     assert report["verified"] is True
     assert [s["signer"] for s in report["signatures"]] == ["CN=ci,O=Acme,ST=WA,C=US"]
@@ -124,13 +116,8 @@ def test_token_key_issued_by_a_file_ca(hsm: dict[str, str], registry_plain, run_
     assert leaf.issuer == root.subject != leaf.subject
     leaf.verify_directly_issued_by(root)
 
-    push_tiny_image(plain_client(registry_plain), "hsm/issued", "v1", content=b"issued")
-    image = f"{registry_plain.host}/hsm/issued:v1"
-    signed = run_cli("sign", image, "--key", key_uri, "--format", "notation-cose", "--insecure", registry_plain.host,
-                     env=hsm)  # fmt: skip
-    assert signed.returncode == 0, signed.stderr
-    policy = write_trust_policy(tmp_path / "trustpolicy.json", f"{registry_plain.host}/hsm/issued")
-    verified = run_cli("verify", image, "--trust-policy", str(policy), "--trust-store", str(store),
-                       "--insecure", registry_plain.host, "-o", "json")  # fmt: skip
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert json.loads(verified.stdout)["verified"] is True
+    _, report = push_sign_and_verify(
+        run_cli, registry_plain, "hsm/issued", key_uri=key_uri, trust_store=store, work=tmp_path,
+        signature_format="notation-cose", env=hsm,
+    )  # fmt: skip
+    assert report["verified"] is True

@@ -74,6 +74,14 @@ def _pull(run_cli, registry: RunningRegistry, ref: str, target: Path, *args: str
     return run_cli("db", "pull", ref, "--db", str(target), "--insecure", registry.host, *args, env=env)
 
 
+def _install(tmp_path: Path, database: Path) -> tuple[Path, bytes]:
+    """A copy of ``database`` installed alone in a site folder: its path, and its bytes for ``_installed``."""
+    target = tmp_path / "site" / "vulndb.sqlite"
+    target.parent.mkdir()
+    target.write_bytes(database.read_bytes())
+    return target, target.read_bytes()
+
+
 def _installed(target: Path, original: bytes) -> None:
     """The refused pull left the installed file alone and no temporary file behind."""
     assert target.read_bytes() == original
@@ -121,10 +129,7 @@ def test_wrong_key_is_refused_and_the_installed_database_kept(
 ) -> None:
     ref = registry_plain.ref("signed/wrongkey", "v1")
     _push(run_cli, registry_plain, ref, database, "--key", str(keys["publisher"][0]))
-    target = tmp_path / "site" / "vulndb.sqlite"
-    target.parent.mkdir()
-    target.write_bytes(other_database.read_bytes())
-    original = target.read_bytes()
+    target, original = _install(tmp_path, other_database)
 
     refused = _pull(run_cli, registry_plain, ref, target, "--key", str(keys["stranger"][1]))
     assert refused.returncode == 1, refused.stderr
@@ -138,10 +143,7 @@ def test_unsigned_database_is_refused_when_a_key_is_configured(
 ) -> None:
     ref = registry_plain.ref("unsigned/vulndb", "v1")
     _push(run_cli, registry_plain, ref, database)
-    target = tmp_path / "site" / "vulndb.sqlite"
-    target.parent.mkdir()
-    target.write_bytes(other_database.read_bytes())
-    original = target.read_bytes()
+    target, original = _install(tmp_path, other_database)
     refused = _pull(run_cli, registry_plain, ref, target, env={"WHARFINGER_DB_VERIFY_KEY": str(keys["publisher"][1])})
     assert refused.returncode == 1, refused.stderr
     assert "no cosign signatures found" in refused.stderr
@@ -156,10 +158,7 @@ def test_tampered_artifact_is_refused(
     signed = _push(run_cli, registry_plain, ref, database, "--key", str(keys["publisher"][0]))
     swapped = _push(run_cli, registry_plain, ref, other_database)  # someone moves the tag to another database
     assert swapped != signed
-    target = tmp_path / "site" / "vulndb.sqlite"
-    target.parent.mkdir()
-    target.write_bytes(database.read_bytes())
-    original = target.read_bytes()
+    target, original = _install(tmp_path, database)
 
     no_signature = _pull(run_cli, registry_plain, ref, target, "--key", str(keys["publisher"][1]))
     assert no_signature.returncode == 1, no_signature.stderr
@@ -233,10 +232,7 @@ def test_a_layer_that_does_not_decompress_leaves_no_trace(
     manifest = json.loads(packed.manifest)
     garbage = b"\x28\xb5\x2f\xfd" + b"not zstd after the magic number" * 8
     manifest["layers"][0] |= {"digest": "sha256:" + hashlib.sha256(garbage).hexdigest(), "size": len(garbage)}
-    target = tmp_path / "site" / "vulndb.sqlite"
-    target.parent.mkdir()
-    target.write_bytes(database.read_bytes())
-    original = target.read_bytes()
+    target, original = _install(tmp_path, database)
     with _client(registry_plain) as client:
         client.push_blob("broken/vulndb", manifest["config"]["digest"], len(packed.config), packed.config)
         client.push_blob("broken/vulndb", manifest["layers"][0]["digest"], len(garbage), garbage)

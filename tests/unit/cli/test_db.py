@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,15 @@ def small_db(run_cli, shared_dir: Path, tmp_path_factory: pytest.TempPathFactory
     assert done.returncode == 0, done.stderr
     assert "vulnerabilities" in done.stdout
     return out
+
+
+def _built_and_checked_at(database: Path, copy: Path, when: str) -> Path:
+    """A copy of ``database`` that says it was built and last checked at ``when`` (an ISO 8601 time)."""
+    copy.write_bytes(database.read_bytes())
+    with closing(sqlite3.connect(copy)) as connection:
+        connection.execute("UPDATE meta SET value = ? WHERE key IN ('built_at', 'checked_at')", (when,))
+        connection.commit()
+    return copy
 
 
 def test_info_json_lists_sources(run_cli, small_db: Path) -> None:
@@ -38,12 +48,7 @@ def test_info_text(run_cli, small_db: Path) -> None:
 
 
 def test_stale_database_warns(run_cli, small_db: Path, tmp_path: Path) -> None:
-    old = tmp_path / "old.sqlite"
-    old.write_bytes(small_db.read_bytes())
-    connection = sqlite3.connect(old)
-    connection.execute("UPDATE meta SET value = '2020-01-01T00:00:00+00:00' WHERE key IN ('built_at', 'checked_at')")
-    connection.commit()
-    connection.close()
+    old = _built_and_checked_at(small_db, tmp_path / "old.sqlite", "2020-01-01T00:00:00+00:00")
     done = run_cli("db", "info", "--db", str(old), "--max-age", "2d")
     assert done.returncode == 0
     assert "db update" in done.stderr
@@ -97,12 +102,7 @@ def test_offline_update_never_touches_the_network(run_cli, tmp_path: Path) -> No
 
 
 def test_scan_warns_on_a_stale_database_with_the_configured_age(run_cli, small_db: Path, tmp_path: Path) -> None:
-    old = tmp_path / "old.sqlite"
-    old.write_bytes(small_db.read_bytes())
-    connection = sqlite3.connect(old)
-    connection.execute("UPDATE meta SET value = '2026-01-01T00:00:00+00:00' WHERE key IN ('built_at', 'checked_at')")
-    connection.commit()
-    connection.close()
+    old = _built_and_checked_at(small_db, tmp_path / "old.sqlite", "2026-01-01T00:00:00+00:00")
     layout = Path(__file__).resolve().parents[3] / "src" / "wharfinger" / "demo" / "image"
     args = ("scan", f"oci:{layout}:1.0", "--db", str(old), "--offline", "-o", "json")
     stale = run_cli(*args, env={"WHARFINGER_DB_MAX_AGE": "2d"})

@@ -11,8 +11,7 @@ from subprocess import CompletedProcess
 
 import pytest
 
-from wharfinger.vulndb.database import write_database
-from wharfinger.vulndb.ingest import ingest_files
+from testkit.vulndb import build_feed_database
 
 Run = Callable[..., CompletedProcess[str]]
 FEEDS = ["ghsa", "pypa/vulns/django", "alpine-secdb/v3.11", "debian-tracker/data/DSA", "kev"]
@@ -20,16 +19,8 @@ FEEDS = ["ghsa", "pypa/vulns/django", "alpine-secdb/v3.11", "debian-tracker/data
 
 @pytest.fixture(scope="module")
 def database(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = shared_dir / "vulndata"
-    files = [
-        (str(p.relative_to(root)), p.read_bytes())
-        for feed in FEEDS
-        for p in sorted((root / feed).rglob("*"))
-        if p.is_file()
-    ]
     path = tmp_path_factory.mktemp("db") / "vulndb.sqlite"
-    write_database(path, ingest_files(files), now=datetime.now(UTC) - timedelta(hours=1))
-    return path
+    return build_feed_database(path, shared_dir / "vulndata", FEEDS, now=datetime.now(UTC) - timedelta(hours=1))
 
 
 def component(name: str, version: str, purl: str) -> dict[str, str]:

@@ -6,24 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from testkit.vulndb import build_feed_database
 from wharfinger.inventory.package import Package, PackageType
 from wharfinger.matching import match_packages
 from wharfinger.matching.source import BatchAdvisorySource, CallableSource
-from wharfinger.vulndb.database import VulnDatabase, write_database
-from wharfinger.vulndb.ingest import ingest_files
+from wharfinger.vulndb.database import VulnDatabase
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def _database(shared_dir: Path, tmp_path: Path) -> Path:
-    root = shared_dir / "vulndata"
-    feeds = [root / "ghsa", root / "pypa", root / "alpine-secdb" / "v3.11"]
-    files = [
-        (str(p.relative_to(root)), p.read_bytes()) for feed in feeds for p in sorted(feed.rglob("*")) if p.is_file()
-    ]
-    path = tmp_path / "vulndb.sqlite"
-    write_database(path, ingest_files(files), now=NOW)
-    return path
+    return build_feed_database(
+        tmp_path / "vulndb.sqlite", shared_dir / "vulndata", ["ghsa", "pypa", "alpine-secdb/v3.11"], now=NOW
+    )
 
 
 def test_batch_answers_like_one_query_per_package(shared_dir: Path, tmp_path: Path) -> None:

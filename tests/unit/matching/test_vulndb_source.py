@@ -8,22 +8,17 @@ from pathlib import Path
 
 from osv_records import alpine_secdb, records, to_advisory
 
+from testkit.vulndb import build_feed_database
 from wharfinger.inventory.package import Package, PackageType
 from wharfinger.matching import AdvisorySource, MemorySource, match_packages
-from wharfinger.vulndb.database import VulnDatabase, write_database
-from wharfinger.vulndb.ingest import ingest_files
+from wharfinger.vulndb.database import VulnDatabase
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def test_database_and_index_match_like_the_records(shared_dir: Path, tmp_path: Path) -> None:
     root = shared_dir / "vulndata"
-    feeds = [root / "ghsa", root / "alpine-secdb" / "v3.11"]
-    files = [
-        (str(p.relative_to(root)), p.read_bytes()) for feed in feeds for p in sorted(feed.rglob("*")) if p.is_file()
-    ]
-    path = tmp_path / "vulndb.sqlite"
-    write_database(path, ingest_files(files), now=NOW)
+    path = build_feed_database(tmp_path / "vulndb.sqlite", root, ["ghsa", "alpine-secdb/v3.11"], now=NOW)
     packages = [
         Package(name="lodash", version="4.17.11", type=PackageType.NPM, purl="pkg:npm/lodash@4.17.11"),
         Package(

@@ -122,10 +122,9 @@ def test_malformed_envelopes(garbage: bytes) -> None:
     assert result.reason
 
 
-def test_attestation_manifest_blob_must_match_its_digest() -> None:
-    key = EcdsaKey()
-    envelope, descriptor = build_dsse_attestation("r/app", DIGEST, VULN_PREDICATE_V1, SCAN, key)
-    manifest = json.dumps(
+def _attestation_manifest(layers: list[dict[str, object]]) -> bytes:
+    """An OCI image manifest whose layers are the given envelope descriptors (the config is the empty ``{}``)."""
+    return json.dumps(
         {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -134,9 +133,15 @@ def test_attestation_manifest_blob_must_match_its_digest() -> None:
                 "size": 2,
                 "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
             },
-            "layers": [descriptor.to_json()],
+            "layers": layers,
         }
     ).encode()
+
+
+def test_attestation_manifest_blob_must_match_its_digest() -> None:
+    key = EcdsaKey()
+    envelope, descriptor = build_dsse_attestation("r/app", DIGEST, VULN_PREDICATE_V1, SCAN, key)
+    manifest = _attestation_manifest([descriptor.to_json()])
     assert parse_attestation_manifest(manifest, {descriptor.digest: envelope}) == [envelope]
     with pytest.raises(ManifestError, match="does not match"):
         parse_attestation_manifest(manifest, {descriptor.digest: envelope + b" "})
@@ -163,18 +168,7 @@ def test_real_sigstore_dsse_bundle_statement_from_cosign(shared_dir: Path) -> No
 def test_attestation_flood_is_refused() -> None:
     key = EcdsaKey()
     _, descriptor = build_dsse_attestation("r/app", DIGEST, VULN_PREDICATE_V1, SCAN, key)
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "size": 2,
-                "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-            },
-            "layers": [descriptor.to_json()] * (MAX_ENVELOPES + 1),
-        }
-    ).encode()
+    manifest = _attestation_manifest([descriptor.to_json()] * (MAX_ENVELOPES + 1))
     with pytest.raises(ManifestError, match="limit"):
         parse_attestation_manifest(manifest, {})
 

@@ -4,6 +4,7 @@ import itertools
 import json
 import shutil
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -141,13 +142,17 @@ def test_empty_file(tmp_path: Path) -> None:
         VulnDatabase.open(path)
 
 
+def _execute(path: Path, statement: str) -> None:
+    """Change the SQLite file at ``path`` behind VulnDatabase's back (created if missing)."""
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute(statement)
+        connection.commit()
+
+
 def test_wrong_schema_version(built: Path, tmp_path: Path) -> None:
     path = tmp_path / "v.sqlite"
     shutil.copy(built, path)
-    connection = sqlite3.connect(path)
-    connection.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
-    connection.commit()
-    connection.close()
+    _execute(path, "UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(DatabaseError, match="schema version 999") as info:
         VulnDatabase.open(path)
     assert "rebuild" in (info.value.hint or "")
@@ -155,10 +160,7 @@ def test_wrong_schema_version(built: Path, tmp_path: Path) -> None:
 
 def test_sqlite_without_our_tables(tmp_path: Path) -> None:
     path = tmp_path / "other.sqlite"
-    connection = sqlite3.connect(path)
-    connection.execute("CREATE TABLE t (x)")
-    connection.commit()
-    connection.close()
+    _execute(path, "CREATE TABLE t (x)")
     with pytest.raises(DatabaseError, match="corrupt"):
         VulnDatabase.open(path)
 
@@ -166,10 +168,7 @@ def test_sqlite_without_our_tables(tmp_path: Path) -> None:
 def test_damaged_advisory_row(built: Path, tmp_path: Path) -> None:
     path = tmp_path / "d.sqlite"
     shutil.copy(built, path)
-    connection = sqlite3.connect(path)
-    connection.execute("UPDATE advisories SET body = x'00112233'")
-    connection.commit()
-    connection.close()
+    _execute(path, "UPDATE advisories SET body = x'00112233'")
     with VulnDatabase.open(path) as db, pytest.raises(DatabaseError, match="damaged"):
         db.advisories_for("npm", "lodash")
 
