@@ -93,6 +93,9 @@ class LayerLimits:
     ratio_check_after_bytes: int = 64 * 1024 * 1024
     max_path_bytes: int = 4096
     max_memory_file_bytes: int = 1024 * 1024  # selected files up to this size stay in memory; larger are spooled
+    # kept contents held in memory in all: past it even small ones are spooled (100,000 selected
+    # files of 1 MiB would otherwise take 100 GB of memory)
+    max_memory_bytes: int = 256 * 1024 * 1024
     max_selected_file_bytes: int = 2 * 1024**3  # a selected file larger than this is skipped
     max_spool_bytes: int = 32 * 1024**3  # total bytes spooled to the temporary directory
 
@@ -1070,13 +1073,14 @@ class LayeredFS:
 
 
 class _Budget:
-    """Limits shared by the layers read at the same time (entries, bytes, spool)."""
+    """Limits shared by the layers read at the same time (entries, bytes, memory, spool)."""
 
     def __init__(self, limits: LayerLimits) -> None:
         self.limits = limits
         self._lock = threading.Lock()
         self.entries = 0
         self.uncompressed = 0
+        self.in_memory = 0
         self.spooled = 0
         self.cancelled = False
 
@@ -1103,6 +1107,17 @@ class _Budget:
                 f"the image expands past {self.limits.max_total_bytes} bytes",
                 hint="a decompression bomb or an unusually large image; refusing the image",
             )
+
+    def reserve_memory(self, size: int) -> bool:
+        with self._lock:
+            if self.in_memory + size > self.limits.max_memory_bytes:
+                return False
+            self.in_memory += size
+            return True
+
+    def release_memory(self, size: int) -> None:
+        with self._lock:
+            self.in_memory -= size
 
     def release_spool(self, size: int) -> None:
         with self._lock:
@@ -1389,12 +1404,14 @@ def _keep_file(
         head = reader.read(4)
         if not head.startswith(_NATIVE_MAGICS):
             return
-    if member.size <= limits.max_memory_file_bytes:
+    if member.size <= limits.max_memory_file_bytes and budget.reserve_memory(member.size):
         data = head + reader.read()
         if not filters or any(f.keep(data) for f in filters):
             node.data = data
             if pending.index is not None:
                 pending.index.add(node)
+        else:
+            budget.release_memory(member.size)
         return
     if not budget.reserve_spool(member.size):
         warn(f"layer {digest}: skipped the content of {path}: the spool limit of {limits.max_spool_bytes} bytes")

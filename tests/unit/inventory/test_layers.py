@@ -377,3 +377,20 @@ def test_a_streamed_layer_is_read_to_its_end_so_its_digest_is_checked() -> None:
     )
     with read_layers([genuine_input], selection=ALL) as fs:
         assert fs.read_bytes("/etc/os-release", 100) == b"ID=debian\n"
+
+
+def test_kept_contents_past_the_memory_budget_are_spooled() -> None:
+    """Many small selected files cannot fill the memory: past ``max_memory_bytes`` they go to disk."""
+    import io
+
+    contents = {f"/etc/conf{i}.d/settings": bytes([i]) * 1500 for i in range(4)}
+    tar = build_tar([Entry(path.lstrip("/"), data) for path, data in contents.items()])
+    selection = Selection(patterns=("/etc/*/settings",))
+    with read_layers([layer(gz(tar))], selection=selection, limits=LayerLimits(max_memory_bytes=3000)) as fs:
+        in_memory = []
+        for path in contents:
+            with fs.open(path) as handle:
+                in_memory.append(isinstance(handle, io.BytesIO))
+        assert sorted(in_memory) == [False, False, True, True]  # two fit the 3,000 bytes
+        for path, data in contents.items():
+            assert fs.read_bytes(path, 10_000) == data
