@@ -1282,7 +1282,13 @@ def read_layers(
     cached: dict[int, _Pending] = {}
     if store is not None:  # looked up here, in the caller's thread: the store need not be thread-safe
         for index, key in enumerate(keys):
-            if (value := store.get_layer(key)) is not None and (hit := _decode_pending(value, index)) is not None:
+            # a cached index holds its contents in memory: counted like those read now, and past
+            # the budget the layer is read again (its contents then spooled)
+            if (
+                (value := store.get_layer(key)) is not None
+                and (hit := _decode_pending(value, index)) is not None
+                and budget.reserve_memory(sum(len(node.data or b"") for _, node in hit.entries))
+            ):
                 cached[index] = hit
 
     def read(index: int) -> tuple[_Pending, Future[bytes | None] | None]:

@@ -394,3 +394,32 @@ def test_kept_contents_past_the_memory_budget_are_spooled() -> None:
         assert sorted(in_memory) == [False, False, True, True]  # two fit the 3,000 bytes
         for path, data in contents.items():
             assert fs.read_bytes(path, 10_000) == data
+
+
+def test_cached_layer_indexes_count_against_the_memory_budget() -> None:
+    """Past ``max_memory_bytes`` a cached index is not loaded: its layer is read again instead."""
+    blobs = [gz(build_tar([Entry(f"etc/conf{n}.d/settings", bytes([n]) * 2000)])) for n in range(3)]
+    selection = Selection(patterns=("/etc/*/settings",))
+    store = MemoryStore()
+    with read_layers([layer(b) for b in blobs], selection=selection, store=store):
+        pass
+    assert len(store.layers) == 3
+    opened: list[int] = []
+
+    def tracked(n: int) -> LayerInput:
+        plain = layer(blobs[n])
+
+        def open_blob():
+            opened.append(n)
+            return plain.open()
+
+        return LayerInput(digest=plain.digest, media_type=plain.media_type, open=open_blob)
+
+    limits = LayerLimits(max_memory_bytes=5000)  # two cached indexes of 2,000 bytes fit
+    with read_layers([tracked(n) for n in range(3)], selection=selection, store=store, limits=limits) as fs:
+        assert opened == [2]
+        for n in range(3):
+            assert fs.read_bytes(f"/etc/conf{n}.d/settings", 10_000) == bytes([n]) * 2000
+    opened.clear()
+    with read_layers([tracked(n) for n in range(3)], selection=selection, store=store) as fs:
+        assert opened == []  # with the default budget every index comes from the cache
