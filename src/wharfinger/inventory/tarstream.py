@@ -34,10 +34,12 @@ _LINKS = frozenset({SYMLINK, HARDLINK})
 @dataclass(slots=True)
 class TarEntry:
     name: str
-    type: str  # one of the constants above ("\0" is read as REGULAR)
+    type: str  # one of the constants above ("\0" is read as REGULAR, a GNU sparse file too)
     mode: int
-    size: int
+    size: int  # of the file (a sparse file's real size, holes included)
     linkname: str
+    # a sparse file's data, as (offset, length) in the file; the rest are holes, read as zeros
+    sparse: tuple[tuple[int, int], ...] | None = None
 
     def isreg(self) -> bool:
         return self.type in {REGULAR, CONTIGUOUS}
@@ -190,6 +192,38 @@ def _text(field: bytes) -> str:
     return field.partition(b"\0")[0].decode("utf-8", "surrogateescape")
 
 
+_NO_RECORDS: dict[str, str] = {}  # an entry without PAX records (read only: one dict for all of them)
+_MAX_SPARSE_ENTRIES = 100_000  # data runs in one sparse file's map: more is a hostile layer
+_OLD_GNU_SPARSE = "S"  # GNU tar's sparse type: the map in the header and extension blocks
+
+
+def _sparse_map(numbers: list[int], real_size: int, stored: int) -> tuple[tuple[int, int], ...]:
+    """Pairs of (offset, length), checked as Go's archive/tar checks them: in order, inside the
+    file, not overlapping, and adding up to the bytes stored."""
+    if len(numbers) % 2 or len(numbers) > 2 * _MAX_SPARSE_ENTRIES:
+        raise UnsafeArchiveError("a sparse file's map is malformed or too long", hint="a hostile layer; refusing it")
+    runs = tuple(zip(numbers[::2], numbers[1::2], strict=True))
+    end = 0
+    for offset, length in runs:
+        if offset < end or length < 0 or offset + length > real_size:
+            raise UnsafeArchiveError("a sparse file's map is malformed", hint="the layer is corrupt or hostile")
+        end = offset + length
+    if sum(length for _, length in runs) != stored:
+        raise UnsafeArchiveError("a sparse file's map does not match its data", hint="the layer is corrupt")
+    return runs
+
+
+def _octal_runs(area: bytes, count: int) -> list[int]:
+    """Old GNU sparse entries: ``count`` pairs of 12-byte octal offset and length; an empty offset ends them."""
+    numbers: list[int] = []
+    for i in range(count):
+        entry = area[i * 24 : i * 24 + 24]
+        if not entry[:1] or entry[0] == 0:
+            break
+        numbers += [_number(entry[:12], "sparse offset"), _number(entry[12:], "sparse length")]
+    return numbers
+
+
 def _pax_records(data: bytes) -> dict[str, str]:
     records: dict[str, str] = {}
     position = 0
@@ -204,7 +238,12 @@ def _pax_records(data: bytes) -> dict[str, str]:
         if length <= 0 or position + length > len(data):
             raise UnsafeArchiveError("a PAX header record is malformed", hint="the layer is corrupt")
         key, _, value = data[space + 1 : position + length - 1].partition(b"=")
-        records[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
+        name = key.decode("utf-8", "replace")
+        text = value.decode("utf-8", "surrogateescape")
+        if name in {"GNU.sparse.offset", "GNU.sparse.numbytes"}:  # PAX sparse 0.0: the map as repeated records
+            records["GNU.sparse.map"] = f"{records['GNU.sparse.map']},{text}" if "GNU.sparse.map" in records else text
+        else:
+            records[name] = text
         position += length
     return records
 
@@ -217,6 +256,11 @@ class TarReader:
         self._remaining = 0  # content bytes of the current entry not yet consumed
         self._size = 0  # content bytes of the current entry
         self._padding = 0
+        # a sparse entry: its data runs, which of them is next, where reading is in the file, its size
+        self._runs: tuple[tuple[int, int], ...] | None = None
+        self._run = 0
+        self._logical = 0
+        self._real_size = 0
 
     def _finish_entry(self) -> None:
         if self._remaining or self._padding:
@@ -224,20 +268,44 @@ class TarReader:
             self._remaining = self._padding = 0
 
     def read(self, size: int = -1) -> bytes:
-        """Content of the current entry (up to ``size`` bytes, all if negative)."""
+        """Content of the current entry (up to ``size`` bytes, all if negative); a sparse file's holes
+        read as zeros."""
+        if self._runs is not None:
+            return self._read_sparse(self._real_size - self._logical if size < 0 else size)
         want = self._remaining if size < 0 else min(size, self._remaining)
+        return self._read_stored(want)
+
+    def _read_stored(self, want: int) -> bytes:
         data = self._source.read(want)
         self._remaining -= len(data)
         if len(data) < want:
             raise UnsafeArchiveError("the layer ends inside a file", hint="the blob is truncated")
         return data
 
+    def _read_sparse(self, size: int) -> bytes:
+        runs = self._runs or ()
+        end = min(self._logical + max(size, 0), self._real_size)
+        parts: list[bytes] = []
+        while self._logical < end:
+            if self._run < len(runs) and runs[self._run][0] + runs[self._run][1] <= self._logical:
+                self._run += 1
+                continue
+            offset, length = runs[self._run] if self._run < len(runs) else (self._real_size, 0)
+            if self._logical < offset:  # in a hole
+                take = min(offset, end) - self._logical
+                parts.append(bytes(take))
+            else:
+                take = min(offset + length, end) - self._logical
+                parts.append(self._read_stored(take))
+            self._logical += take
+        return b"".join(parts)
+
     def read_at(self) -> Callable[[int, int], bytes] | None:
         """Positional reads of the current entry's content, ``read(offset, size)``, when the tar lies
         in a file (None for a stream); they consume nothing, so what is not read is still skipped."""
         source = self._source
-        if not isinstance(source, FileSource):
-            return None
+        if not isinstance(source, FileSource) or self._runs is not None:
+            return None  # a stream; or a sparse file, whose bytes lie apart
         start = source.position() - (self._size - self._remaining)  # where this entry's content begins
         size = self._size
 
@@ -247,6 +315,21 @@ class TarReader:
         return read
 
     def copy_to(self, out: BinaryIO) -> None:
+        """The rest of the content into ``out``, which holds what was read before (a sparse file's
+        holes are left as holes: ``out`` is sought over them)."""
+        if self._runs is not None:
+            for offset, length in self._runs[self._run :]:
+                start = max(offset, self._logical)
+                if start >= offset + length:
+                    continue
+                out.seek(start)
+                want = offset + length - start
+                if self._source.copy_to(want, out) < want:
+                    raise UnsafeArchiveError("the layer ends inside a file", hint="the blob is truncated")
+                self._remaining -= want
+            out.truncate(self._real_size)
+            self._logical, self._run = self._real_size, len(self._runs)
+            return
         copied = self._source.copy_to(self._remaining, out)
         if copied < self._remaining:
             raise UnsafeArchiveError("the layer ends inside a file", hint="the blob is truncated")
@@ -306,6 +389,7 @@ class TarReader:
             linkname = long_link or ""
             if kind in _LINKS and not linkname:
                 linkname = _text(header[157:257])
+            records = _NO_RECORDS
             if pax or global_pax:  # rare: a dict per entry only then
                 records = {**global_pax, **pax}
                 name = long_name or records.get("path") or name
@@ -320,6 +404,74 @@ class TarReader:
                 name = long_name
             long_name = long_link = None
             content = 0 if kind in _NO_CONTENT else size
-            self._remaining = self._size = content
             self._padding = -content % BLOCK
-            yield TarEntry(name, kind, _number(header[100:108], "mode") & 0o7777, content, linkname)
+            mode = _number(header[100:108], "mode") & 0o7777
+            if kind == _OLD_GNU_SPARSE or (
+                records and ("GNU.sparse.map" in records or records.get("GNU.sparse.major") == "1")
+            ):  # holes are files too (GNU tar --sparse): read as containerd, trivy and syft read them
+                if kind == _OLD_GNU_SPARSE:
+                    kind = REGULAR
+                    real_size, runs = self._old_gnu_sparse(header, content)
+                else:
+                    name = records.get("GNU.sparse.name") or name  # the header's name is GNU tar's placeholder
+                    real_size, runs, content = self._pax_sparse(records, content)
+                self._remaining = self._size = content
+                self._runs, self._run, self._logical, self._real_size = runs, 0, 0, real_size
+                yield TarEntry(name, kind, mode, real_size, linkname, runs)
+                continue
+            self._runs = None
+            self._remaining = self._size = content
+            yield TarEntry(name, kind, mode, content, linkname)
+
+    def _old_gnu_sparse(self, header: bytes, stored: int) -> tuple[int, tuple[tuple[int, int], ...]]:
+        """The map of an old GNU sparse entry: four runs in the header, 21 in each extension block
+        that follows it (before the data) while the previous one says there is another."""
+        numbers = _octal_runs(header[386:482], 4)
+        extended = header[482]
+        while extended:
+            block = self._source.read(BLOCK)
+            if len(block) < BLOCK:
+                raise UnsafeArchiveError("the layer ends inside a sparse file's map", hint="the blob is truncated")
+            numbers += _octal_runs(block[:504], 21)
+            if len(numbers) > 2 * _MAX_SPARSE_ENTRIES:
+                raise UnsafeArchiveError("a sparse file's map is too long", hint="a hostile layer; refusing it")
+            extended = block[504]
+        real_size = _number(header[483:495], "sparse size")
+        return real_size, _sparse_map(numbers, real_size, stored)
+
+    def _pax_sparse(self, records: dict[str, str], size: int) -> tuple[int, tuple[tuple[int, int], ...], int]:
+        """(real size, map, data bytes after the map) of a PAX sparse entry: formats 0.0 and 0.1 keep
+        the map in the records, 1.0 at the start of the data, as decimal lines padded to a block."""
+        try:
+            if records.get("GNU.sparse.major") == "1":
+                real_size = int(records["GNU.sparse.realsize"])
+                numbers, used = self._sparse_map_block(size)
+                return real_size, _sparse_map(numbers, real_size, size - used), size - used
+            real_size = int(records.get("GNU.sparse.size") or records["GNU.sparse.realsize"])
+            listed = records["GNU.sparse.map"]
+            numbers = [int(n) for n in listed.split(",")] if listed else []
+        except (KeyError, ValueError) as exc:
+            raise UnsafeArchiveError("a sparse file's PAX records are malformed", hint="the layer is corrupt") from exc
+        return real_size, _sparse_map(numbers, real_size, size), size
+
+    def _sparse_map_block(self, size: int) -> tuple[list[int], int]:
+        """PAX sparse 1.0: the count of runs, then offset and length of each, one number a line."""
+        text = b""
+        used = 0
+        while True:
+            lines = text.split(b"\n")
+            try:
+                count = int(lines[0]) if len(lines) > 1 else None
+                if count is not None and (count < 0 or count > _MAX_SPARSE_ENTRIES):
+                    raise UnsafeArchiveError("a sparse file's map is too long", hint="a hostile layer; refusing it")
+                if count is not None and len(lines) > 2 * count + 1:
+                    return [int(n) for n in lines[1 : 2 * count + 1]], used
+            except ValueError as exc:
+                raise UnsafeArchiveError("a sparse file's map is malformed", hint="the layer is corrupt") from exc
+            if used + BLOCK > min(size, _MAX_META_BYTES):
+                raise UnsafeArchiveError("a sparse file's map is malformed or too long", hint="the layer is corrupt")
+            block = self._source.read(BLOCK)
+            if len(block) < BLOCK:
+                raise UnsafeArchiveError("the layer ends inside a sparse file's map", hint="the blob is truncated")
+            text += block
+            used += BLOCK

@@ -206,3 +206,125 @@ def test_positional_reads_inside_the_window_already_read_make_no_system_call(
         assert len(calls) == window
     finally:
         os.close(fd)
+
+
+# --- sparse files: written by GNU tar itself, in each of its four sparse formats ---------------
+
+_SPARSE_FORMATS = {
+    "gnu": ["--format=gnu"],
+    "pax-0.0": ["--format=pax", "--sparse-version=0.0"],
+    "pax-0.1": ["--format=pax", "--sparse-version=0.1"],
+    "pax-1.0": ["--format=pax", "--sparse-version=1.0"],
+}
+
+
+def _sparse_tar(tmp_path: Path, tar_format: str, layout: list[tuple[int, bytes]], size: int) -> tuple[bytes, bytes]:
+    """(a tar made by ``tar --sparse`` of one file with data at the given offsets and holes
+    between, the file's content)."""
+    import shutil
+    import subprocess
+
+    tar = shutil.which("tar")
+    assert tar is not None, "GNU tar is needed (Debian's tar package)"
+    root = tmp_path / f"root-{tar_format}"
+    (root / "var" / "lib" / "dpkg").mkdir(parents=True)
+    path = root / "var" / "lib" / "dpkg" / "status"
+    with path.open("wb") as out:
+        for offset, data in layout:
+            out.seek(offset)
+            out.write(data)
+        out.truncate(size)
+    archive = tmp_path / f"{tar_format}.tar"
+    subprocess.run([tar, "--sparse", *_SPARSE_FORMATS[tar_format], "-cf", str(archive), "-C", str(root), "var"],
+                   check=True)  # fmt: skip
+    return archive.read_bytes(), path.read_bytes()
+
+
+_LAYOUTS = {
+    "a hole in the middle": ([(0, b"Package: bash\n" * 10), (300_000, b"Package: zlib1g\n" * 10)], 300_160),
+    "holes at both ends": ([(200_000, b"data " * 100)], 900_000),
+    # 30 data runs: more than an old GNU header holds (4), so its map continues in extension blocks
+    "thirty runs": ([(i * 40_960, bytes([65 + i]) * 700) for i in range(30)], 30 * 40_960 + 5),
+}
+
+
+@pytest.mark.parametrize("tar_format", sorted(_SPARSE_FORMATS))
+@pytest.mark.parametrize("layout", sorted(_LAYOUTS))
+def test_sparse_files_read_as_their_real_content(tmp_path: Path, tar_format: str, layout: str) -> None:
+    """A sparse file is the file it stands for (holes read as zeros), at its real name, as
+    Go's archive/tar (containerd, trivy, syft) reads it: otherwise a layer could hide its dpkg
+    database, or a program, from the scan alone."""
+    data, content = _sparse_tar(tmp_path, tar_format, *_LAYOUTS[layout])
+    entries = _ours(data)
+    assert [(name, size) for name, _, _, size, _, _ in entries if name.endswith("status")] == [
+        ("var/lib/dpkg/status", len(content))
+    ]
+    assert next(e[5] for e in entries if e[0].endswith("status")) == content
+    in_place = _ours(data, in_place=tmp_path / "in-place.tar")
+    assert in_place == entries
+    # spooled: holes stay holes, the bytes are the same
+    reader = TarReader(iter([data[i : i + 700] for i in range(0, len(data), 700)]))
+    entry = next(e for e in reader if e.name.endswith("status"))
+    assert entry.isreg()
+    assert entry.sparse is not None
+    head = reader.read(5)
+    spool = tmp_path / "spool"
+    with spool.open("wb") as out:
+        out.write(head)
+        reader.copy_to(out)
+    assert spool.read_bytes() == content
+    assert list(reader) == []  # the archive goes on correctly after it
+
+
+@pytest.mark.parametrize(
+    ("records", "stored", "message"),
+    [
+        ({"GNU.sparse.map": "0,10,5,10", "GNU.sparse.size": "100"}, 20, "malformed"),  # overlapping runs
+        ({"GNU.sparse.map": "0,10,95,10", "GNU.sparse.size": "100"}, 20, "malformed"),  # past the real size
+        ({"GNU.sparse.map": "0,10,50,10", "GNU.sparse.size": "100"}, 30, "does not match"),  # data left over
+        ({"GNU.sparse.map": "0,10,50", "GNU.sparse.size": "100"}, 10, "malformed"),  # an odd count
+        ({"GNU.sparse.map": "0,x", "GNU.sparse.size": "100"}, 10, "malformed"),
+        ({"GNU.sparse.map": "0,10"}, 10, "malformed"),  # no real size
+    ],
+)
+def test_a_malformed_sparse_map_is_refused(records: dict[str, str], stored: int, message: str) -> None:
+    info = tarfile.TarInfo("GNUSparseFile.0/status")
+    info.size = stored
+    info.pax_headers = {**records, "GNU.sparse.name": "var/lib/dpkg/status"}
+    data = _archive([(info, b"x" * stored)], tarfile.PAX_FORMAT)
+    with pytest.raises(UnsafeArchiveError, match=message):
+        list(TarReader(iter([data])))
+
+
+def test_a_sparse_map_block_that_never_ends_is_refused() -> None:
+    """PAX sparse 1.0 keeps its map in the data: a map that claims more runs than the data can hold
+    stops at the data's end, not after reading the rest of the layer as numbers."""
+    info = tarfile.TarInfo("GNUSparseFile.0/status")
+    body = b"99999\n" + b"1\n" * 3000
+    info.size = len(body)
+    info.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.realsize": "10",
+                        "GNU.sparse.name": "status"}  # fmt: skip
+    data = _archive([(info, body)], tarfile.PAX_FORMAT)
+    with pytest.raises(UnsafeArchiveError, match="map is malformed or too long"):
+        list(TarReader(iter([data])))
+
+
+@pytest.mark.parametrize("tar_format", sorted(_SPARSE_FORMATS))
+def test_a_dpkg_database_stored_sparse_is_inventoried(tmp_path: Path, tar_format: str) -> None:
+    import gzip
+    import hashlib
+
+    from wharfinger.inventory.catalog import catalog_layers
+    from wharfinger.inventory.layer_input import LayerInput
+
+    first = b"Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b2\nArchitecture: amd64\n\n"
+    second = b"\nPackage: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13.dfsg-1\nArchitecture: amd64\n\n"
+    data, _ = _sparse_tar(tmp_path, tar_format, [(0, first), (1_048_576, second)], 1_048_576 + len(second))
+    blob = gzip.compress(data)
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    inventory = catalog_layers([LayerInput(digest=digest, media_type="x", open=lambda: io.BytesIO(blob))], store=None)
+    assert sorted((p.name, p.version) for p in inventory.packages) == [
+        ("bash", "5.2.15-2+b2"),
+        ("zlib1g", "1:1.2.13.dfsg-1"),
+    ]
+    assert inventory.warnings == ()
