@@ -490,6 +490,8 @@ class _Pending:
     verifier: _Verifier | None = None
     # the layer's index for the cache, packed as it is read (``read_layers(store=…)``)
     index: _IndexPacker | None = None
+    # contents of files that selected hardlinks point to, which the stream had passed (``_keep_linked_contents``)
+    linked: dict[str, _Node] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -505,7 +507,7 @@ def _layer_key(digest: str, selection: Selection) -> str:
     fingerprint = hashlib.sha256(
         json.dumps([sorted(selection.patterns), sorted(f.key for f in selection.executable_filters)]).encode()
     ).hexdigest()[:16]
-    return f"layer3:{digest}:{fingerprint}"  # 3: contents first, then the metadata
+    return f"layer4:{digest}:{fingerprint}"  # 3: contents first, then the metadata; 4: hardlinked contents
 
 
 _MAX_CACHED_LAYER_CONTENT_BYTES = 16 * 1024 * 1024  # bytes of selected contents one cached layer index may hold
@@ -590,9 +592,14 @@ def _index_meta(pending: _Pending) -> bytes:
             offset += node.size
         else:
             entries.append([path, node.kind, node.mode, node.size, node.link, -1, 0])
+    linked = []
+    for path in sorted(pending.linked):  # packed after the entries' contents, in this order
+        linked.append([path, offset, pending.linked[path].size])
+        offset += pending.linked[path].size
     return json.dumps(
         {
             "entries": entries,
+            "linked": linked,
             "hardlinks": pending.hardlinks,
             "whiteouts": pending.whiteouts,
             "opaque": pending.opaque_dirs,
@@ -630,6 +637,9 @@ def _decode_pending(value: bytes, index: int) -> _Pending | None:
             if offset >= 0:
                 node.data = bytes(blob[offset : offset + length])
             pending.entries.append((str(path), node))
+        for path, offset, length in meta["linked"]:
+            data = bytes(blob[offset : offset + length])
+            pending.linked[str(path)] = _Node(kind="file", layer=index, size=len(data), data=data)
     except (zlib.error, struct.error, ValueError, KeyError, TypeError):
         return None  # a damaged cache entry: read the layer again
     return pending
@@ -804,9 +814,21 @@ class LayeredFS:
                 plain = plain_by_path.get(target)
                 if plain is not None and (source is None or plain[3] > entry_index[target]):
                     source = _Node(kind="file", layer=layer, mode=plain[1], size=plain[2])
+                    if (linked := pending.linked.get(target)) is not None:  # read again for this link
+                        source.data, source.spool = linked.data, linked.spool
                     if selected is None or not selected.matches(path):
                         unindexed_links.append(path)  # plain itself: it joins the tree with its target
                         continue
+            if (
+                source is not None
+                and source.kind == "file"
+                and source.data is None
+                and source.spool is None
+                and target in pending.linked
+            ):
+                linked = pending.linked[target]
+                source = _Node(kind="file", layer=layer, mode=source.mode, size=source.size, data=linked.data,
+                               spool=linked.spool)  # fmt: skip
             source = source or self._visible(target, layer)
             if source is None and target in self._unindexed.paths and not self._unindexed.done:
                 # a lower layer's plain file (only a hand-made tar links across layers)
@@ -874,6 +896,7 @@ class LayeredFS:
                 whiteouts=pending.whiteouts,
                 opaque_dirs=pending.opaque_dirs,
                 selected_files=pending.selected_files or [],  # what it changes is known: no matching again
+                linked=pending.linked,
             )
             builder._apply(index, full, self._selected)
         # in place: views of this filesystem hold the same dictionaries
@@ -1148,6 +1171,46 @@ def _new_pending(reading: _Reading) -> _Pending:
 
 
 def _read_layer(index: int, layer: LayerInput, reading: _Reading) -> _Pending:
+    pending = _read_layer_once(index, layer, reading)
+    if pending.hardlinks:
+        _keep_linked_contents(index, layer, pending, reading)
+    return pending
+
+
+def _keep_linked_contents(index: int, layer: LayerInput, pending: _Pending, reading: _Reading) -> None:
+    """A selected path that is a hardlink to a file the layer wrote before it whose content was not
+    kept: the stream had passed it, so the layer is read once more for it (containerd, trivy and
+    syft read the link's content; otherwise a layer could hide ``/var/lib/dpkg/status`` behind a
+    link). The contents go to ``pending.linked``, which ``LayeredFS._apply`` gives the links, and
+    into the layer's cache index. Rare: real layers link binaries, not the files catalogers read."""
+    wanted = reading.selected.matches
+    unkept = {entry[0] for entry in pending.plain}
+    unkept.update(p for p, node in pending.entries if node.kind == "file" and node.data is None and not node.spool)
+    targets = {target for path, target, _ in pending.hardlinks if wanted(path) and target in unkept}
+    if not targets:
+        return
+    spool_dir = reading.spool_dir / f"linked-{index}"
+    spool_dir.mkdir(exist_ok=True)
+    patterns = tuple(sorted("".join(f"[{c}]" if c in "*?[" else c for c in target) for target in targets))
+    again = _read_layer_once(
+        index,
+        layer,
+        _Reading(
+            selection=Selection(patterns=patterns),
+            selected=PathPatterns(patterns),
+            budget=_Budget(reading.budget.limits),  # the same limits; its entries were counted once already
+            spool_dir=spool_dir,
+        ),
+    )
+    for path, node in again.entries:  # the last entry of a path is the one a link made after it shares
+        if path in targets and (node.data is not None or node.spool is not None):
+            pending.linked[path] = node
+    if pending.index is not None:
+        for path in sorted(pending.linked):
+            pending.index.add(pending.linked[path])
+
+
+def _read_layer_once(index: int, layer: LayerInput, reading: _Reading) -> _Pending:
     plain = _open_plain_tar(layer)
     if plain is not None:
         return _read_plain_tar(index, layer, plain, reading)
@@ -1287,7 +1350,9 @@ def read_layers(
             if (
                 (value := store.get_layer(key)) is not None
                 and (hit := _decode_pending(value, index)) is not None
-                and budget.reserve_memory(sum(len(node.data or b"") for _, node in hit.entries))
+                and budget.reserve_memory(
+                    sum(len(node.data or b"") for node in (*(n for _, n in hit.entries), *hit.linked.values()))
+                )
             ):
                 cached[index] = hit
 

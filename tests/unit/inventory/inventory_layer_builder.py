@@ -6,9 +6,13 @@ import gzip
 import hashlib
 import io
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from wharfinger.inventory.layer_input import LayerInput
+from wharfinger.oci.sources.base import BlobLocation
 
 
 @dataclass(frozen=True)
@@ -56,3 +60,24 @@ class MemoryStore:
 
     def put_layer(self, key: str, value: bytes) -> None:
         self.layers[key] = value
+
+
+def _refuse() -> BinaryIO:
+    raise AssertionError("a plain tar with a location is read in place, not through open()")
+
+
+def in_place_layer(
+    blob: bytes, directory: Path, *, digest_of: bytes | None = None, opener: Callable[[], BinaryIO] = _refuse
+) -> LayerInput:
+    """``blob`` stored at an odd offset of a file, with bytes after it; its digest is that of ``digest_of``."""
+    digest = "sha256:" + hashlib.sha256(blob if digest_of is None else digest_of).hexdigest()
+    path = directory / f"{digest[7:19]}.archive"
+    head = b"h" * 1536 + b"odd"
+    path.write_bytes(head + blob + b"t" * 4096)
+    return LayerInput(
+        digest=digest,
+        media_type="application/vnd.docker.image.rootfs.diff.tar",
+        open=opener,
+        size=len(blob),
+        location=BlobLocation(path=path, offset=len(head), size=len(blob)),
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from inventory_layer_builder import Entry, MemoryStore, build_tar, gz, layer
+from inventory_layer_builder import Entry, MemoryStore, build_tar, gz, in_place_layer, layer
 
 from wharfinger.errors import UnsafeArchiveError
 from wharfinger.inventory.filesystem import ImageFS
@@ -234,16 +234,36 @@ def test_layer_index_cache_keeps_spooled_database(tmp_path) -> None:
         assert second.read_bytes("/var/lib/rpm/rpmdb.sqlite", 4 << 20) == database
 
 
-def test_hardlink_to_an_unselected_file_is_reported() -> None:
+def test_a_selected_hardlink_to_an_unselected_file_reads_its_content(tmp_path: Path) -> None:
+    """The stream had passed the target when the link came: the layer is read again for it, so a
+    link cannot hide the dpkg database (streamed, in place, and from the layer cache)."""
+    status = b"Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b2\n\n"
     tar = build_tar(
         [
-            Entry("opt/app/data.bin", b"payload"),
+            Entry("opt/app/data.bin", status),
+            Entry("opt/app/other.bin", b"x" * 5000),
             Entry("var/lib/dpkg/status", kind=LNK, link="opt/app/data.bin"),
         ]
     )
-    with read_layers([layer(tar)], selection=Selection(patterns=("/var/lib/dpkg/status",))) as fs:
-        assert fs.size("/var/lib/dpkg/status") == len(b"payload")
-        assert any("was not kept" in w for w in fs.warnings)
+    selection = Selection(patterns=("/var/lib/dpkg/status",))
+    store = MemoryStore()
+    for source in (layer(gz(tar)), in_place_layer(tar, tmp_path)):
+        with read_layers([source], selection=selection, store=store) as fs:
+            assert fs.read_bytes("/var/lib/dpkg/status", 1000) == status
+            assert fs.size("/opt/app/data.bin") == len(status)
+            assert fs.size("/opt/app/other.bin") == 5000
+            assert not any("was not kept" in w for w in fs.warnings)
+
+    def refuse():
+        raise AssertionError("a stored layer must not be opened")
+
+    cached = LayerInput(digest=layer(gz(tar)).digest, media_type="x", open=refuse)
+    with read_layers([cached], selection=selection, store=store) as fs:
+        assert fs.read_bytes("/var/lib/dpkg/status", 1000) == status
+    from wharfinger.inventory.catalog import catalog_layers
+
+    inventory = catalog_layers([layer(gz(tar))], store=None)
+    assert [(p.name, p.version) for p in inventory.packages] == [("bash", "5.2.15-2+b2")]
 
 
 def test_glob_answers_for_selected_and_unselected_patterns() -> None:

@@ -6,20 +6,16 @@ to be called for the in-place layers, so a test passing proves the in-place path
 
 from __future__ import annotations
 
-import hashlib
 import io
 import tarfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import pytest
-from inventory_layer_builder import Entry, MemoryStore, build_tar, gz, layer
+from inventory_layer_builder import Entry, MemoryStore, build_tar, gz, in_place_layer, layer
 
 from wharfinger.errors import DigestMismatchError, UnsafeArchiveError
-from wharfinger.inventory.layer_input import LayerInput
 from wharfinger.inventory.layers import LayeredFS, LayerLimits, Selection, read_layers
-from wharfinger.oci.sources.files import BlobLocation
 
 SELECTION = Selection(patterns=("/var/lib/dpkg/status", "**/*.jar"))
 BIG = bytes(range(256)) * 8192  # 2 MiB: over the in-memory cap, spooled
@@ -41,21 +37,7 @@ def refuse() -> BinaryIO:
     raise AssertionError("a plain tar with a location is read in place, not through open()")
 
 
-def in_place(
-    blob: bytes, directory: Path, *, digest_of: bytes | None = None, opener: Callable[[], BinaryIO] = refuse
-) -> LayerInput:
-    """``blob`` stored at an odd offset of a file, with bytes after it; its digest is that of ``digest_of``."""
-    digest = "sha256:" + hashlib.sha256(blob if digest_of is None else digest_of).hexdigest()
-    path = directory / f"{digest[7:19]}.archive"
-    head = b"h" * 1536 + b"odd"
-    path.write_bytes(head + blob + b"t" * 4096)
-    return LayerInput(
-        digest=digest,
-        media_type="application/vnd.docker.image.rootfs.diff.tar",
-        open=opener,
-        size=len(blob),
-        location=BlobLocation(path=path, offset=len(head), size=len(blob)),
-    )
+in_place = in_place_layer
 
 
 def snapshot(fs: LayeredFS) -> dict[str, object]:
