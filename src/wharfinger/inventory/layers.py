@@ -1184,9 +1184,16 @@ def _keep_linked_contents(index: int, layer: LayerInput, pending: _Pending, read
     link). The contents go to ``pending.linked``, which ``LayeredFS._apply`` gives the links, and
     into the layer's cache index. Rare: real layers link binaries, not the files catalogers read."""
     wanted = reading.selected.matches
-    unkept = {entry[0] for entry in pending.plain}
-    unkept.update(p for p, node in pending.entries if node.kind == "file" and node.data is None and not node.spool)
-    targets = {target for path, target, _ in pending.hardlinks if wanted(path) and target in unkept}
+    linked_to = {target for path, target, _ in pending.hardlinks if wanted(path)}
+    if not linked_to:
+        return  # the usual case: the layer's hardlinks are programs and libraries, not selected
+    unkept = {entry[0] for entry in pending.plain if entry[0] in linked_to}
+    unkept.update(
+        p
+        for p, node in pending.entries
+        if p in linked_to and node.kind == "file" and node.data is None and node.spool is None
+    )
+    targets = {target for target in linked_to if target in unkept}
     if not targets:
         return
     spool_dir = reading.spool_dir / f"linked-{index}"
