@@ -1198,7 +1198,7 @@ def _keep_linked_contents(index: int, layer: LayerInput, pending: _Pending, read
         return
     spool_dir = reading.spool_dir / f"linked-{index}"
     spool_dir.mkdir(exist_ok=True)
-    patterns = tuple(sorted("".join(f"[{c}]" if c in "*?[" else c for c in target) for target in targets))
+    patterns = tuple(sorted(_literal_glob(target) for target in targets))
     again = _read_layer_once(
         index,
         layer,
@@ -1405,10 +1405,53 @@ def read_layers(
                     for future in futures.values():
                         future.cancel()
                     raise
+        _keep_symlinked_contents(fs, layers, selection, spool_dir, budget.limits)
     except BaseException:
         fs.close()
         raise
     return fs
+
+
+def _literal_glob(path: str) -> str:
+    """``path`` as a glob that matches only itself."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in path)
+
+
+def _keep_symlinked_contents(
+    fs: LayeredFS, layers: Sequence[LayerInput], selection: Selection, spool_dir: Path, limits: LayerLimits
+) -> None:
+    """A literal selected path (an OS package database, ``os-release``) reached through a symlink,
+    the file's own or a directory's above it, names a file the selection did not match, whose
+    content the stream passed over: that file's layer is read once more for it. dpkg, apk, rpm
+    and a container follow the link (so does syft); without this a symlinked ``/var/lib/dpkg`` hid
+    every OS package. No symlink on the way, the usual case, costs a few dictionary lookups."""
+    targets: dict[int, set[str]] = {}
+    for path in selection.patterns:
+        if not path.startswith("/") or any(c in path for c in "*?["):
+            continue
+        parts = path.split("/")
+        through_link = any(
+            (node := fs._visible("/".join(parts[:i]))) is not None and node.kind == "symlink"  # noqa: SLF001
+            for i in range(2, len(parts) + 1)
+        )
+        if not through_link:
+            continue
+        real, node = fs._lookup(path)  # noqa: SLF001 -- the builder completes its own tree
+        if node is not None and node.kind == "file" and node.size and node.data is None and node.spool is None:
+            targets.setdefault(node.layer, set()).add(real)
+    for index, paths in targets.items():
+        patterns = tuple(sorted(_literal_glob(p) for p in paths))
+        again_dir = spool_dir / f"symlinked-{index}"
+        again_dir.mkdir(exist_ok=True)
+        again = _read_layer_once(
+            index,
+            layers[index],
+            _Reading(Selection(patterns=patterns), PathPatterns(patterns), _Budget(limits), again_dir),
+        )
+        for path, found in again.entries:  # the last entry of a path is the one in the tree
+            node = fs._visible(path)  # noqa: SLF001
+            if path in paths and node is not None and node.kind == "file" and node.layer == index:
+                node.data, node.spool = found.data, found.spool
 
 
 def _apply_all(

@@ -443,3 +443,31 @@ def test_cached_layer_indexes_count_against_the_memory_budget() -> None:
     opened.clear()
     with read_layers([tracked(n) for n in range(3)], selection=selection, store=store) as fs:
         assert opened == []  # with the default budget every index comes from the cache
+
+
+_STATUS = b"Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b2\n\n"
+_SYMLINKED = {
+    "the file, absolute": [[Entry("opt/s", _STATUS), Entry("var/lib/dpkg/status", kind=SYM, link="/opt/s")]],
+    "the file, relative": [[Entry("opt/s", _STATUS), Entry("var/lib/dpkg/status", kind=SYM, link="../../../opt/s")]],
+    "a directory above": [[Entry("opt/db/status", _STATUS), Entry("var/lib/dpkg", kind=SYM, link="/opt/db")]],
+    "the link first": [[Entry("var/lib/dpkg/status", kind=SYM, link="/opt/s"), Entry("opt/s", _STATUS)]],
+    "across layers": [[Entry("opt/s", _STATUS)], [Entry("var/lib/dpkg/status", kind=SYM, link="/opt/s")]],
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_SYMLINKED))
+@pytest.mark.parametrize("stored", ["streamed", "in place"])
+def test_an_os_database_behind_a_symlink_is_read(tmp_path: Path, shape: str, stored: str) -> None:
+    """dpkg (and a container) follow a symlinked database; its target was not selected, so its
+    layer is read once more for it: a symlink cannot hide the OS packages."""
+    from wharfinger.inventory.catalog import catalog_layers
+
+    tars = [build_tar(entries) for entries in _SYMLINKED[shape]]
+    made = [layer(gz(t)) if stored == "streamed" else in_place_layer(t, tmp_path, opener=refuse_open) for t in tars]
+    inventory = catalog_layers(made, store=None)
+    assert [(p.name, p.version) for p in inventory.packages] == [("bash", "5.2.15-2+b2")]
+    assert inventory.warnings == ()
+
+
+def refuse_open():
+    raise AssertionError("an in-place layer is read in place")
