@@ -455,17 +455,19 @@ class TarReader:
         return real_size, _sparse_map(numbers, real_size, size), size
 
     def _sparse_map_block(self, size: int) -> tuple[list[int], int]:
-        """PAX sparse 1.0: the count of runs, then offset and length of each, one number a line."""
-        text = b""
-        used = 0
+        """PAX sparse 1.0: the count of runs, then offset and length of each, one number a line.
+        Blocks are read until the lines are all in (counted as they come: one split at the end)."""
+        text = bytearray()
+        used = lines = 0
+        count: int | None = None
         while True:
-            lines = text.split(b"\n")
             try:
-                count = int(lines[0]) if len(lines) > 1 else None
-                if count is not None and (count < 0 or count > _MAX_SPARSE_ENTRIES):
-                    raise UnsafeArchiveError("a sparse file's map is too long", hint="a hostile layer; refusing it")
-                if count is not None and len(lines) > 2 * count + 1:
-                    return [int(n) for n in lines[1 : 2 * count + 1]], used
+                if count is None and lines:
+                    count = int(text[: text.index(b"\n")])
+                    if count < 0 or count > _MAX_SPARSE_ENTRIES:
+                        raise UnsafeArchiveError("a sparse file's map is too long", hint="a hostile layer; refusing it")
+                if count is not None and lines > 2 * count:
+                    return [int(n) for n in bytes(text).split(b"\n")[1 : 2 * count + 1]], used
             except ValueError as exc:
                 raise UnsafeArchiveError("a sparse file's map is malformed", hint="the layer is corrupt") from exc
             if used + BLOCK > min(size, _MAX_META_BYTES):
@@ -474,4 +476,5 @@ class TarReader:
             if len(block) < BLOCK:
                 raise UnsafeArchiveError("the layer ends inside a sparse file's map", hint="the blob is truncated")
             text += block
+            lines += block.count(b"\n")
             used += BLOCK

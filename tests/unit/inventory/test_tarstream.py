@@ -245,6 +245,8 @@ _LAYOUTS = {
     "holes at both ends": ([(200_000, b"data " * 100)], 900_000),
     # 30 data runs: more than an old GNU header holds (4), so its map continues in extension blocks
     "thirty runs": ([(i * 40_960, bytes([65 + i]) * 700) for i in range(30)], 30 * 40_960 + 5),
+    # 150 runs: PAX 1.0's map takes several blocks, old GNU's several extension blocks
+    "a long map": ([(i * 12_288, bytes([i % 200 + 1]) * 100) for i in range(150)], 150 * 12_288),
 }
 
 
