@@ -738,6 +738,8 @@ class LayeredFS:
         # index once confirmed; and the thread compressing those indexes (``read_layers``)
         self._unconfirmed: list[tuple[_Verifier | None, Callable[[], None] | None]] = []
         self._packer: ThreadPoolExecutor | None = None
+        # selected hardlinks whose target's content was passed over: (path, target, its layer, the link's)
+        self._passed_links: list[tuple[str, str, int, int]] = []
 
     # --- building -------------------------------------------------------------------------------
     def _visible(self, path: str, upto: int | None = None) -> _Node | None:
@@ -819,16 +821,6 @@ class LayeredFS:
                     if selected is None or not selected.matches(path):
                         unindexed_links.append(path)  # plain itself: it joins the tree with its target
                         continue
-            if (
-                source is not None
-                and source.kind == "file"
-                and source.data is None
-                and source.spool is None
-                and target in pending.linked
-            ):
-                linked = pending.linked[target]
-                source = _Node(kind="file", layer=layer, mode=source.mode, size=source.size, data=linked.data,
-                               spool=linked.spool)  # fmt: skip
             source = source or self._visible(target, layer)
             if source is None and target in self._unindexed.paths and not self._unindexed.done:
                 # a lower layer's plain file (only a hand-made tar links across layers)
@@ -839,6 +831,10 @@ class LayeredFS:
             if source is None or source.kind != "file":
                 self.warnings.append(f"layer {self.digests[layer]}: hardlink {path} → {target} has no file to share")
                 continue
+            if source.data is None and source.spool is None and target in pending.linked:
+                linked = pending.linked[target]  # read again for this link (``_keep_linked_contents``)
+                source = _Node(kind="file", layer=source.layer, mode=source.mode, size=source.size,
+                               data=linked.data, spool=linked.spool)  # fmt: skip
             if (
                 selected is not None
                 and source.size
@@ -846,10 +842,9 @@ class LayeredFS:
                 and source.spool is None
                 and selected.matches(path)
             ):
-                # the stream has passed the target: its content was not kept, as its own path was not asked for
-                self.warnings.append(
-                    f"layer {self.digests[layer]}: the content of {path} (a hardlink to {target}) was not kept"
-                )
+                # the stream has passed the target: its content was not kept, as its own path was not
+                # asked for; ``_keep_passed_link_contents`` reads the target's layer again for it
+                self._passed_links.append((path, target, source.layer, layer))
             self._push(
                 path,
                 _Node(
@@ -929,6 +924,7 @@ class LayeredFS:
         view._unindexed = self._unindexed  # noqa: SLF001
         view._unconfirmed = []  # noqa: SLF001 -- the owner confirms
         view._packer = None  # noqa: SLF001 -- and stores
+        view._passed_links = []  # noqa: SLF001 -- the owner completes the tree
         view.warnings = self.warnings
         view.changed = self.changed
         return view
@@ -1196,22 +1192,8 @@ def _keep_linked_contents(index: int, layer: LayerInput, pending: _Pending, read
     targets = {target for target in linked_to if target in unkept}
     if not targets:
         return
-    spool_dir = reading.spool_dir / f"linked-{index}"
-    spool_dir.mkdir(exist_ok=True)
-    patterns = tuple(sorted(_literal_glob(target) for target in targets))
-    again = _read_layer_once(
-        index,
-        layer,
-        _Reading(
-            selection=Selection(patterns=patterns),
-            selected=PathPatterns(patterns),
-            budget=_Budget(reading.budget.limits),  # the same limits; its entries were counted once already
-            spool_dir=spool_dir,
-        ),
-    )
-    for path, node in again.entries:  # the last entry of a path is the one a link made after it shares
-        if path in targets and (node.data is not None or node.spool is not None):
-            pending.linked[path] = node
+    # the last entry of a path is the one a link made after it shares
+    pending.linked.update(_reread(index, layer, targets, reading.spool_dir, reading.budget.limits))
     if pending.index is not None:
         for path in sorted(pending.linked):
             pending.index.add(pending.linked[path])
@@ -1405,6 +1387,7 @@ def read_layers(
                     for future in futures.values():
                         future.cancel()
                     raise
+        _keep_passed_link_contents(fs, layers, spool_dir, budget.limits)
         _keep_symlinked_contents(fs, layers, selection, spool_dir, budget.limits)
     except BaseException:
         fs.close()
@@ -1415,6 +1398,48 @@ def read_layers(
 def _literal_glob(path: str) -> str:
     """``path`` as a glob that matches only itself."""
     return "".join(f"[{c}]" if c in "*?[" else c for c in path)
+
+
+def _reread(index: int, layer: LayerInput, paths: set[str], spool_dir: Path, limits: LayerLimits) -> dict[str, _Node]:
+    """The contents of ``paths`` in one layer, read once more (the last entry of a path wins)."""
+    patterns = tuple(sorted(_literal_glob(p) for p in paths))
+    again_dir = spool_dir / f"again-{index}-{len(list(spool_dir.glob(f'again-{index}-*')))}"
+    again_dir.mkdir()
+    again = _read_layer_once(
+        index, layer, _Reading(Selection(patterns=patterns), PathPatterns(patterns), _Budget(limits), again_dir)
+    )
+    return {
+        path: node
+        for path, node in again.entries
+        if path in paths and (node.data is not None or node.spool is not None)
+    }
+
+
+def _keep_passed_link_contents(
+    fs: LayeredFS, layers: Sequence[LayerInput], spool_dir: Path, limits: LayerLimits
+) -> None:
+    """Selected hardlinks to a lower layer's file whose content was not kept (only hand-made tars
+    link across layers; containerd links to the lower file): that layer is read once more for it.
+    The content also goes into the link's layer (``_Pending.linked``), so a rebuilt tree keeps it."""
+    passed, fs._passed_links = fs._passed_links, []  # noqa: SLF001 -- the builder completes its own tree
+    by_layer: dict[int, set[str]] = {}
+    for _path, target, source_layer, _layer in passed:
+        by_layer.setdefault(source_layer, set()).add(target)
+    found = {
+        (index, target): node
+        for index, targets in by_layer.items()
+        for target, node in _reread(index, layers[index], targets, spool_dir, limits).items()
+    }
+    for path, target, source_layer, link_layer in passed:
+        content = found.get((source_layer, target))
+        node = fs._visible(path)  # noqa: SLF001
+        if content is None or node is None or node.kind != "file" or node.layer != link_layer:
+            fs.warnings.append(
+                f"layer {fs.digests[link_layer]}: the content of {path} (a hardlink to {target}) was not kept"
+            )
+            continue
+        node.data, node.spool = content.data, content.spool
+        fs._unindexed.applied[link_layer].linked[target] = content  # noqa: SLF001
 
 
 def _keep_symlinked_contents(
@@ -1440,17 +1465,9 @@ def _keep_symlinked_contents(
         if node is not None and node.kind == "file" and node.size and node.data is None and node.spool is None:
             targets.setdefault(node.layer, set()).add(real)
     for index, paths in targets.items():
-        patterns = tuple(sorted(_literal_glob(p) for p in paths))
-        again_dir = spool_dir / f"symlinked-{index}"
-        again_dir.mkdir(exist_ok=True)
-        again = _read_layer_once(
-            index,
-            layers[index],
-            _Reading(Selection(patterns=patterns), PathPatterns(patterns), _Budget(limits), again_dir),
-        )
-        for path, found in again.entries:  # the last entry of a path is the one in the tree
+        for path, found in _reread(index, layers[index], paths, spool_dir, limits).items():
             node = fs._visible(path)  # noqa: SLF001
-            if path in paths and node is not None and node.kind == "file" and node.layer == index:
+            if node is not None and node.kind == "file" and node.layer == index:
                 node.data, node.spool = found.data, found.spool
 
 

@@ -471,3 +471,24 @@ def test_an_os_database_behind_a_symlink_is_read(tmp_path: Path, shape: str, sto
 
 def refuse_open():
     raise AssertionError("an in-place layer is read in place")
+
+
+@pytest.mark.parametrize("stored", ["streamed", "in place"])
+def test_a_hardlink_to_a_lower_layers_file_reads_its_content(tmp_path: Path, stored: str) -> None:
+    """Only hand-made tars link across layers, and containerd links to the lower file: the lower
+    layer is read once more for it, and the content survives the tree's rebuild with plain files."""
+    from wharfinger.inventory.catalog import catalog_layers
+
+    tars = [
+        build_tar([Entry("opt/s", _STATUS), Entry("opt/other", b"o" * 3000)]),
+        build_tar([Entry("var/lib/dpkg/status", kind=LNK, link="opt/s")]),
+    ]
+    made = [layer(gz(t)) if stored == "streamed" else in_place_layer(t, tmp_path, opener=refuse_open) for t in tars]
+    selection = Selection(patterns=("/var/lib/dpkg/status",))
+    with read_layers(made, selection=selection) as fs:
+        assert fs.read_bytes("/var/lib/dpkg/status", 1000) == _STATUS
+        assert fs.size("/opt/other") == 3000  # a query on a plain file rebuilds the tree
+        assert fs.read_bytes("/var/lib/dpkg/status", 1000) == _STATUS
+        assert fs.warnings == []
+    inventory = catalog_layers(made, store=None)
+    assert [(p.name, p.version) for p in inventory.packages] == [("bash", "5.2.15-2+b2")]
