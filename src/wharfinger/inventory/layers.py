@@ -860,6 +860,14 @@ class LayeredFS:
                 self._selected_paths.add(path)
         self._unindexed.add(pending, unindexed_links)
 
+    def _fill(self, path: str, layer: int, content: _Node) -> bool:
+        """Give the file ``path`` that ``layer`` put in the tree ``content``, read again for it."""
+        node = self._visible(path)
+        if node is None or node.kind != "file" or node.layer != layer:
+            return False
+        node.data, node.spool = content.data, content.spool
+        return True
+
     def _lower_plain_file(self, path: str, layer: int) -> _Node | None:
         """The plain file at ``path`` in the highest layer below ``layer`` that has one, as a node."""
         for index in range(min(layer, len(self._unindexed.applied)) - 1, -1, -1):
@@ -1178,7 +1186,9 @@ def _keep_linked_contents(index: int, layer: LayerInput, pending: _Pending, read
     kept: the stream had passed it, so the layer is read once more for it (containerd, trivy and
     syft read the link's content; otherwise a layer could hide ``/var/lib/dpkg/status`` behind a
     link). The contents go to ``pending.linked``, which ``LayeredFS._apply`` gives the links, and
-    into the layer's cache index. Rare: real layers link binaries, not the files catalogers read."""
+    into the layer's cache index, so a layer from the cache needs no second read; a link
+    ``_apply`` still finds without content (one to a lower layer) is completed by
+    ``_keep_passed_link_contents``. Rare: real layers link binaries, not the files catalogers read."""
     wanted = reading.selected.matches
     linked_to = {target for path, target, _ in pending.hardlinks if wanted(path)}
     if not linked_to:
@@ -1403,8 +1413,7 @@ def _literal_glob(path: str) -> str:
 def _reread(index: int, layer: LayerInput, paths: set[str], spool_dir: Path, limits: LayerLimits) -> dict[str, _Node]:
     """The contents of ``paths`` in one layer, read once more (the last entry of a path wins)."""
     patterns = tuple(sorted(_literal_glob(p) for p in paths))
-    again_dir = spool_dir / f"again-{index}-{len(list(spool_dir.glob(f'again-{index}-*')))}"
-    again_dir.mkdir()
+    again_dir = Path(tempfile.mkdtemp(prefix=f"again-{index}-", dir=spool_dir))  # its spools apart
     again = _read_layer_once(
         index, layer, _Reading(Selection(patterns=patterns), PathPatterns(patterns), _Budget(limits), again_dir)
     )
@@ -1432,13 +1441,11 @@ def _keep_passed_link_contents(
     }
     for path, target, source_layer, link_layer in passed:
         content = found.get((source_layer, target))
-        node = fs._visible(path)  # noqa: SLF001
-        if content is None or node is None or node.kind != "file" or node.layer != link_layer:
+        if content is None or not fs._fill(path, link_layer, content):  # noqa: SLF001
             fs.warnings.append(
                 f"layer {fs.digests[link_layer]}: the content of {path} (a hardlink to {target}) was not kept"
             )
             continue
-        node.data, node.spool = content.data, content.spool
         fs._unindexed.applied[link_layer].linked[target] = content  # noqa: SLF001
 
 
@@ -1466,9 +1473,7 @@ def _keep_symlinked_contents(
             targets.setdefault(node.layer, set()).add(real)
     for index, paths in targets.items():
         for path, found in _reread(index, layers[index], paths, spool_dir, limits).items():
-            node = fs._visible(path)  # noqa: SLF001
-            if node is not None and node.kind == "file" and node.layer == index:
-                node.data, node.spool = found.data, found.spool
+            fs._fill(path, index, found)  # noqa: SLF001
 
 
 def _apply_all(

@@ -33,10 +33,6 @@ LOWER = [
 UPPER = [Entry("opt/.wh.gone"), Entry("var/lib/dpkg/status", b"Package: a\nVersion: 2\n")]
 
 
-def refuse() -> BinaryIO:
-    raise AssertionError("a plain tar with a location is read in place, not through open()")
-
-
 in_place = in_place_layer
 
 
