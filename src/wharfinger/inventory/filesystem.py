@@ -33,6 +33,7 @@ __all__ = [
     "PathPatterns",
     "normalize_path",
     "resolve_inside_root",
+    "through_symlinks",
 ]
 
 MAX_SYMLINK_HOPS = 40  # as Linux's MAXSYMLINKS: more is a loop
@@ -82,7 +83,8 @@ class ImageFS(Protocol):
         ...
 
     def glob(self, patterns: Iterable[str]) -> Iterator[str]:
-        """Regular files whose path matches any of ``patterns`` (see ``PathPatterns``), sorted."""
+        """Regular files whose path matches any of ``patterns`` (see ``PathPatterns``), sorted; a
+        pattern whose directory is literal also names files through a symlink (``through_symlinks``)."""
         ...
 
     def executables(self) -> Iterator[str]:
@@ -183,6 +185,50 @@ def _translate_glob(pattern: str) -> str:
             out.append(re.escape(c))
             i += 1
     return "".join(out)
+
+
+def _is_glob(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def through_symlinks(fs: ImageFS, patterns: Iterable[str]) -> dict[str, str]:
+    """Files a pattern with a literal directory names only through a symlink: ``{path: real path}``.
+
+    With ``/var/lib/dpkg`` a symlink to ``/opt/db``, distroless's ``/var/lib/dpkg/status.d/*``
+    matches no real path: the files lie at ``/opt/db/status.d/…``, which ``walk`` lists (it never
+    follows symlinks) and the pattern does not match. dpkg, rpm and a container follow the link, so
+    a scanner that did not would let one symlink hide an image's OS packages. A ``**`` pattern is
+    not followed through symlinked directories (that would walk them, and loops): the package files
+    it names still match at their real paths (``**/package.json``, ``**/*.dist-info/METADATA``).
+
+    A path whose real path the pattern also matches is left out (``glob`` lists that one). Costs a
+    ``realpath`` per literal pattern when no symlink is on the way, the usual case.
+    """
+    found: dict[str, str] = {}
+    for pattern in patterns:
+        directory, _, base = pattern.rpartition("/")
+        if not pattern.startswith("/") or _is_glob(directory):
+            continue
+        directory = directory or "/"
+        try:
+            if _is_glob(base):
+                if fs.realpath(directory) == directory or not fs.is_dir(directory):
+                    continue
+                names = fs.listdir(directory)
+            else:
+                names = [base]
+            matches: Callable[[str], bool] | None = None
+            for name in names:
+                path = f"{directory.rstrip('/')}/{name}"
+                real = fs.realpath(path)
+                if real == path or path in found:
+                    continue
+                matches = matches or PathPatterns((pattern,)).matches  # compiled only past a symlink
+                if matches(path) and not matches(real) and fs.is_file(path):
+                    found[path] = real
+        except (UnsafeArchiveError, OSError):  # a symlink loop; for dir:, a directory gone meanwhile
+            continue
+    return found
 
 
 class PathPatterns:
@@ -388,7 +434,10 @@ class DirFS:
 
     def glob(self, patterns: Iterable[str]) -> Iterator[str]:
         compiled = PathPatterns(patterns)
-        yield from (p for p in self.walk() if compiled.matches(p))
+        found = [p for p in self.walk() if compiled.matches(p)]
+        if aliased := through_symlinks(self, compiled.patterns):
+            found = sorted({*found, *aliased})
+        yield from found
 
     def executables(self) -> Iterator[str]:
         for path in self.walk():

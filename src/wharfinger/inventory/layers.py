@@ -56,6 +56,7 @@ from wharfinger.inventory.filesystem import (
     normalize_path,
     resolve_in_directory,
     resolve_inside_root,
+    through_symlinks,
 )
 from wharfinger.inventory.layer_input import LayerInput
 from wharfinger.inventory.tarstream import (
@@ -740,6 +741,8 @@ class LayeredFS:
         self._packer: ThreadPoolExecutor | None = None
         # selected hardlinks whose target's content was passed over: (path, target, its layer, the link's)
         self._passed_links: list[tuple[str, str, int, int]] = []
+        # selected files named only through a symlinked directory: path → real path (``through_symlinks``)
+        self._aliases: dict[str, str] = {}
 
     # --- building -------------------------------------------------------------------------------
     def _visible(self, path: str, upto: int | None = None) -> _Node | None:
@@ -933,6 +936,7 @@ class LayeredFS:
         view._unconfirmed = []  # noqa: SLF001 -- the owner confirms
         view._packer = None  # noqa: SLF001 -- and stores
         view._passed_links = []  # noqa: SLF001 -- the owner completes the tree
+        view._aliases = self._aliases  # noqa: SLF001 -- checked against the view's own symlinks in ``glob``
         view.warnings = self.warnings
         view.changed = self.changed
         return view
@@ -1092,7 +1096,14 @@ class LayeredFS:
             self._selected_files = sorted(
                 p for p in self._selected_paths if (n := self._visible(p)) is not None and n.kind == "file"
             )
-        return (p for p in self._selected_files if compiled.matches(p))
+        if not self._aliases:
+            return (p for p in self._selected_files if compiled.matches(p))
+        aliased = {
+            path
+            for path in self._aliases
+            if compiled.matches(path) and self.is_file(path) and not compiled.matches(self.realpath(path))
+        }
+        return iter(sorted(aliased.union(p for p in self._selected_files if compiled.matches(p))))
 
     def layer_of(self, path: str) -> str | None:
         _, node = self._lookup(path)
@@ -1452,23 +1463,17 @@ def _keep_passed_link_contents(
 def _keep_symlinked_contents(
     fs: LayeredFS, layers: Sequence[LayerInput], selection: Selection, spool_dir: Path, limits: LayerLimits
 ) -> None:
-    """A literal selected path (an OS package database, ``os-release``) reached through a symlink,
-    the file's own or a directory's above it, names a file the selection did not match, whose
-    content the stream passed over: that file's layer is read once more for it. dpkg, apk, rpm
-    and a container follow the link (so does syft); without this a symlinked ``/var/lib/dpkg`` hid
-    every OS package. No symlink on the way, the usual case, costs a few dictionary lookups."""
+    """A selected path with a literal directory (an OS package database, distroless ``status.d/*``,
+    ``os-release``) reached through a symlink, the file's own or a directory's above it, names a
+    file the selection did not match, whose content the stream passed over: that file's layer is
+    read once more for it, and ``glob`` lists it under the name asked for (``through_symlinks``).
+    dpkg, apk, rpm and a container follow the link (so does syft); without this a symlinked
+    ``/var/lib/dpkg`` hid every OS package. No symlink on the way, the usual case, costs a
+    ``realpath`` per literal pattern."""
+    fs._aliases = through_symlinks(fs, selection.patterns)  # noqa: SLF001 -- the builder completes its own tree
     targets: dict[int, set[str]] = {}
-    for path in selection.patterns:
-        if not path.startswith("/") or any(c in path for c in "*?["):
-            continue
-        parts = path.split("/")
-        through_link = any(
-            (node := fs._visible("/".join(parts[:i]))) is not None and node.kind == "symlink"  # noqa: SLF001
-            for i in range(2, len(parts) + 1)
-        )
-        if not through_link:
-            continue
-        real, node = fs._lookup(path)  # noqa: SLF001 -- the builder completes its own tree
+    for real in fs._aliases.values():  # noqa: SLF001
+        node = fs._visible(real)  # noqa: SLF001
         if node is not None and node.kind == "file" and node.size and node.data is None and node.spool is None:
             targets.setdefault(node.layer, set()).add(real)
     for index, paths in targets.items():

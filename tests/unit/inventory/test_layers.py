@@ -469,6 +469,115 @@ def test_an_os_database_behind_a_symlink_is_read(tmp_path: Path, shape: str, sto
     assert inventory.warnings == ()
 
 
+_SYFT_DEBIAN = "fixtures/inventory/syft/syft/pkg/cataloger/debian/testdata"
+
+
+def _fixture_entries(root: Path, under: str, to: str) -> list[Entry]:
+    """The files of a shared fixture's ``under`` directory, as tar entries below ``to``."""
+    return [
+        Entry(f"{to}/{path.relative_to(root / under)}", path.read_bytes())
+        for path in sorted((root / under).rglob("*"))
+        if path.is_file()
+    ]
+
+
+@pytest.mark.parametrize("shape", ["one layer", "the link in a later layer", "the link first"])
+@pytest.mark.parametrize("stored", ["streamed", "in place"])
+def test_distroless_status_d_behind_a_symlinked_directory_is_read(
+    shared_dir: Path, tmp_path: Path, shape: str, stored: str
+) -> None:
+    """distroless keeps one file per package in ``status.d/``: with ``/var/lib/dpkg`` a symlink, the
+    files lie under a path no dpkg pattern matches, and their contents were passed over. They are
+    read again and listed under the name dpkg asks for, so the symlink hides nothing."""
+    from wharfinger.inventory.catalog import catalog_layers
+    from wharfinger.inventory.cataloger import CatalogContext
+    from wharfinger.inventory.catalogers.dpkg import DPKG
+    from wharfinger.inventory.filesystem import DirFS
+
+    root = shared_dir / _SYFT_DEBIAN / "image-distroless-deb"
+    files = _fixture_entries(root, "var/lib/dpkg", "opt/db")
+    link = Entry("var/lib/dpkg", kind=SYM, link="../../opt/db")
+    tars = {
+        "one layer": [[Entry("var/lib", kind=DIR), *files, link]],
+        "the link in a later layer": [[*files], [Entry("var/lib", kind=DIR), link]],
+        "the link first": [[Entry("var/lib", kind=DIR), link, *files]],
+    }[shape]
+    made = [layer(gz(build_tar(t))) if stored == "streamed" else in_place_layer(build_tar(t), tmp_path) for t in tars]
+    expected = DPKG.catalog(DirFS(root), CatalogContext(distro=None))  # the fixture as syft ships it
+    inventory = catalog_layers(made, store=None)
+    assert [(p.name, p.version, p.source_name) for p in inventory.packages] == [
+        (p.name, p.version, p.source_name) for p in expected
+    ]
+    assert inventory.packages[0].locations[0].path == "/var/lib/dpkg/status.d/libsqlite3-0"
+    assert inventory.packages[0].layer_digest == made[0].digest  # the layer that wrote the file
+    assert inventory.warnings == ()
+
+
+@pytest.mark.parametrize("stored", ["streamed", "in place"])
+def test_dpkg_file_lists_behind_a_symlinked_directory_are_read(shared_dir: Path, tmp_path: Path, stored: str) -> None:
+    """``info/*.list`` and ``*.md5sums`` name the files dpkg installed (language packages among
+    them are not reported twice): through a symlinked ``/var/lib/dpkg`` they are globbed and read."""
+    from wharfinger.inventory.catalogers.dpkg import DPKG
+    from wharfinger.inventory.filesystem import DirFS
+
+    root = shared_dir / _SYFT_DEBIAN / "image-dpkg"
+    tar = build_tar(
+        [
+            Entry("var/lib", kind=DIR),
+            *_fixture_entries(root, "var/lib/dpkg", "srv/dpkg"),
+            Entry("var/lib/dpkg", kind=SYM, link="/srv/dpkg"),
+        ]
+    )
+    made = layer(gz(tar)) if stored == "streamed" else in_place_layer(tar, tmp_path)
+    with read_layers([made], selection=Selection(patterns=DPKG.patterns)) as fs:
+        assert list(fs.glob(["/var/lib/dpkg/info/*.md5sums"])) == ["/var/lib/dpkg/info/libpam-runtime.md5sums"]
+        owned = DPKG.owned_files(fs)
+        assert owned == DPKG.owned_files(DirFS(root))
+        listed = (root / "var/lib/dpkg/info/libpam-runtime.md5sums").read_text().splitlines()
+        assert owned == {"/" + line.split(maxsplit=1)[1] for line in listed}
+        assert fs.warnings == []
+
+
+def test_a_view_before_the_symlink_lists_no_alias(tmp_path: Path) -> None:
+    """``at_layer`` views share the aliases but follow their own layer's symlinks."""
+    control = b"Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n"
+    made = [
+        in_place_layer(build_tar([Entry("opt/db/status.d/base-files", control)]), tmp_path),
+        in_place_layer(
+            build_tar([Entry("var/lib", kind=DIR), Entry("var/lib/dpkg", kind=SYM, link="/opt/db")]), tmp_path
+        ),
+    ]
+    with read_layers(made, selection=Selection(patterns=("/var/lib/dpkg/status.d/*",))) as fs:
+        assert list(fs.glob(["/var/lib/dpkg/status.d/*"])) == ["/var/lib/dpkg/status.d/base-files"]
+        assert fs.read_bytes("/var/lib/dpkg/status.d/base-files", 1000) == control
+        assert list(fs.at_layer(0).glob(["/var/lib/dpkg/status.d/*"])) == []
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        pytest.param("/var/lib/dpkg", id="a loop"),
+        pytest.param("/var/lib/dpkg/status.d", id="into itself"),
+        pytest.param("../../../../../../opt/db", id="above the root"),
+    ],
+)
+def test_a_hostile_symlinked_database_directory_is_harmless(tmp_path: Path, link: str) -> None:
+    """Loops are cut and ``..`` stops at the root: the read ends, and finds at most the real files."""
+    from wharfinger.inventory.catalog import catalog_layers
+
+    control = b"Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n"
+    tar = build_tar(
+        [
+            Entry("opt/db/status.d/base-files", control),
+            Entry("var/lib", kind=DIR),
+            Entry("var/lib/dpkg", kind=SYM, link=link),
+        ]
+    )
+    inventory = catalog_layers([in_place_layer(tar, tmp_path)], store=None)
+    found = [(p.name, p.version) for p in inventory.packages]
+    assert found == ([("base-files", "12.4+deb12u5")] if link.endswith("opt/db") else [])
+
+
 @pytest.mark.parametrize("stored", ["streamed", "in place"])
 def test_a_hardlink_to_a_lower_layers_file_reads_its_content(tmp_path: Path, stored: str) -> None:
     """Only hand-made tars link across layers, and containerd links to the lower file: the lower

@@ -231,3 +231,22 @@ def test_os_catalogers_give_every_package_cpes(shared_dir: Path, tmp_path: Path)
     for package in packages:
         assert package.cpes == os_package_cpes(package.name, package.version, source_name=package.source_name)
         assert package.cpes[0].startswith(f"cpe:2.3:a:{package.name.lower()}:{package.name.lower()}:"), package
+
+
+def test_dpkg_database_behind_a_symlinked_directory_in_a_root_filesystem(shared_dir: Path, tmp_path: Path) -> None:
+    """``dir:`` as images: a symlinked ``/var/lib/dpkg`` hides neither distroless ``status.d/`` nor
+    the file lists (``walk`` does not follow symlinks; literal-directory globs do)."""
+    for fixture in ("image-distroless-deb", "image-dpkg"):
+        original = shared_dir / FIXTURES / SYFT_DEBIAN / fixture
+        root = tmp_path / fixture
+        shutil.copytree(original, root, symlinks=True)
+        (root / "var/lib/dpkg").rename(root / "opt-db")
+        (root / "var/lib/dpkg").symlink_to("../../opt-db")
+        moved, kept = DirFS(root), DirFS(original)
+        context = CatalogContext(distro=None)
+        assert [(p.name, p.version, p.locations) for p in DPKG.catalog(moved, context)] == [
+            (p.name, p.version, p.locations) for p in DPKG.catalog(kept, context)
+        ]
+        assert DPKG.owned_files(moved) == DPKG.owned_files(kept)
+        assert DPKG.owned_files(moved)
+        assert list(moved.glob(["/var/lib/dpkg/status.d/*"])) == list(kept.glob(["/var/lib/dpkg/status.d/*"]))
