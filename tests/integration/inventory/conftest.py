@@ -11,12 +11,15 @@ Built once into ``~/.cache/wharfinger-tests/`` (keyed by the recipe), reused by 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import io
 import json
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +28,23 @@ CACHE = Path.home() / ".cache" / "wharfinger-tests"
 EXTRA_PACKAGES = "ca-certificates,curl,python3,openssl,git,libssl3"
 
 
+@contextlib.contextmanager
+def _building(name: str) -> Iterator[None]:
+    """One builder of ``name`` at a time: pytest-xdist workers (and concurrent runs) share the cache,
+    and two of them building the same file raced to rename it (seen on a fresh machine)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
 def _mmdebstrap(name: str, extra: str) -> Path:
     recipe = f"mmdebstrap minbase bookworm skip=output/dev include={extra}"
     key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
     target = CACHE / f"{name}-{key}.tar"
-    if not target.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
+    with _building(target.name):
+        if target.exists():
+            return target
         partial = target.with_name(target.stem + "-partial.tar")  # mmdebstrap picks the format by suffix
         args = ["mmdebstrap", "--variant=minbase", "--skip=output/dev", "--quiet"]
         if extra:
@@ -157,7 +171,9 @@ def write_oci_layout(directory: Path, layer_tars: list[bytes], *, tag: str = "la
 def two_layer_layout(minbase_tar: Path, full_tar: Path) -> Path:
     key = hashlib.sha256(f"{minbase_tar.name}|{full_tar.name}|layout-v1".encode()).hexdigest()[:12]
     directory = CACHE / f"oci-two-layer-{key}"
-    if not (directory / "index.json").exists():
+    with _building(directory.name):
+        if (directory / "index.json").exists():
+            return directory
         partial = CACHE / f"oci-two-layer-{key}.partial"
         if partial.exists():
             import shutil
