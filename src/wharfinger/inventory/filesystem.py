@@ -31,6 +31,7 @@ __all__ = [
     "FileTooLargeError",
     "ImageFS",
     "PathPatterns",
+    "below_symlinks",
     "normalize_path",
     "resolve_inside_root",
     "through_symlinks",
@@ -229,6 +230,86 @@ def through_symlinks(fs: ImageFS, patterns: Iterable[str]) -> dict[str, str]:
         except (UnsafeArchiveError, OSError):  # a symlink loop; for dir:, a directory gone meanwhile
             continue
     return found
+
+
+class _LinkNames:
+    """The components a symlink's name must match to matter to ``below_symlinks``: every component
+    of a ``**/a/b/c`` pattern but its last, as a set of literal names, suffixes (``*dist-info``)
+    and a regex for the rest; an image's thousands of library symlinks meet a set lookup each."""
+
+    __slots__ = ("literal", "others", "suffixes")
+
+    def __init__(self, heads: Iterable[str]) -> None:
+        heads = set(heads)
+        self.literal = frozenset(h for h in heads if not _is_glob(h))
+        self.suffixes = tuple(h[1:] for h in heads if h.startswith("*") and not _is_glob(h[1:]))
+        others = sorted(h for h in heads if _is_glob(h) and h[1:] not in self.suffixes)
+        self.others = re.compile("|".join(f"(?:{_translate_glob(h)})" for h in others)) if others else None
+
+    def may_matter(self, name: str) -> bool:
+        return (
+            name in self.literal
+            or name.endswith(self.suffixes)
+            or (self.others is not None and self.others.fullmatch(name) is not None)
+        )
+
+
+@lru_cache(maxsize=64)
+def _anywhere_patterns(patterns: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], _LinkNames]:
+    """The ``**/a/b/c`` patterns of ``patterns`` split into components, and what a symlink's name
+    must match to matter (``below_symlinks``)."""
+    split = tuple(
+        tuple(rest.split("/"))
+        for pattern in patterns
+        if pattern.startswith("**/") and "/" in (rest := pattern[3:]) and "**" not in rest
+    )
+    return split, _LinkNames(part for parts in split for part in parts[:-1])
+
+
+def _ends_with(components: list[str], globs: tuple[str, ...]) -> bool:
+    """Whether the last ``len(globs)`` path components match ``globs``, one each."""
+    if len(components) < len(globs):
+        return False
+    tail = components[len(components) - len(globs) :]
+    return all(re.fullmatch(_translate_glob(glob), part) is not None for glob, part in zip(globs, tail, strict=True))
+
+
+def below_symlinks(fs: ImageFS, patterns: Iterable[str], symlinks: Iterable[str]) -> list[str]:
+    """The patterns of a fixed directory that ``**/a/b/c`` patterns become below symlinked directories.
+
+    With ``/app/vendor`` a symlink to ``/opt/php``, ``/app/vendor/composer/installed.json`` lies at
+    ``/opt/php/composer/installed.json``, which ``**/vendor/composer/installed.json`` does not match.
+    A symlink whose last components match a pattern's first ones (``vendor``) gives the rest of
+    the pattern below it, ``/app/vendor/composer/installed.json``: a pattern of a fixed directory,
+    which ``through_symlinks`` follows. That is all it takes: a file lying deeper below the link
+    than the pattern is long matches at its real path, and so does every file below a link whose
+    target ends the same way (``/bin`` → ``/usr/bin``, left alone: following it would list
+    ``/usr/bin``, which costs an image's tree every plain file). syft follows these links in images
+    (not in ``dir:``); trivy does not. Patterns with ``**`` past their start are not followed. A
+    symlink's name is looked up once among the components that could matter (``_LinkNames``).
+    """
+    split, names = _anywhere_patterns(tuple(patterns))
+    if not split:
+        return []
+    may_matter = names.may_matter
+    below: list[str] = []
+    for link in symlinks:
+        if not may_matter(link[link.rfind("/") + 1 :]):
+            continue
+        components = link.split("/")[1:]
+        real: list[str] | None = None
+        for parts in split:
+            for taken in range(1, len(parts)):
+                if not _ends_with(components, parts[:taken]):
+                    continue
+                if real is None:
+                    try:
+                        real = fs.realpath(link).split("/")[1:]
+                    except UnsafeArchiveError:  # a loop: nothing lies below it
+                        real = []
+                if not _ends_with(real, parts[:taken]):  # otherwise the real paths match already
+                    below.append("/".join((link, *parts[taken:])))
+    return list(dict.fromkeys(below))
 
 
 class PathPatterns:

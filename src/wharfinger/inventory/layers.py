@@ -53,6 +53,7 @@ from wharfinger.inventory.cataloger import ExecutableFilter
 from wharfinger.inventory.filesystem import (
     FileTooLargeError,
     PathPatterns,
+    below_symlinks,
     normalize_path,
     resolve_in_directory,
     resolve_inside_root,
@@ -743,6 +744,7 @@ class LayeredFS:
         self._passed_links: list[tuple[str, str, int, int]] = []
         # selected files named only through a symlinked directory: path → real path (``through_symlinks``)
         self._aliases: dict[str, str] = {}
+        self._symlinks: set[str] = set()  # every path pushed as a symlink (``below_symlinks``)
 
     # --- building -------------------------------------------------------------------------------
     def _visible(self, path: str, upto: int | None = None) -> _Node | None:
@@ -759,6 +761,8 @@ class LayeredFS:
         self._history.setdefault(path, []).append(node)
         if node.data is not None or node.spool is not None:
             self._kept_paths.add(path)
+        elif node.kind == "symlink":
+            self._symlinks.add(path)
         child = path
         while child != "/":
             parent = child.rsplit("/", 1)[0] or "/"
@@ -937,6 +941,7 @@ class LayeredFS:
         view._packer = None  # noqa: SLF001 -- and stores
         view._passed_links = []  # noqa: SLF001 -- the owner completes the tree
         view._aliases = self._aliases  # noqa: SLF001 -- checked against the view's own symlinks in ``glob``
+        view._symlinks = self._symlinks  # noqa: SLF001
         view.warnings = self.warnings
         view.changed = self.changed
         return view
@@ -1468,9 +1473,12 @@ def _keep_symlinked_contents(
     file the selection did not match, whose content the stream passed over: that file's layer is
     read once more for it, and ``glob`` lists it under the name asked for (``through_symlinks``).
     dpkg, apk, rpm and a container follow the link (so does syft); without this a symlinked
-    ``/var/lib/dpkg`` hid every OS package. No symlink on the way, the usual case, costs a
-    ``realpath`` per literal pattern."""
-    fs._aliases = through_symlinks(fs, selection.patterns)  # noqa: SLF001 -- the builder completes its own tree
+    ``/var/lib/dpkg`` hid every OS package. The same holds below a symlinked directory that a
+    ``**/a/b`` pattern names (``/app/vendor`` → ``/opt/php``: ``below_symlinks``), as syft follows
+    those. No symlink on the way, the usual case, costs a ``realpath`` per literal pattern and a
+    regex match per symlink."""
+    patterns = (*selection.patterns, *below_symlinks(fs, selection.patterns, fs._symlinks))  # noqa: SLF001
+    fs._aliases = through_symlinks(fs, patterns)  # noqa: SLF001 -- the builder completes its own tree
     targets: dict[int, set[str]] = {}
     for real in fs._aliases.values():  # noqa: SLF001
         node = fs._visible(real)  # noqa: SLF001

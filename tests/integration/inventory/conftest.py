@@ -19,7 +19,7 @@ import io
 import json
 import subprocess
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -196,3 +196,9 @@ def full_rootfs(full_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     root = tmp_path_factory.mktemp("rootfs")
     subprocess.run(["tar", "-xf", str(full_tar), "-C", str(root)], check=True)
     return root
+
+
+@pytest.fixture(scope="session")
+def make_oci_layout() -> Callable[[Path, list[bytes]], Path]:
+    """``write_oci_layout`` for the tests of this folder (a test module cannot import a conftest)."""
+    return write_oci_layout

@@ -3,6 +3,7 @@ from __future__ import annotations
 import tarfile
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 import zstandard
@@ -551,6 +552,88 @@ def test_a_view_before_the_symlink_lists_no_alias(tmp_path: Path) -> None:
         assert list(fs.glob(["/var/lib/dpkg/status.d/*"])) == ["/var/lib/dpkg/status.d/base-files"]
         assert fs.read_bytes("/var/lib/dpkg/status.d/base-files", 1000) == control
         assert list(fs.at_layer(0).glob(["/var/lib/dpkg/status.d/*"])) == []
+
+
+_TRIVY = "fixtures/inventory/trivy/pkg"
+# (fixture file, where it lies in an image, the directory a symlink may stand for, where that then points)
+_BELOW_LINKS = {
+    "php vendor": (
+        f"{_TRIVY}/fanal/analyzer/language/php/composer/testdata/composer-vendor/happy/installed.json",
+        "app/vendor/composer/installed.json",
+        "app/vendor",
+        "opt/php-deps",
+    ),
+    "ruby specifications": (
+        f"{_TRIVY}/dependency/parser/ruby/gemspec/testdata/normal00.gemspec",
+        "usr/local/bundle/specifications/normal00.gemspec",
+        "usr/local/bundle/specifications",
+        "srv/gems/specs",
+    ),
+}
+
+
+def _summary(inventory: object) -> list[tuple[str, str, str]]:
+    return sorted((p.type.value, p.name, p.version) for p in inventory.packages)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("case", sorted(_BELOW_LINKS))
+@pytest.mark.parametrize("link", ["absolute", "relative", "in a later layer"])
+@pytest.mark.parametrize("stored", ["streamed", "in place"])
+def test_a_package_below_a_symlinked_directory_is_found(
+    shared_dir: Path, tmp_path: Path, case: str, link: str, stored: str
+) -> None:
+    """``/app/vendor`` a symlink to ``/opt/php-deps``: ``**/vendor/composer/installed.json`` matches no
+    real path, yet the image holds the same packages as with the directory in place (syft finds them,
+    a container's PHP loads them). Found, and reported where the pattern names them."""
+    from wharfinger.inventory.catalog import catalog_layers
+    from wharfinger.inventory.cataloger import CatalogerSelection, load_catalogers, select_catalogers
+
+    fixture, where, directory, target = _BELOW_LINKS[case]
+    data = (shared_dir / fixture).read_bytes()
+    catalogers = select_catalogers(load_catalogers(), CatalogerSelection.INSTALLED)
+
+    def made(tars: list[list[Entry]]) -> list[LayerInput]:
+        blobs = [build_tar(entries) for entries in tars]
+        return [layer(gz(b)) if stored == "streamed" else in_place_layer(b, tmp_path) for b in blobs]
+
+    in_place = catalog_layers(made([[Entry(where, data)]]), catalogers, store=None)
+    assert in_place.packages  # the fixture holds packages
+    moved = Entry(target + where.removeprefix(directory), data)
+    up = "../" * directory.count("/")
+    symlink = Entry(directory, kind=SYM, link=f"/{target}" if link == "absolute" else f"{up}{target}")
+    tars = [[moved], [symlink]] if link == "in a later layer" else [[moved, symlink]]
+    linked = catalog_layers(made(tars), catalogers, store=None)
+    assert _summary(linked) == _summary(in_place)
+    assert {p.locations[0].path for p in linked.packages} == {"/" + where}
+    assert {p.layer_digest for p in linked.packages} == {linked.layer_digests[0]}  # the layer with the file
+    assert linked.warnings == ()
+
+
+def test_merged_usr_links_read_no_layer_again() -> None:
+    """``/bin`` → ``usr/bin`` (every merged-/usr image) ends like ``**/bin/node``, but so does its target:
+    the real paths match already, nothing is read twice."""
+    node = b"\x7fELF" + b"\0" * 60
+    tar = build_tar(
+        [
+            Entry("usr/bin/node", node, mode=0o755),
+            Entry("usr/bin/ls", b"\x7fELF" + b"\1" * 60, mode=0o755),
+            Entry("bin", kind=SYM, link="usr/bin"),
+        ]
+    )
+    opened: list[str] = []
+    streamed = layer(gz(tar))
+
+    def open_blob() -> BinaryIO:
+        opened.append(streamed.digest)
+        return streamed.open()
+
+    tracked = LayerInput(digest=streamed.digest, media_type=streamed.media_type, open=open_blob)
+    with read_layers([tracked], selection=Selection(patterns=("**/bin/node", "**/bin/python3.*"))) as fs:
+        # following /bin would list /usr/bin, which puts every plain file in the tree (``_Unindexed``)
+        assert not fs._unindexed.done
+        assert list(fs.glob(["**/bin/node"])) == ["/usr/bin/node"]
+        assert fs.read_bytes("/bin/node", 100) == node
+    assert opened == [streamed.digest]  # streamed once, never again
 
 
 @pytest.mark.parametrize(
