@@ -218,17 +218,20 @@ def through_symlinks(fs: ImageFS, patterns: Iterable[str]) -> dict[str, str]:
                 names = fs.listdir(directory)
             else:
                 names = [base]
-            matches: Callable[[str], bool] | None = None
-            for name in names:
-                path = f"{directory.rstrip('/')}/{name}"
+        except (UnsafeArchiveError, OSError):  # a symlink loop; for dir:, a directory gone meanwhile
+            continue
+        matches: Callable[[str], bool] | None = None
+        for name in names:
+            path = f"{directory.rstrip('/')}/{name}"
+            try:
                 real = fs.realpath(path)
                 if real == path or path in found:
                     continue
                 matches = matches or PathPatterns((pattern,)).matches  # compiled only past a symlink
                 if matches(path) and not matches(real) and fs.is_file(path):
                     found[path] = real
-        except (UnsafeArchiveError, OSError):  # a symlink loop; for dir:, a directory gone meanwhile
-            continue
+            except (UnsafeArchiveError, OSError):  # this name loops (or is gone): the others may not
+                continue
     return found
 
 

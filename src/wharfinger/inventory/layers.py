@@ -698,9 +698,13 @@ class _Unindexed:
         self.directories: set[str] = set()  # every directory above a plain file
         self.done = False
 
-    def add(self, pending: _Pending, hardlinks: Iterable[str]) -> None:
+    def add(self, pending: _Pending, hardlinks: Iterable[str], tree: dict[str, set[str]]) -> list[tuple[str, int]]:
+        """Take a layer's plain files; those at a path ``tree`` holds as a directory, with the number
+        of the layer's entries before them (``LayeredFS._replace_directory``)."""
         self.applied.append(pending)
         paths, directories = self.paths, self.directories
+        replacing = [(entry[0], entry[3]) for entry in pending.plain if entry[0] in tree]
+        replacing += [(path, len(pending.entries)) for path in hardlinks if path in tree]
         for path in (*(entry[0] for entry in pending.plain), *hardlinks):
             paths.add(path)
             directory = path[: path.rfind("/")] or "/"
@@ -709,6 +713,7 @@ class _Unindexed:
                 if directory == "/":
                     break
                 directory = directory[: directory.rfind("/")] or "/"
+        return replacing
 
 
 class LayeredFS:
@@ -800,7 +805,10 @@ class LayeredFS:
         for path in pending.whiteouts:
             self._delete(path, layer, keep_self=False)
         by_path = dict(pending.entries)
+        children = self._children
         for path, node in pending.entries:
+            if node.kind != "dir" and path in children:
+                self._replace_directory(path, layer)
             self._push(path, node)
         changed = self.changed.setdefault(layer, set())
         changed.update(pending.whiteouts)
@@ -838,6 +846,8 @@ class LayeredFS:
             if source is None or source.kind != "file":
                 self.warnings.append(f"layer {self.digests[layer]}: hardlink {path} → {target} has no file to share")
                 continue
+            if path in children:
+                self._replace_directory(path, layer)
             if source.data is None and source.spool is None and target in pending.linked:
                 linked = pending.linked[target]  # read again for this link (``_keep_linked_contents``)
                 source = _Node(kind="file", layer=source.layer, mode=source.mode, size=source.size,
@@ -865,7 +875,22 @@ class LayeredFS:
             )
             if selected is not None and selected.matches(path):
                 self._selected_paths.add(path)
-        self._unindexed.add(pending, unindexed_links)
+        for path, before in self._unindexed.add(pending, unindexed_links, children):
+            # a plain file replacing a directory: what the layer wrote below it before it goes too
+            self._replace_directory(path, layer, earlier={id(node) for _, node in pending.entries[:before]})
+
+    def _replace_directory(self, path: str, layer: int, earlier: set[int] | None = None) -> None:
+        """A file, symlink or hardlink at ``path``, a directory until now: what lay below it is gone,
+        as containerd and Docker remove a directory (``RemoveAll``) that a non-directory entry replaces.
+        Without this the tree kept files no container sees (a package a later layer removed by
+        replacing its directory). ``earlier``: the nodes this layer wrote before the entry (a plain
+        file, applied after the layer's other entries), when not all of them came before it."""
+        for target in list(self._descendants(path)):
+            node = self._visible(target, layer)
+            if node is None or (node.layer == layer and earlier is not None and id(node) not in earlier):
+                continue
+            self._history[target].append(_Node(kind="whiteout", layer=layer))
+            self.changed.setdefault(layer, set()).add(target)
 
     def _fill(self, path: str, layer: int, content: _Node) -> bool:
         """Give the file ``path`` that ``layer`` put in the tree ``content``, read again for it."""

@@ -636,6 +636,46 @@ def test_merged_usr_links_read_no_layer_again() -> None:
     assert opened == [streamed.digest]  # streamed once, never again
 
 
+_SYFT = "fixtures/inventory/syft/syft/pkg/cataloger"
+_DIST_INFO = f"{_SYFT}/python/testdata/site-packages/license/with-license-file-declared.dist-info/METADATA"
+_NODE_PACKAGE = f"{_SYFT}/javascript/testdata/pkg-lock/node_modules/cowsay/package.json"
+_SITE = "usr/lib/python3/dist-packages/pkg.dist-info"
+_MODULES = "app/node_modules"
+# (files, then what replaces the directory and where) — same layer or a later one
+_REPLACED = {
+    "dist-info replaced by a symlink": (_DIST_INFO, f"{_SITE}/METADATA", Entry(_SITE, kind=SYM, link="/tmp")),
+    "dist-info replaced by a file": (_DIST_INFO, f"{_SITE}/METADATA", Entry(_SITE, b"not a directory")),
+    "node_modules replaced by a file": (_NODE_PACKAGE, f"{_MODULES}/cowsay/package.json", Entry(_MODULES, b"x")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_REPLACED))
+@pytest.mark.parametrize("when", ["same layer", "a later layer"])
+@pytest.mark.parametrize("stored", ["streamed", "in place"])
+def test_a_directory_replaced_by_a_non_directory_takes_its_packages_along(
+    shared_dir: Path, tmp_path: Path, case: str, when: str, stored: str
+) -> None:
+    """containerd and Docker remove a directory (``RemoveAll``) that a file or symlink entry replaces:
+    what lay below it is gone for a container, and must be for the inventory too (no ghost packages)."""
+    from wharfinger.inventory.catalog import catalog_layers
+    from wharfinger.inventory.cataloger import CatalogerSelection, load_catalogers, select_catalogers
+
+    fixture, where, replacement = _REPLACED[case]
+    catalogers = select_catalogers(load_catalogers(), CatalogerSelection.INSTALLED)
+
+    def made(tars: list[list[Entry]]) -> list[LayerInput]:
+        blobs = [build_tar(entries) for entries in tars]
+        return [layer(gz(b)) if stored == "streamed" else in_place_layer(b, tmp_path) for b in blobs]
+
+    package = Entry(where, (shared_dir / fixture).read_bytes())
+    assert catalog_layers(made([[package]]), catalogers, store=None).packages  # the fixture is a package
+    tars = [[package, replacement]] if when == "same layer" else [[package], [replacement]]
+    assert catalog_layers(made(tars), catalogers, store=None).packages == ()
+    # and the file written again below a directory that came back is there again
+    again = [*tars, [Entry(replacement.name, kind=DIR), package]]
+    assert catalog_layers(made(again), catalogers, store=None).packages
+
+
 @pytest.mark.parametrize(
     "link",
     [

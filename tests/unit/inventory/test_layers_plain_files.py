@@ -134,3 +134,55 @@ def test_plain_files_come_back_from_the_layer_cache(tmp_path) -> None:
     with read_layers([cached], selection=NARROW, store=store) as fs:
         assert fs.size("/usr/lib/x.so") == 2
         assert _answers(fs, lambda p: p) == first
+
+
+# patterns of the shapes followed through symlinked directories: a fixed directory, a fixed path,
+# and a `**` pattern with a directory (``through_symlinks``, ``below_symlinks``)
+_THROUGH_LINKS = Selection(patterns=("/a/keep*", "/b/keep", "**/c/keep.txt"))
+
+
+@st.composite
+def _linked_directories(draw: st.DrawFn) -> list[Entry]:
+    """Files, and symlinks that mostly lead to directories (``_layer_entries`` rarely makes those)."""
+    entries: list[Entry] = []
+    for _ in range(draw(st.integers(1, 8))):
+        path = draw(_paths)
+        if draw(st.booleans()):
+            entries.append(Entry(path, path.encode()))
+        else:
+            entries.append(
+                Entry(path, kind=SYM, link=draw(st.sampled_from(("b", "/c", "a/b", "../c", "c", "/", "keep"))))
+            )
+    return entries
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_linked_directories(), min_size=1, max_size=3))
+def test_a_selected_file_behind_a_symlinked_directory_is_read(layers: list[list[Entry]]) -> None:
+    """Every probe path a pattern names whose directory leads through a symlink to a regular file
+    (not itself a link) reads as in the whole tree, and ``glob`` lists it or a path to the same file."""
+    from wharfinger.inventory.filesystem import PathPatterns
+
+    patterns = PathPatterns(_THROUGH_LINKS.patterns)
+    inputs = [layer(build_tar(entries), "application/vnd.oci.image.layer.v1.tar") for entries in layers]
+    with read_layers(inputs, selection=ALL) as whole, read_layers(inputs, selection=_THROUGH_LINKS) as narrow:
+        listed = set()
+        for path in narrow.glob(_THROUGH_LINKS.patterns):
+            try:
+                listed.add(narrow.realpath(path))
+            except UnsafeArchiveError:  # a file entry below a directory a later entry made a looping link
+                continue
+        for probe in sorted(f"/{p}" for p in _probe_paths()):
+            directory, _, name = probe.rpartition("/")
+            try:
+                followed = (
+                    patterns.matches(probe)
+                    and whole.is_file(probe)
+                    and whole.realpath(directory or "/") != (directory or "/")
+                    and whole.realpath(probe) == f"{whole.realpath(directory or '/').rstrip('/')}/{name}"
+                )
+            except UnsafeArchiveError:  # a loop
+                continue
+            if followed:
+                assert narrow.read_bytes(probe, 100) == whole.read_bytes(probe, 100), probe
+                assert whole.realpath(probe) in listed, probe
