@@ -199,8 +199,8 @@ def through_symlinks(fs: ImageFS, patterns: Iterable[str]) -> dict[str, str]:
     matches no real path: the files lie at ``/opt/db/status.d/…``, which ``walk`` lists (it never
     follows symlinks) and the pattern does not match. dpkg, rpm and a container follow the link, so
     a scanner that did not would let one symlink hide an image's OS packages. A ``**`` pattern is
-    not followed through symlinked directories (that would walk them, and loops): the package files
-    it names still match at their real paths (``**/package.json``, ``**/*.dist-info/METADATA``).
+    not followed here (that would walk every symlinked directory, and loops): ``below_symlinks``
+    first gives, for an image, the fixed-directory patterns it becomes below the links that matter.
 
     A path whose real path the pattern also matches is left out (``glob`` lists that one). Costs a
     ``realpath`` per literal pattern when no symlink is on the way, the usual case.

@@ -1501,12 +1501,12 @@ def _keep_symlinked_contents(
     ``/var/lib/dpkg`` hid every OS package. The same holds below a symlinked directory that a
     ``**/a/b`` pattern names (``/app/vendor`` → ``/opt/php``: ``below_symlinks``), as syft follows
     those. No symlink on the way, the usual case, costs a ``realpath`` per literal pattern and a
-    regex match per symlink."""
+    set lookup per symlink."""
     patterns = (*selection.patterns, *below_symlinks(fs, selection.patterns, fs._symlinks))  # noqa: SLF001
     fs._aliases = through_symlinks(fs, patterns)  # noqa: SLF001 -- the builder completes its own tree
     targets: dict[int, set[str]] = {}
     for real in fs._aliases.values():  # noqa: SLF001
-        node = fs._visible(real)  # noqa: SLF001
+        _, node = fs._lookup(real)  # noqa: SLF001 -- a plain file puts the plain files in the tree first
         if node is not None and node.kind == "file" and node.size and node.data is None and node.spool is None:
             targets.setdefault(node.layer, set()).add(real)
     for index, paths in targets.items():
