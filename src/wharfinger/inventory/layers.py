@@ -750,6 +750,8 @@ class LayeredFS:
         # selected files named only through a symlinked directory: path → real path (``through_symlinks``)
         self._aliases: dict[str, str] = {}
         self._symlinks: set[str] = set()  # every path pushed as a symlink (``below_symlinks``)
+        # (path, layer) of a file moved by ``_write_through_symlinks`` → its name in that layer's tar
+        self._written_through: dict[tuple[str, int], str] = {}
 
     # --- building -------------------------------------------------------------------------------
     def _visible(self, path: str, upto: int | None = None) -> _Node | None:
@@ -821,6 +823,9 @@ class LayeredFS:
             changed.update(path for path, node in pending.entries if node.kind != "file" and selected.matches(path))
         plain_by_path: dict[str, tuple[str, int, int, int]] | None = None
         entry_index: dict[str, int] | None = None
+        # this layer's plain hardlinks so far: path → (the plain file they share, its path); a tar
+        # links to the first name of an inode, but a hand-made one may link to a link
+        plain_links: dict[str, tuple[_Node, str]] = {}
         for path, target, mode in pending.hardlinks:
             source = by_path.get(target)
             if pending.plain:
@@ -835,7 +840,15 @@ class LayeredFS:
                         source.data, source.spool = linked.data, linked.spool
                     if selected is None or not selected.matches(path):
                         unindexed_links.append(path)  # plain itself: it joins the tree with its target
+                        plain_links[path] = (source, target)
                         continue
+            if source is None and target in plain_links:
+                source, shared = plain_links[target]
+                if selected is None or not selected.matches(path):
+                    unindexed_links.append(path)
+                    plain_links[path] = (source, shared)
+                    continue
+                target = shared  # noqa: PLW2901 -- the plain file whose content a re-read fetches
             source = source or self._visible(target, layer)
             if source is None and target in self._unindexed.paths and not self._unindexed.done:
                 # a lower layer's plain file (only a hand-made tar links across layers)
@@ -967,6 +980,7 @@ class LayeredFS:
         view._passed_links = []  # noqa: SLF001 -- the owner completes the tree
         view._aliases = self._aliases  # noqa: SLF001 -- checked against the view's own symlinks in ``glob``
         view._symlinks = self._symlinks  # noqa: SLF001
+        view._written_through = self._written_through  # noqa: SLF001
         view.warnings = self.warnings
         view.changed = self.changed
         return view
@@ -1439,6 +1453,7 @@ def read_layers(
                         future.cancel()
                     raise
         _keep_passed_link_contents(fs, layers, spool_dir, budget.limits)
+        _write_through_symlinks(fs, layers, spool_dir, budget.limits)
         _keep_symlinked_contents(fs, layers, selection, spool_dir, budget.limits)
     except BaseException:
         fs.close()
@@ -1490,6 +1505,87 @@ def _keep_passed_link_contents(
         fs._unindexed.applied[link_layer].linked[target] = content  # noqa: SLF001
 
 
+def _write_through_symlinks(fs: LayeredFS, layers: Sequence[LayerInput], spool_dir: Path, limits: LayerLimits) -> None:
+    """Entries a layer wrote below a path that was a symlink then go where the link leads.
+
+    containerd and Docker resolve an entry's directory inside the root before they create it
+    (``RootPath``): with ``/var/lib/dpkg`` a symlink to ``/opt/db``, a later layer's
+    ``var/lib/dpkg/status`` lands at ``/opt/db/status``, where a container's dpkg reads it. The tree
+    kept it at its literal path, which no lookup through the link reaches, so a layer could hide
+    its packages behind an older database. Only hand-made tars do this (a build diffs real
+    directories): each such entry is moved to its real path in its own layer, its content read
+    once more if the selection passed it over there, and a warning names it. Whiteouts below a
+    symlink are not followed (they can only leave a file in the inventory that a container lacks).
+    Without such entries, the usual case, this costs a dictionary lookup per symlink.
+    """
+
+    def links_with_entries_below() -> list[str]:
+        return [
+            link
+            for link in fs._symlinks  # noqa: SLF001 -- the builder completes its own tree
+            if (link in fs._children or link in fs._unindexed.directories)  # noqa: SLF001
+            and (node := fs._visible(link)) is not None  # noqa: SLF001
+            and node.kind == "symlink"
+        ]
+
+    if not links_with_entries_below():
+        return
+    fs._index_plain_files()  # noqa: SLF001 -- every entry below the links is in the tree, and stays (done)
+    below = links_with_entries_below()  # a plain file may have replaced a link
+    moves: list[tuple[str, str, _Node]] = []
+    gone: list[tuple[str, _Node]] = []  # below a link to what is now a file: no container has them
+    for link in sorted(below):
+        for path in sorted(fs._descendants(link)):  # noqa: SLF001
+            node = fs._visible(path)  # noqa: SLF001
+            if node is None:
+                continue
+            directory, _, name = path.rpartition("/")
+            try:
+                real_directory = fs.realpath(directory)
+            except UnsafeArchiveError:
+                gone.append((path, node))  # a loop: a container could not create it either
+                continue
+            if _below_a_file(fs, real_directory):
+                gone.append((path, node))
+            elif (real := f"{real_directory.rstrip('/')}/{name}") != path:
+                moves.append((path, real, node))
+    fs._real_directories.clear()  # noqa: SLF001 -- moved symlinks may lead elsewhere now
+    for path, node in gone:
+        fs._history[path].append(_Node(kind="whiteout", layer=node.layer))  # noqa: SLF001
+    reread: dict[int, set[str]] = {}
+    for path, real, node in moves:
+        moved = _Node(kind=node.kind, layer=node.layer, mode=node.mode, size=node.size, link=node.link,
+                      data=node.data, spool=node.spool)  # fmt: skip
+        fs._history[path].append(_Node(kind="whiteout", layer=node.layer))  # noqa: SLF001
+        fs._push(real, moved)  # noqa: SLF001
+        fs._written_through[real, node.layer] = path  # noqa: SLF001 -- its name in the layer's tar
+        fs._history[real].sort(key=lambda n: n.layer)  # noqa: SLF001 -- in its layer's place (stable)
+        fs.changed.setdefault(node.layer, set()).update((path, real))
+        fs.warnings.append(
+            f"layer {fs.digests[node.layer]}: {path} lies below a symlink: read at {real}, where a container finds it"
+        )
+        if fs._selected is not None and fs._selected.matches(real) and moved.kind == "file":  # noqa: SLF001
+            fs._selected_paths.add(real)  # noqa: SLF001
+            if moved.size and moved.data is None and moved.spool is None:
+                reread.setdefault(node.layer, set()).add(path)
+    for index, paths in reread.items():
+        again = _reread(index, layers[index], paths, spool_dir, limits)
+        for path, real, node in moves:
+            if node.layer == index and path in again:
+                fs._fill(real, index, again[path])  # noqa: SLF001
+
+
+def _below_a_file(fs: LayeredFS, directory: str) -> bool:
+    """Whether a resolved directory lies at or below a file: nothing can be created there (a missing
+    directory is made by the write, as containerd's ``MkdirAll``)."""
+    parts = directory.split("/")
+    for end in range(2, len(parts) + 1):
+        node = fs._visible("/".join(parts[:end]))  # noqa: SLF001
+        if node is not None and node.kind != "dir":
+            return True
+    return False
+
+
 def _keep_symlinked_contents(
     fs: LayeredFS, layers: Sequence[LayerInput], selection: Selection, spool_dir: Path, limits: LayerLimits
 ) -> None:
@@ -1504,14 +1600,15 @@ def _keep_symlinked_contents(
     set lookup per symlink."""
     patterns = (*selection.patterns, *below_symlinks(fs, selection.patterns, fs._symlinks))  # noqa: SLF001
     fs._aliases = through_symlinks(fs, patterns)  # noqa: SLF001 -- the builder completes its own tree
-    targets: dict[int, set[str]] = {}
+    targets: dict[int, dict[str, str]] = {}  # layer → {the file's name in its tar: its path in the tree}
     for real in fs._aliases.values():  # noqa: SLF001
         _, node = fs._lookup(real)  # noqa: SLF001 -- a plain file puts the plain files in the tree first
         if node is not None and node.kind == "file" and node.size and node.data is None and node.spool is None:
-            targets.setdefault(node.layer, set()).add(real)
+            written = fs._written_through.get((real, node.layer), real)  # noqa: SLF001
+            targets.setdefault(node.layer, {})[written] = real
     for index, paths in targets.items():
-        for path, found in _reread(index, layers[index], paths, spool_dir, limits).items():
-            fs._fill(path, index, found)  # noqa: SLF001
+        for written, found in _reread(index, layers[index], set(paths), spool_dir, limits).items():
+            fs._fill(paths[written], index, found)  # noqa: SLF001
 
 
 def _apply_all(

@@ -636,6 +636,62 @@ def test_merged_usr_links_read_no_layer_again() -> None:
     assert opened == [streamed.digest]  # streamed once, never again
 
 
+def _dpkg_query_after_tar(tars: list[bytes], scratch: Path) -> set[tuple[str, str]]:
+    """The oracle: GNU tar applies the layers in order (it follows a symlink met on the way, as
+    containerd and Docker do), and dpkg-query reads the database the result holds."""
+    import shutil
+    import subprocess
+
+    root = scratch / "root"
+    root.mkdir()
+    for n, tar in enumerate(tars):
+        (scratch / f"{n}.tar").write_bytes(tar)
+        subprocess.run(["tar", "-xf", str(scratch / f"{n}.tar"), "-C", str(root)], check=True)
+    admin = scratch / "admin"  # dpkg-query wants a writable admin directory of its own
+    shutil.copytree(root / "var/lib/dpkg", admin)
+    (admin / "updates").mkdir(exist_ok=True)
+    listed = subprocess.run(
+        ["dpkg-query", f"--admindir={admin}", "-W", "-f", "${Package}\t${Version}\t${db:Status-Status}\n"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return {
+        (name, version)
+        for name, version, status in (line.split("\t") for line in listed.splitlines())
+        if status == "installed"
+    }
+
+
+@pytest.mark.parametrize("shape", ["its own name selected", "under another name"])
+@pytest.mark.parametrize("stored", ["streamed", "in place"])
+def test_an_entry_below_a_symlink_lands_where_the_link_leads(
+    shared_dir: Path, tmp_path: Path, shape: str, stored: str
+) -> None:
+    """A later layer's ``var/lib/dpkg/status`` below a symlinked ``/var/lib/dpkg`` is written through
+    the link: a container's dpkg reads it there, not the older database the link leads to."""
+    from wharfinger.inventory.catalog import catalog_layers
+
+    txtar = shared_dir / "fixtures/inventory/trivy/pkg/fanal/analyzer/pkg/dpkg/testdata/only-apt.txtar"
+    status = txtar.read_bytes().split(b"-- var/lib/dpkg/status --\n", 1)[1]  # the archive's one file
+    if shape == "its own name selected":  # (relative: GNU tar, the oracle, would follow /opt/db out of its root)
+        base = [
+            Entry("opt/db/status", b""),
+            Entry("var/lib", kind=DIR),
+            Entry("var/lib/dpkg", kind=SYM, link="../../opt/db"),
+        ]
+        top = [Entry("var/lib/dpkg/status", status)]
+    else:  # the entry's own path is selected by nothing: its content must be read again
+        base = [Entry("var/lib/dpkg/status", b""), Entry("x", kind=SYM, link="var/lib/dpkg")]
+        top = [Entry("x/status", status)]
+    tars = [build_tar(base), build_tar(top)]
+    expected = _dpkg_query_after_tar(tars, tmp_path)
+    assert expected  # the oracle found the packages of the later layer
+    made = [layer(gz(t)) if stored == "streamed" else in_place_layer(t, tmp_path) for t in tars]
+    inventory = catalog_layers(made, store=None)
+    assert {(p.name, p.version) for p in inventory.packages} == expected
+    assert {p.layer_digest for p in inventory.packages} == {made[1].digest}
+    assert any("lies below a symlink" in warning for warning in inventory.warnings)
+
+
 _SYFT = "fixtures/inventory/syft/syft/pkg/cataloger"
 _DIST_INFO = f"{_SYFT}/python/testdata/site-packages/license/with-license-file-declared.dist-info/METADATA"
 _NODE_PACKAGE = f"{_SYFT}/javascript/testdata/pkg-lock/node_modules/cowsay/package.json"
