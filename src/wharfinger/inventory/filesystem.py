@@ -192,6 +192,12 @@ def _is_glob(text: str) -> bool:
     return any(c in text for c in "*?[")
 
 
+@lru_cache(maxsize=256)
+def _name_glob(glob: str) -> re.Pattern[str]:
+    """One path component's glob, compiled."""
+    return re.compile(_translate_glob(glob))
+
+
 def through_symlinks(fs: ImageFS, patterns: Iterable[str]) -> dict[str, str]:
     """Files a pattern with a literal directory names only through a symlink: ``{path: real path}``.
 
@@ -203,32 +209,42 @@ def through_symlinks(fs: ImageFS, patterns: Iterable[str]) -> dict[str, str]:
     first gives, for an image, the fixed-directory patterns it becomes below the links that matter.
 
     A path whose real path the pattern also matches is left out (``glob`` lists that one). Costs a
-    ``realpath`` per literal pattern when no symlink is on the way, the usual case.
+    ``realpath`` per literal pattern when no symlink is on the way, the usual case. A directory that
+    many links lead to is listed once (a hostile layer's thousands of links cost a lookup each).
     """
     found: dict[str, str] = {}
+    listed: dict[tuple[str, str], list[str]] = {}  # (real directory, name glob) → the names it matches
     for pattern in patterns:
         directory, _, base = pattern.rpartition("/")
         if not pattern.startswith("/") or _is_glob(directory):
             continue
         directory = directory or "/"
+        wild = _is_glob(base)
         try:
-            if _is_glob(base):
-                if fs.realpath(directory) == directory or not fs.is_dir(directory):
+            if wild:
+                real_directory = fs.realpath(directory)
+                if real_directory == directory or not fs.is_dir(directory):
                     continue
-                names = fs.listdir(directory)
+                names = listed.get((real_directory, base))
+                if names is None:
+                    glob = _name_glob(base)
+                    names = listed[real_directory, base] = [n for n in fs.listdir(directory) if glob.fullmatch(n)]
             else:
                 names = [base]
         except (UnsafeArchiveError, OSError):  # a symlink loop; for dir:, a directory gone meanwhile
             continue
-        matches: Callable[[str], bool] | None = None
-        for name in names:
+        for name in names:  # each matches the pattern below ``directory``
             path = f"{directory.rstrip('/')}/{name}"
             try:
                 real = fs.realpath(path)
                 if real == path or path in found:
                     continue
-                matches = matches or PathPatterns((pattern,)).matches  # compiled only past a symlink
-                if matches(path) and not matches(real) and fs.is_file(path):
+                real_directory, _, real_name = real.rpartition("/")
+                if (real_directory or "/") == directory and (
+                    _name_glob(base).fullmatch(real_name) is not None if wild else real_name == base
+                ):
+                    continue  # the pattern matches the real path too: that is the one listed
+                if fs.is_file(path):
                     found[path] = real
             except (UnsafeArchiveError, OSError):  # this name loops (or is gone): the others may not
                 continue
@@ -274,7 +290,7 @@ def _ends_with(components: list[str], globs: tuple[str, ...]) -> bool:
     if len(components) < len(globs):
         return False
     tail = components[len(components) - len(globs) :]
-    return all(re.fullmatch(_translate_glob(glob), part) is not None for glob, part in zip(globs, tail, strict=True))
+    return all(_name_glob(glob).fullmatch(part) is not None for glob, part in zip(globs, tail, strict=True))
 
 
 def below_symlinks(fs: ImageFS, patterns: Iterable[str], symlinks: Iterable[str]) -> list[str]:

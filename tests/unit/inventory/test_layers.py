@@ -776,3 +776,21 @@ def test_a_hardlink_to_a_lower_layers_file_reads_its_content(tmp_path: Path, sto
         assert fs.warnings == []
     inventory = catalog_layers(made, store=None)
     assert [(p.name, p.version) for p in inventory.packages] == [("bash", "5.2.15-2+b2")]
+
+
+def test_thousands_of_links_to_one_directory_list_it_once() -> None:
+    """A hostile layer: 20,000 ``specifications`` symlinks to one directory of 2,000 files. Each link's
+    gemspec is found, and the directory is listed once, not once per link (that took ~60 s)."""
+    import time
+
+    gemspec = b"Gem::Specification.new do |s|\n  s.name = 'x'\n  s.version = '1.0'\nend\n"
+    entries = [Entry(f"srv/lib/f{i}.so", b"x") for i in range(2000)] + [Entry("srv/lib/x.gemspec", gemspec)]
+    entries += [Entry(f"app{i}/specifications", kind=SYM, link="/srv/lib") for i in range(20_000)]
+    blob = build_tar(entries)
+    started = time.perf_counter()
+    selection = Selection(patterns=("**/specifications/*.gemspec",))
+    with read_layers([layer(blob, "application/vnd.oci.image.layer.v1.tar")], selection=selection) as fs:
+        found = list(fs.glob(selection.patterns))
+        assert fs.read_bytes("/app7/specifications/x.gemspec", 1000) == gemspec
+    assert len(found) == 20_000
+    assert time.perf_counter() - started < 20  # listed per link: ~60 s on the CI machine
