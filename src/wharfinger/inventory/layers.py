@@ -1505,6 +1505,9 @@ def _keep_passed_link_contents(
         fs._unindexed.applied[link_layer].linked[target] = content  # noqa: SLF001
 
 
+_NAMED = 3  # entries a warning names
+
+
 def _write_through_symlinks(fs: LayeredFS, layers: Sequence[LayerInput], spool_dir: Path, limits: LayerLimits) -> None:
     """Entries a layer wrote below a path that was a symlink then go where the link leads.
 
@@ -1553,6 +1556,7 @@ def _write_through_symlinks(fs: LayeredFS, layers: Sequence[LayerInput], spool_d
     for path, node in gone:
         fs._history[path].append(_Node(kind="whiteout", layer=node.layer))  # noqa: SLF001
     reread: dict[int, set[str]] = {}
+    moved_by_layer: dict[int, list[tuple[str, str]]] = {}
     for path, real, node in moves:
         moved = _Node(kind=node.kind, layer=node.layer, mode=node.mode, size=node.size, link=node.link,
                       data=node.data, spool=node.spool)  # fmt: skip
@@ -1561,13 +1565,17 @@ def _write_through_symlinks(fs: LayeredFS, layers: Sequence[LayerInput], spool_d
         fs._written_through[real, node.layer] = path  # noqa: SLF001 -- its name in the layer's tar
         fs._history[real].sort(key=lambda n: n.layer)  # noqa: SLF001 -- in its layer's place (stable)
         fs.changed.setdefault(node.layer, set()).update((path, real))
-        fs.warnings.append(
-            f"layer {fs.digests[node.layer]}: {path} lies below a symlink: read at {real}, where a container finds it"
-        )
+        moved_by_layer.setdefault(node.layer, []).append((path, real))
         if fs._selected is not None and fs._selected.matches(real) and moved.kind == "file":  # noqa: SLF001
             fs._selected_paths.add(real)  # noqa: SLF001
             if moved.size and moved.data is None and moved.spool is None:
                 reread.setdefault(node.layer, set()).add(path)
+    for index, pairs in sorted(moved_by_layer.items()):  # one warning a layer: a hostile one may hold thousands
+        shown = ", ".join(f"{path} → {real}" for path, real in pairs[:_NAMED]) + (", …" if len(pairs) > _NAMED else "")
+        fs.warnings.append(
+            f"layer {fs.digests[index]}: {len(pairs)} entries lie below a symlink, read where a container "
+            f"finds them: {shown}"
+        )
     for index, paths in reread.items():
         again = _reread(index, layers[index], paths, spool_dir, limits)
         for path, real, node in moves:
