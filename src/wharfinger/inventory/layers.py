@@ -1517,19 +1517,26 @@ def _write_through_symlinks(fs: LayeredFS, layers: Sequence[LayerInput], spool_d
     kept it at its literal path, which no lookup through the link reaches, so a layer could hide
     its packages behind an older database. Only hand-made tars do this (a build diffs real
     directories): each such entry is moved to its real path in its own layer, its content read
-    once more if the selection passed it over there, and a warning names it. Whiteouts below a
+    once more if the selection passed it over there, and each layer's warning names them. Whiteouts below a
     symlink are not followed (they can only leave a file in the inventory that a container lacks).
     Without such entries, the usual case, this costs a dictionary lookup per symlink.
     """
 
+    unindexed = fs._unindexed  # noqa: SLF001 -- the builder completes its own tree
+
     def links_with_entries_below() -> list[str]:
-        return [
-            link
-            for link in fs._symlinks  # noqa: SLF001 -- the builder completes its own tree
-            if (link in fs._children or link in fs._unindexed.directories)  # noqa: SLF001
-            and (node := fs._visible(link)) is not None  # noqa: SLF001
-            and node.kind == "symlink"
-        ]
+        found = []
+        for link in fs._symlinks:  # noqa: SLF001
+            in_tree, in_plain = link in fs._children, link in unindexed.directories  # noqa: SLF001
+            if not (in_tree or in_plain) or (node := fs._visible(link)) is None or node.kind != "symlink":  # noqa: SLF001
+                continue
+            # a directory a link replaced keeps its name in the tree, its entries whited out
+            # (usrmerge: /bin); only entries written since the link was made count
+            if (in_tree and fs._has_visible_children(link)) or (  # noqa: SLF001
+                in_plain and not unindexed.done and _plain_below(unindexed, link, node.layer)
+            ):
+                found.append(link)
+        return found
 
     if not links_with_entries_below():
         return
@@ -1581,6 +1588,16 @@ def _write_through_symlinks(fs: LayeredFS, layers: Sequence[LayerInput], spool_d
         for path, real, node in moves:
             if node.layer == index and path in again:
                 fs._fill(real, index, again[path])  # noqa: SLF001
+
+
+def _plain_below(unindexed: _Unindexed, link: str, since: int) -> bool:
+    """Whether a layer from ``since`` on put a plain file (or plain hardlink) below ``link``."""
+    prefix = link.rstrip("/") + "/"
+    return any(
+        path.startswith(prefix)
+        for pending in unindexed.applied[since:]
+        for path in (*(entry[0] for entry in pending.plain), *(link_path for link_path, _, _ in pending.hardlinks))
+    )
 
 
 def _below_a_file(fs: LayeredFS, directory: str) -> bool:

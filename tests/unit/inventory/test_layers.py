@@ -801,3 +801,19 @@ def test_thousands_of_links_to_one_directory_list_it_once() -> None:
         assert fs.read_bytes("/app7/specifications/x.gemspec", 1000) == gemspec
     assert len(found) == 20_000
     assert time.perf_counter() - started < 20  # listed per link: ~60 s on the CI machine
+
+
+def test_a_directory_a_later_layer_turned_into_a_link_costs_no_rebuild() -> None:
+    """usrmerge: a layer replaces ``/bin`` (a directory of files below) by a link to ``usr/bin``. The
+    old entries are gone, nothing lies below the link: the plain files stay out of the tree."""
+    base = build_tar([Entry("bin/ls", b"\x7fELF" + b"\1" * 60, mode=0o755), Entry("usr/bin/node", b"n")])
+    merged = build_tar([Entry("bin", kind=SYM, link="usr/bin")])
+    blobs = [
+        layer(base, "application/vnd.oci.image.layer.v1.tar"),
+        layer(merged, "application/vnd.oci.image.layer.v1.tar"),
+    ]
+    with read_layers(blobs, selection=Selection(patterns=("**/bin/node",))) as fs:
+        assert not fs._unindexed.done
+        assert fs.read_bytes("/bin/node", 10) == b"n"
+        assert not fs.exists("/usr/bin/ls")
+        assert fs.warnings == []
