@@ -1454,6 +1454,7 @@ def read_layers(
                     raise
         _keep_passed_link_contents(fs, layers, spool_dir, budget.limits)
         _write_through_symlinks(fs, layers, spool_dir, budget.limits)
+        _whiteouts_through_symlinks(fs)
         _keep_symlinked_contents(fs, layers, selection, spool_dir, budget.limits)
     except BaseException:
         fs.close()
@@ -1517,9 +1518,9 @@ def _write_through_symlinks(fs: LayeredFS, layers: Sequence[LayerInput], spool_d
     kept it at its literal path, which no lookup through the link reaches, so a layer could hide
     its packages behind an older database. Only hand-made tars do this (a build diffs real
     directories): each such entry is moved to its real path in its own layer, its content read
-    once more if the selection passed it over there, and each layer's warning names them. Whiteouts below a
-    symlink are not followed (they can only leave a file in the inventory that a container lacks).
-    Without such entries, the usual case, this costs a dictionary lookup per symlink.
+    once more if the selection passed it over there, and each layer's warning names them (whiteouts:
+    ``_whiteouts_through_symlinks``). Without such entries, the usual case, this costs a dictionary
+    lookup per symlink.
     """
 
     unindexed = fs._unindexed  # noqa: SLF001 -- the builder completes its own tree
@@ -1588,6 +1589,44 @@ def _write_through_symlinks(fs: LayeredFS, layers: Sequence[LayerInput], spool_d
         for path, real, node in moves:
             if node.layer == index and path in again:
                 fs._fill(real, index, again[path])  # noqa: SLF001
+
+
+def _whiteouts_through_symlinks(fs: LayeredFS) -> None:
+    """Whiteouts a layer wrote below a symlink delete where the link leads, as containerd applies
+    them (``RootPath`` of the whiteout's directory): ``var/lib/dpkg/.wh.status`` with ``/var/lib/dpkg``
+    a link to ``/opt/db`` deletes ``/opt/db/status``, and an opaque ``x/.wh..wh..opq`` with ``x`` a
+    link empties the directory it leads to. Applied at the literal path, they deleted nothing, and
+    the inventory kept packages no container has. The deletion takes the layer's place in each
+    path's history (before what the layer itself wrote there). Hand-made tars only; costs a
+    ``realpath`` per whiteout."""
+    found: list[tuple[int, str, bool]] = []  # (layer, real path, whether it is kept: an opaque directory)
+    for index, pending in enumerate(fs._unindexed.applied):  # noqa: SLF001 -- the builder completes its own tree
+        if not pending.whiteouts and not pending.opaque_dirs:
+            continue
+        view = fs.at_layer(index)
+        for path, opaque in (*((w, False) for w in pending.whiteouts), *((d, True) for d in pending.opaque_dirs)):
+            directory, _, name = path.rpartition("/")
+            try:
+                real = view.realpath(path) if opaque else f"{view.realpath(directory or '/').rstrip('/')}/{name}"
+            except UnsafeArchiveError:
+                continue
+            if real != path:
+                found.append((index, real, opaque))
+    if not found:
+        return
+    fs._index_plain_files()  # noqa: SLF001 -- what the whiteouts delete may be plain files
+    for index, real, opaque in found:
+        targets = list(fs._descendants(real))  # noqa: SLF001
+        if not opaque:
+            targets.append(real)
+        for target in targets:
+            if fs._visible(target, index - 1) is None:  # noqa: SLF001
+                continue
+            history = fs._history[target]  # noqa: SLF001
+            place = next((n for n, node in enumerate(history) if node.layer >= index), len(history))
+            history.insert(place, _Node(kind="whiteout", layer=index))
+            fs.changed.setdefault(index, set()).add(target)
+    fs._real_directories.clear()  # noqa: SLF001
 
 
 def _plain_below(unindexed: _Unindexed, link: str, since: int) -> bool:

@@ -817,3 +817,28 @@ def test_a_directory_a_later_layer_turned_into_a_link_costs_no_rebuild() -> None
         assert fs.read_bytes("/bin/node", 10) == b"n"
         assert not fs.exists("/usr/bin/ls")
         assert fs.warnings == []
+
+
+@pytest.mark.parametrize("whiteout", ["the file", "an opaque directory"])
+@pytest.mark.parametrize("stored", ["streamed", "in place"])
+def test_a_whiteout_below_a_symlink_deletes_where_the_link_leads(
+    shared_dir: Path, tmp_path: Path, whiteout: str, stored: str
+) -> None:
+    """``var/lib/dpkg/.wh.status`` with ``/var/lib/dpkg`` a link to ``/opt/db`` deletes ``/opt/db/status``
+    (containerd resolves the whiteout's directory): the inventory equals the one of the same
+    whiteout written at the real path, and the database's packages are gone from both."""
+    from wharfinger.inventory.catalog import catalog_layers
+
+    txtar = shared_dir / "fixtures/inventory/trivy/pkg/fanal/analyzer/pkg/dpkg/testdata/only-apt.txtar"
+    status = txtar.read_bytes().split(b"-- var/lib/dpkg/status --\n", 1)[1]
+    base = [Entry("opt/db/status", status), Entry("var/lib", kind=DIR), Entry("var/lib/dpkg", kind=SYM, link="/opt/db")]
+    name = ".wh.status" if whiteout == "the file" else ".wh..wh..opq"
+
+    def inventory(top: list[Entry]) -> list[tuple[str, str]]:
+        tars = [build_tar(base), build_tar(top)]
+        made = [layer(gz(t)) if stored == "streamed" else in_place_layer(t, tmp_path) for t in tars]
+        return sorted((p.name, p.version) for p in catalog_layers(made, store=None).packages)
+
+    assert inventory([Entry("etc/other", b"x")])  # the database holds packages
+    through_link = inventory([Entry(f"var/lib/dpkg/{name}")])
+    assert through_link == inventory([Entry(f"opt/db/{name}")]) == []

@@ -147,16 +147,23 @@ _THROUGH_LINKS = Selection(patterns=("/a/keep*", "/b/keep", "**/c/keep.txt"))
 
 @st.composite
 def _linked_directories(draw: st.DrawFn) -> list[Entry]:
-    """Files, and symlinks that mostly lead to directories (``_layer_entries`` rarely makes those)."""
+    """Files, symlinks that mostly lead to directories (``_layer_entries`` rarely makes those), and
+    whiteouts, which may lie below those links."""
     entries: list[Entry] = []
     for _ in range(draw(st.integers(1, 8))):
         path = draw(_paths)
-        if draw(st.booleans()):
+        kind = draw(st.sampled_from(("file", "file", "symlink", "symlink", "whiteout", "opaque")))
+        if kind == "file":
             entries.append(Entry(path, path.encode()))
-        else:
+        elif kind == "symlink":
             entries.append(
                 Entry(path, kind=SYM, link=draw(st.sampled_from(("b", "/c", "a/b", "../c", "c", "/", "keep"))))
             )
+        elif kind == "whiteout":
+            head, _, name = path.rpartition("/")
+            entries.append(Entry(f"{head}/.wh.{name}" if head else f".wh.{name}"))
+        else:
+            entries.append(Entry(f"{path}/.wh..wh..opq"))
     return entries
 
 
