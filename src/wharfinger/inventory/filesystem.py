@@ -239,8 +239,8 @@ def through_symlinks(fs: ImageFS, patterns: Iterable[str]) -> dict[str, str]:
                 real = fs.realpath(path)
                 if real == path or path in found:
                     continue
-                real_directory, _, real_name = real.rpartition("/")
-                if (real_directory or "/") == directory and (
+                real_parent, _, real_name = real.rpartition("/")
+                if (real_parent or "/") == directory and (
                     _name_glob(base).fullmatch(real_name) is not None if wild else real_name == base
                 ):
                     continue  # the pattern matches the real path too: that is the one listed
@@ -395,9 +395,9 @@ def _index_patterns(patterns: tuple[str, ...]) -> _Index:
         base, directory = anchored[cut + 1 :], anchored[:cut] or "/"
         if "**" in base or not base:
             deep.append(full)
-        elif any(c in base for c in "*?[") and not any(c in directory for c in "*?["):
+        elif _is_glob(base) and not _is_glob(directory):
             directories.setdefault(directory, []).append(full)
-        elif any(c in base for c in "*?["):
+        elif _is_glob(base):
             wild_full.append(full)
             wild_base.append(_translate_glob(base))
         else:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import itertools
 import json
 import logging
 import mmap
@@ -703,9 +704,13 @@ class _Unindexed:
         of the layer's entries before them (``LayeredFS._replace_directory``)."""
         self.applied.append(pending)
         paths, directories = self.paths, self.directories
-        replacing = [(entry[0], entry[3]) for entry in pending.plain if entry[0] in tree]
-        replacing += [(path, len(pending.entries)) for path in hardlinks if path in tree]
-        for path in (*(entry[0] for entry in pending.plain), *hardlinks):
+        replacing: list[tuple[str, int]] = []
+        after_entries = len(pending.entries)  # plain hardlinks are applied after the layer's entries
+        for path, before in itertools.chain(
+            ((entry[0], entry[3]) for entry in pending.plain), ((link, after_entries) for link in hardlinks)
+        ):
+            if path in tree:
+                replacing.append((path, before))
             paths.add(path)
             directory = path[: path.rfind("/")] or "/"
             while directory not in directories:
@@ -790,12 +795,19 @@ class LayeredFS:
                 stack.append(child)
 
     def _delete(self, path: str, layer: int, *, keep_self: bool) -> None:
+        """A whiteout of ``layer``: what lower layers left at ``path`` (and below it) is gone. The
+        deletion takes the layer's place in each history, before what the layer itself wrote there
+        (the end, while the layer is applied; ``_whiteouts_through_symlinks`` applies it later)."""
         targets = list(self._descendants(path))
         if not keep_self:
             targets.append(path)
         for target in targets:
             if self._visible(target, layer - 1) is not None:
-                self._history[target].append(_Node(kind="whiteout", layer=layer))
+                history = self._history[target]
+                place = len(history)
+                while place and history[place - 1].layer >= layer:
+                    place -= 1
+                history.insert(place, _Node(kind="whiteout", layer=layer))
                 self.changed.setdefault(layer, set()).add(target)
 
     def _apply(self, layer: int, pending: _Pending, selected: PathPatterns | None = None) -> None:
@@ -1616,16 +1628,7 @@ def _whiteouts_through_symlinks(fs: LayeredFS) -> None:
         return
     fs._index_plain_files()  # noqa: SLF001 -- what the whiteouts delete may be plain files
     for index, real, opaque in found:
-        targets = list(fs._descendants(real))  # noqa: SLF001
-        if not opaque:
-            targets.append(real)
-        for target in targets:
-            if fs._visible(target, index - 1) is None:  # noqa: SLF001
-                continue
-            history = fs._history[target]  # noqa: SLF001
-            place = next((n for n, node in enumerate(history) if node.layer >= index), len(history))
-            history.insert(place, _Node(kind="whiteout", layer=index))
-            fs.changed.setdefault(index, set()).add(target)
+        fs._delete(real, index, keep_self=opaque)  # noqa: SLF001
     fs._real_directories.clear()  # noqa: SLF001
 
 
