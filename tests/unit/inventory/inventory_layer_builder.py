@@ -81,3 +81,10 @@ def in_place_layer(
         size=len(blob),
         location=BlobLocation(path=path, offset=len(head), size=len(blob)),
     )
+
+
+def stored_layers(tars: list[list[Entry]] | list[bytes], stored: str, directory: Path) -> list[LayerInput]:
+    """Each layer (entries, or a tar already built) as ``stored``: gzip-compressed and ``"streamed"``,
+    or a plain tar read ``"in place"`` from a file in ``directory``."""
+    blobs = [t if isinstance(t, bytes) else build_tar(t) for t in tars]
+    return [layer(gz(b)) if stored == "streamed" else in_place_layer(b, directory) for b in blobs]

@@ -7,7 +7,7 @@ from typing import BinaryIO
 
 import pytest
 import zstandard
-from inventory_layer_builder import Entry, MemoryStore, build_tar, gz, in_place_layer, layer
+from inventory_layer_builder import Entry, MemoryStore, build_tar, gz, in_place_layer, layer, stored_layers
 
 from wharfinger.errors import UnsafeArchiveError
 from wharfinger.inventory.filesystem import ImageFS
@@ -464,7 +464,7 @@ def test_an_os_database_behind_a_symlink_is_read(tmp_path: Path, shape: str, sto
     from wharfinger.inventory.catalog import catalog_layers
 
     tars = [build_tar(entries) for entries in _SYMLINKED[shape]]
-    made = [layer(gz(t)) if stored == "streamed" else in_place_layer(t, tmp_path) for t in tars]
+    made = stored_layers(tars, stored, tmp_path)
     inventory = catalog_layers(made, store=None)
     assert [(p.name, p.version) for p in inventory.packages] == [("bash", "5.2.15-2+b2")]
     assert inventory.warnings == ()
@@ -503,7 +503,7 @@ def test_distroless_status_d_behind_a_symlinked_directory_is_read(
         "the link in a later layer": [[*files], [Entry("var/lib", kind=DIR), link]],
         "the link first": [[Entry("var/lib", kind=DIR), link, *files]],
     }[shape]
-    made = [layer(gz(build_tar(t))) if stored == "streamed" else in_place_layer(build_tar(t), tmp_path) for t in tars]
+    made = stored_layers(tars, stored, tmp_path)
     expected = DPKG.catalog(DirFS(root), CatalogContext(distro=None))  # the fixture as syft ships it
     inventory = catalog_layers(made, store=None)
     assert [(p.name, p.version, p.source_name) for p in inventory.packages] == [
@@ -529,7 +529,7 @@ def test_dpkg_file_lists_behind_a_symlinked_directory_are_read(shared_dir: Path,
             Entry("var/lib/dpkg", kind=SYM, link="/srv/dpkg"),
         ]
     )
-    made = layer(gz(tar)) if stored == "streamed" else in_place_layer(tar, tmp_path)
+    (made,) = stored_layers([tar], stored, tmp_path)
     with read_layers([made], selection=Selection(patterns=DPKG.patterns)) as fs:
         assert list(fs.glob(["/var/lib/dpkg/info/*.md5sums"])) == ["/var/lib/dpkg/info/libpam-runtime.md5sums"]
         owned = DPKG.owned_files(fs)
@@ -592,17 +592,13 @@ def test_a_package_below_a_symlinked_directory_is_found(
     data = (shared_dir / fixture).read_bytes()
     catalogers = select_catalogers(load_catalogers(), CatalogerSelection.INSTALLED)
 
-    def made(tars: list[list[Entry]]) -> list[LayerInput]:
-        blobs = [build_tar(entries) for entries in tars]
-        return [layer(gz(b)) if stored == "streamed" else in_place_layer(b, tmp_path) for b in blobs]
-
-    in_place = catalog_layers(made([[Entry(where, data)]]), catalogers, store=None)
+    in_place = catalog_layers(stored_layers([[Entry(where, data)]], stored, tmp_path), catalogers, store=None)
     assert in_place.packages  # the fixture holds packages
     moved = Entry(target + where.removeprefix(directory), data)
     up = "../" * directory.count("/")
     symlink = Entry(directory, kind=SYM, link=f"/{target}" if link == "absolute" else f"{up}{target}")
     tars = [[moved], [symlink]] if link == "in a later layer" else [[moved, symlink]]
-    linked = catalog_layers(made(tars), catalogers, store=None)
+    linked = catalog_layers(stored_layers(tars, stored, tmp_path), catalogers, store=None)
     assert _summary(linked) == _summary(in_place)
     assert {p.locations[0].path for p in linked.packages} == {"/" + where}
     assert {p.layer_digest for p in linked.packages} == {linked.layer_digests[0]}  # the layer with the file
@@ -685,7 +681,7 @@ def test_an_entry_below_a_symlink_lands_where_the_link_leads(
     tars = [build_tar(base), build_tar(top)]
     expected = _dpkg_query_after_tar(tars, tmp_path)
     assert expected  # the oracle found the packages of the later layer
-    made = [layer(gz(t)) if stored == "streamed" else in_place_layer(t, tmp_path) for t in tars]
+    made = stored_layers(tars, stored, tmp_path)
     inventory = catalog_layers(made, store=None)
     assert {(p.name, p.version) for p in inventory.packages} == expected
     assert {p.layer_digest for p in inventory.packages} == {made[1].digest}
@@ -726,17 +722,15 @@ def test_a_directory_replaced_by_a_non_directory_takes_its_packages_along(
     fixture, where, replacement = _REPLACED[case]
     catalogers = select_catalogers(load_catalogers(), CatalogerSelection.INSTALLED)
 
-    def made(tars: list[list[Entry]]) -> list[LayerInput]:
-        blobs = [build_tar(entries) for entries in tars]
-        return [layer(gz(b)) if stored == "streamed" else in_place_layer(b, tmp_path) for b in blobs]
-
     package = Entry(where, (shared_dir / fixture).read_bytes())
-    assert catalog_layers(made([[package]]), catalogers, store=None).packages  # the fixture is a package
+    assert catalog_layers(
+        stored_layers([[package]], stored, tmp_path), catalogers, store=None
+    ).packages  # the fixture is a package
     tars = [[package, replacement]] if when == "same layer" else [[package], [replacement]]
-    assert catalog_layers(made(tars), catalogers, store=None).packages == ()
+    assert catalog_layers(stored_layers(tars, stored, tmp_path), catalogers, store=None).packages == ()
     # and the file written again below a directory that came back is there again
     again = [*tars, [Entry(replacement.name, kind=DIR), package]]
-    assert catalog_layers(made(again), catalogers, store=None).packages
+    assert catalog_layers(stored_layers(again, stored, tmp_path), catalogers, store=None).packages
 
 
 @pytest.mark.parametrize(
@@ -774,7 +768,7 @@ def test_a_hardlink_to_a_lower_layers_file_reads_its_content(tmp_path: Path, sto
         build_tar([Entry("opt/s", _STATUS), Entry("opt/other", b"o" * 3000)]),
         build_tar([Entry("var/lib/dpkg/status", kind=LNK, link="opt/s")]),
     ]
-    made = [layer(gz(t)) if stored == "streamed" else in_place_layer(t, tmp_path) for t in tars]
+    made = stored_layers(tars, stored, tmp_path)
     selection = Selection(patterns=("/var/lib/dpkg/status",))
     with read_layers(made, selection=selection) as fs:
         assert fs.read_bytes("/var/lib/dpkg/status", 1000) == _STATUS
@@ -836,7 +830,7 @@ def test_a_whiteout_below_a_symlink_deletes_where_the_link_leads(
 
     def inventory(top: list[Entry]) -> list[tuple[str, str]]:
         tars = [build_tar(base), build_tar(top)]
-        made = [layer(gz(t)) if stored == "streamed" else in_place_layer(t, tmp_path) for t in tars]
+        made = stored_layers(tars, stored, tmp_path)
         return sorted((p.name, p.version) for p in catalog_layers(made, store=None).packages)
 
     assert inventory([Entry("etc/other", b"x")])  # the database holds packages
