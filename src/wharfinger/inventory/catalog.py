@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the layer walker is imported when layers are read: a cache 
     # one) needs only `Inventory`
     from wharfinger.inventory.cataloger import Cataloger
     from wharfinger.inventory.filesystem import ImageFS
+    from wharfinger.inventory.layer_hasher import LayerHasher
     from wharfinger.inventory.layer_input import LayerInput
     from wharfinger.inventory.layers import LayeredFS, LayerLimits, Selection
 from wharfinger.inventory.package import Distro, Package
@@ -189,13 +190,14 @@ def catalog_layers(
     limits: LayerLimits | None = None,
     warn: Callable[[str], None] | None = None,
     skip_os_owned: bool = True,
+    hasher: LayerHasher | None = None,
 ) -> Inventory:
     """The inventory of an image given as its layers, bottom first.
 
     By default only the catalogers of installed packages run (syft's ``image`` selection, trivy's
     image mode): a lock file left in an image declares what a build resolved, not what was
     installed. Their files are then not even kept while the layers stream. ``skip_os_owned``: as
-    ``catalog_fs``."""
+    ``catalog_fs``. ``hasher``: as ``read_layers``'s (the caller's, started early, still the caller's)."""
     from wharfinger.inventory.cataloger import (  # noqa: PLC0415 -- see the TYPE_CHECKING import
         CatalogerSelection,
         load_catalogers,
@@ -217,7 +219,13 @@ def catalog_layers(
     # layers hashed in place are confirmed when the block is left, before the inventory is used or
     # stored: cataloguing overlaps the hash of the largest layer
     with read_layers(
-        layers, selection=_selection(catalogers), limits=limits, warn=warn, store=layer_store, defer_verification=True
+        layers,
+        selection=_selection(catalogers),
+        limits=limits,
+        warn=warn,
+        store=layer_store,
+        defer_verification=True,
+        hasher=hasher,
     ) as fs:
         inventory = catalog_fs(fs, catalogers, warn=warn, skip_os_owned=skip_os_owned)
         by_cataloger: list[Package] = []

@@ -60,6 +60,7 @@ from wharfinger.inventory.filesystem import (
     resolve_inside_root,
     through_symlinks,
 )
+from wharfinger.inventory.layer_hasher import HashJob, HelperUnavailableError, LayerHasher
 from wharfinger.inventory.layer_input import LayerInput
 from wharfinger.inventory.tarstream import (
     CONTIGUOUS,
@@ -431,6 +432,72 @@ class _Verifier:
         return self._failure
 
 
+class _HelperVerifier:
+    """``_Verifier``'s job done by the hashing helper process (``layer_hasher``), which hashes the
+    layers in turn on the other core without taking the GIL from the parser. Where the helper cannot
+    take or finish the job, the layer is hashed here after all (``_Verifier``): never unverified."""
+
+    def __init__(self, layer: LayerInput, fd: int, offset: int, size: int, reading: _Reading) -> None:
+        self._layer = layer
+        self._offset = offset
+        self._size = size
+        self._budget = reading.budget
+        self._fd: int | None = os.dup(fd)  # for hashing here, should the helper fail; the parser closes its own
+        self._fallback: _Verifier | None = None
+        self._job: HashJob | None = None
+        self._algorithm = layer.digest.partition(":")[0]
+        try:
+            self._job = reading.hasher.submit(fd, offset, size, self._algorithm)
+        except HelperUnavailableError as exc:
+            self._hash_here(exc)
+
+    def _hash_here(self, why: OSError) -> None:
+        log.debug("layer %s: hashed in process (%s)", self._layer.digest, why)
+        if self._fd is not None:
+            self._fallback = _Verifier(self._layer, self._fd, self._offset, self._size, self._budget)
+        self._close_fd()
+
+    def _close_fd(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def cancel(self) -> None:
+        """Forget the layer (its filesystem is dropped unconfirmed); the helper stops when the read closes."""
+        if self._fallback is not None:
+            self._fallback.cancel()
+        self._close_fd()
+
+    def verdict(self) -> BaseException | None:
+        """Wait for the helper's answer; the error reading or verifying the layer, if any."""
+        from wharfinger.oci.digest import DigestVerifier  # noqa: PLC0415 -- a pure module, loaded only for this path
+
+        if self._job is not None:
+            job, self._job = self._job, None
+            try:
+                done, hex_digest = job.result()
+            except HelperUnavailableError as exc:
+                self._hash_here(exc)
+            except OSError as exc:
+                self._close_fd()
+                return UnsafeArchiveError(
+                    f"layer {self._layer.digest} cannot be read: {exc}", hint="the blob is corrupt or truncated"
+                )
+            else:
+                self._close_fd()
+                digest = self._layer.digest
+                try:  # the same check (and message) as `ImageSource.open_blob`'s `verifier_for(descriptor)`
+                    DigestVerifier(digest, expected_size=self._size, what=f"blob {digest}").verify_hashed(
+                        done, hex_digest
+                    )
+                except WharfingerError as failure:
+                    return failure
+                if self._layer.progress is not None:
+                    self._layer.progress(done)
+                return None
+        return self._fallback.verdict() if self._fallback is not None else None
+
+
 def _lies_as_plain_tar(layer: LayerInput) -> bool:
     """Whether ``_read_layer`` will parse this layer in place (a truncated one is refused there)."""
     try:
@@ -490,7 +557,7 @@ class _Pending:
     # in the tar): most of a layer's entries, put into the tree only if a query needs them (``_Unindexed``)
     plain: list[tuple[str, int, int, int]] = field(default_factory=list)
     # a plain-tar layer read in place whose hash is still running (``read_layers(defer_verification=True)``)
-    verifier: _Verifier | None = None
+    verifier: _Verifier | _HelperVerifier | None = None
     # the layer's index for the cache, packed as it is read (``read_layers(store=…)``)
     index: _IndexPacker | None = None
     # contents of files that selected hardlinks point to, which the stream had passed (``_keep_linked_contents``)
@@ -748,8 +815,9 @@ class LayeredFS:
         self.changed: dict[int, set[str]] = {}  # layer index → paths of selected files it added or deleted
         # layers whose hash may still run (None: verified while read), each with what stores its
         # index once confirmed; and the thread compressing those indexes (``read_layers``)
-        self._unconfirmed: list[tuple[_Verifier | None, Callable[[], None] | None]] = []
+        self._unconfirmed: list[tuple[_Verifier | _HelperVerifier | None, Callable[[], None] | None]] = []
         self._packer: ThreadPoolExecutor | None = None
+        self._hasher: LayerHasher | None = None  # the read's hashing helper, stopped by ``close``
         # selected hardlinks whose target's content was passed over: (path, target, its layer, the link's)
         self._passed_links: list[tuple[str, str, int, int]] = []
         # selected files named only through a symlinked directory: path → real path (``through_symlinks``)
@@ -989,6 +1057,7 @@ class LayeredFS:
         view._unindexed = self._unindexed  # noqa: SLF001
         view._unconfirmed = []  # noqa: SLF001 -- the owner confirms
         view._packer = None  # noqa: SLF001 -- and stores
+        view._hasher = None  # noqa: SLF001 -- and stops the hashing helper
         view._passed_links = []  # noqa: SLF001 -- the owner completes the tree
         view._aliases = self._aliases  # noqa: SLF001 -- checked against the view's own symlinks in ``glob``
         view._symlinks = self._symlinks  # noqa: SLF001
@@ -1024,6 +1093,9 @@ class LayeredFS:
             if verifier is not None:
                 verifier.cancel()
         self._unconfirmed = []
+        if self._hasher is not None:  # after the verifiers' cancel: a layer still hashing is not waited for
+            self._hasher.close()
+            self._hasher = None
         if self._packer is not None:  # before the spool goes: the packer may be reading it
             self._packer.shutdown(wait=True, cancel_futures=True)
             self._packer = None
@@ -1235,6 +1307,7 @@ class _Reading:
     spool_dir: Path
     defer_verification: bool = False
     packer: ThreadPoolExecutor | None = None  # compresses layer indexes for the cache (``_IndexPacker``)
+    hasher: LayerHasher = field(default_factory=LayerHasher)  # hashes the plain-tar layers parsed in place
 
 
 def _new_pending(reading: _Reading) -> _Pending:
@@ -1312,7 +1385,7 @@ def _read_plain_tar(index: int, layer: LayerInput, plain: tuple[int, int, int], 
                 hint="a decompression bomb or an unusually large layer; refusing the image",
             )
         budget.add_bytes(layer.digest, size)
-        verifier = _Verifier(layer, fd, offset, size, budget)
+        verifier = _HelperVerifier(layer, fd, offset, size, reading)
         try:
             _read_entries(TarReader(FileSource(fd, offset, size)), index, layer, pending, reading)
         except BaseException as exc:
@@ -1380,6 +1453,7 @@ def read_layers(
     parallel: int | None = None,
     store: LayerIndexStore | None = None,
     defer_verification: bool = False,
+    hasher: LayerHasher | None = None,
 ) -> LayeredFS:
     """Stream every layer once; return the assembled filesystem (close it when done).
 
@@ -1396,6 +1470,10 @@ def read_layers(
     as soon as it is parsed, its hash left running, so the caller catalogues the image while the
     largest layer is still being hashed (docker-archive ``big``: its 1.1 GB layer hashes for ~1 s).
     The caller must then ``confirm()`` (leaving a ``with`` block does) before using any result.
+
+    ``hasher``: the helper process that hashes plain-tar layers (``layer_hasher``); a caller that
+    knows layers will be parsed in place starts one early (the helper's start-up then overlaps
+    resolving the image) and closes it after the filesystem. By default the read starts its own.
     """
     if parallel is None:
         parallel = max(1, min(3, os.cpu_count() or 1))
@@ -1406,7 +1484,9 @@ def read_layers(
     packer = fs._packer = (  # noqa: SLF001 -- the builder owns the tree
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="wharfinger-layer-pack") if store is not None else None
     )
-    reading = _Reading(selection, selected, budget, spool_dir, defer_verification, packer)
+    if hasher is None:
+        hasher = fs._hasher = LayerHasher()  # noqa: SLF001 -- its own: stopped when the filesystem is closed
+    reading = _Reading(selection, selected, budget, spool_dir, defer_verification, packer, hasher)
     keys = [_layer_key(layer.digest, selection) for layer in layers]
     cached: dict[int, _Pending] = {}
     if store is not None:  # looked up here, in the caller's thread: the store need not be thread-safe
@@ -1483,9 +1563,15 @@ def _reread(index: int, layer: LayerInput, paths: set[str], spool_dir: Path, lim
     """The contents of ``paths`` in one layer, read once more (the last entry of a path wins)."""
     patterns = tuple(sorted(_literal_glob(p) for p in paths))
     again_dir = Path(tempfile.mkdtemp(prefix=f"again-{index}-", dir=spool_dir))  # its spools apart
-    again = _read_layer_once(
-        index, layer, _Reading(Selection(patterns=patterns), PathPatterns(patterns), _Budget(limits), again_dir)
-    )
+    hasher = LayerHasher()  # the layer is hashed again: the file may have changed since the first read
+    try:
+        again = _read_layer_once(
+            index,
+            layer,
+            _Reading(Selection(patterns=patterns), PathPatterns(patterns), _Budget(limits), again_dir, hasher=hasher),
+        )
+    finally:
+        hasher.close()
     return {
         path: node
         for path, node in again.entries

@@ -120,16 +120,19 @@ class DigestVerifier:
         self._hasher.update(view)
 
     def verify(self) -> None:
-        if self._expected_size is not None and self._size != self._expected_size:
+        self.verify_hashed(self._size, self._hasher.hexdigest())
+
+    def verify_hashed(self, size: int, hex_digest: str) -> None:
+        """``verify`` for content hashed elsewhere (another process): ``size`` bytes gave ``hex_digest``."""
+        if self._expected_size is not None and size != self._expected_size:
             raise DigestMismatchError(
-                f"{self._what} {self._expected} has {self._size} bytes, its descriptor says {self._expected_size}",
+                f"{self._what} {self._expected} has {size} bytes, its descriptor says {self._expected_size}",
                 hint="the content is truncated or corrupt; fetch it again",
             )
-        actual = self._hasher.hexdigest()
-        if actual != self._expected.hex:
+        if hex_digest != self._expected.hex:
             raise DigestMismatchError(
                 f"{self._what} does not match its digest: expected {self._expected}, "
-                f"got {self._expected.algorithm}:{actual}",
+                f"got {self._expected.algorithm}:{hex_digest}",
                 hint="the content was altered or corrupted; do not trust it, fetch it again",
             )
 

@@ -1,0 +1,227 @@
+"""Hash plain-tar layers lying in local files in a helper process, one layer after another.
+
+A layer parsed in place (``layers._read_plain_tar``) must still be hashed whole against its digest.
+Hashing it in a thread of this process cost the parse dearly although hashing itself releases the
+GIL: on deb-min's docker-archive (2 layers, 175 MB) the second layer parsed in 47-57 ms beside the
+hash against 21-25 ms without, and the first layer's hash took 95-120 ms against 70 ms alone. Each
+layer had a thread of its own, so two hashes and the parser shared two cores; and a thread that
+returns from a 8 MiB read or hash waits for the parser to hand over the GIL. One helper process
+hashes the layers in turn, on the other core, with no GIL to share (measured in docs/benchmarks.md,
+session 7).
+
+The helper is ``python -I -S`` running ``_HELPER``: the standard library only, no site packages,
+no environment. It receives each layer's *open descriptor* over a private socket pair (``SCM_RIGHTS``),
+never a path: a file swapped on disk between the parse and the hash cannot pass for the layer, both
+read the same open file. It answers each job, in order, with the bytes it read and their hex digest.
+
+Where the helper cannot run (no ``sys.executable``, no ``SOCK_SEQPACKET``, a helper that died) the
+layer is hashed in this process instead (``layers._Verifier``): slower, never unverified.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, Self
+
+if TYPE_CHECKING:
+    import _socket
+
+__all__ = ["HashJob", "LayerHasher", "helper_command"]
+
+log = logging.getLogger(__name__)
+
+# Kept to what the standard library does, and short: it runs at every start of the helper. It
+# takes ``_socket``, not ``socket`` (whose enum and selectors imports cost ~6 ms before the first hash).
+_HELPER: Final = """\
+import _socket, hashlib, os, sys
+channel = _socket.socket(fileno=int(sys.argv[1]))
+buffer = memoryview(bytearray(8 << 20))
+while True:
+    message, ancillary, _flags, _address = channel.recvmsg(256, _socket.CMSG_SPACE(4))
+    fds = [
+        int.from_bytes(data[i : i + 4], sys.byteorder)
+        for level, kind, data in ancillary
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS
+        for i in range(0, len(data) - 3, 4)
+    ]
+    if not message or len(fds) != 1:
+        break
+    fd = fds[0]
+    try:
+        offset, size, algorithm = message.decode().split()
+        offset, size = int(offset), int(size)
+        hasher = hashlib.new(algorithm)
+        done = 0
+        while done < size:
+            got = os.preadv(fd, [buffer[: min(len(buffer), size - done)]], offset + done)
+            if not got:
+                break
+            hasher.update(buffer[:got])
+            done += got
+        reply = f"ok {done} {hasher.hexdigest()}"
+    except (OSError, ValueError) as exc:
+        reply = "error " + (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+    finally:
+        os.close(fd)
+    channel.send(reply.encode()[:4096])
+"""
+_REPLY_BYTES: Final = 4096
+
+
+def helper_command(channel_fd: int) -> list[str]:
+    """The helper's command line (isolated mode, no site packages: only the standard library runs)."""
+    return [sys.executable, "-I", "-S", "-c", _HELPER, str(channel_fd)]
+
+
+class HelperUnavailableError(OSError):
+    """The helper could not take, or did not answer, a job: the caller hashes the layer itself."""
+
+
+class HashJob:
+    """One layer handed to the helper; ``result()`` waits for its answer."""
+
+    def __init__(self, hasher: LayerHasher, number: int) -> None:
+        self._hasher = hasher
+        self.number = number
+
+    def result(self) -> tuple[int, str]:
+        """(bytes read, hex digest); ``OSError`` with the helper's reason if it could not read the layer,
+        ``HelperUnavailableError`` if the helper is gone."""
+        return self._hasher._result(self.number)  # noqa: SLF001 -- the job asks its own hasher
+
+
+class LayerHasher:
+    """A helper process started at the first job and stopped by ``close()``. Threads may submit and
+    wait at the same time: one waiting for an answer does not hold up another's submit."""
+
+    def __init__(self, *, spawn: Callable[[list[str], int], subprocess.Popen[bytes]] | None = None) -> None:
+        self._spawn = spawn or _spawn
+        self._sending = threading.Lock()
+        self._receiving = threading.Lock()
+        self._channel: _socket.socket | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._broken = False
+        self._submitted = 0
+        self._answers: dict[int, tuple[int, str] | OSError] = {}
+        self._received = 0
+
+    def start(self) -> None:
+        """Start the helper now, ahead of the first job (its start-up then overlaps the caller's
+        work); where it cannot start, the jobs are hashed in the caller's process."""
+        with self._sending:
+            try:
+                self._started()
+            except HelperUnavailableError as exc:
+                log.debug("%s", exc)
+
+    def submit(self, fd: int, offset: int, size: int, algorithm: str) -> HashJob:
+        """Queue the bytes ``[offset, offset + size)`` of ``fd`` (the helper gets its own copy of the
+        descriptor); ``HelperUnavailableError`` if the helper cannot be started or reached."""
+        with self._sending:
+            channel = self._started()
+            import _socket  # noqa: PLC0415 -- loaded by the first job
+
+            try:
+                channel.sendmsg(
+                    [f"{offset} {size} {algorithm}".encode()],
+                    [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fd.to_bytes(4, sys.byteorder))],
+                )
+            except OSError as exc:
+                self._broken = True
+                raise HelperUnavailableError(f"the hashing helper cannot be reached: {exc}") from exc
+            self._submitted += 1
+            return HashJob(self, self._submitted)
+
+    def _started(self) -> _socket.socket:
+        import _socket  # noqa: PLC0415 -- `socket` itself costs ~6 ms of imports; only a pair is made here
+
+        if self._broken:
+            raise HelperUnavailableError("the hashing helper is not running")
+        if self._channel is not None:
+            return self._channel
+        if not sys.executable or not hasattr(os, "preadv") or not hasattr(_socket, "SCM_RIGHTS"):
+            self._broken = True
+            raise HelperUnavailableError("no interpreter or descriptor passing to run the hashing helper with")
+        try:
+            ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+        except (OSError, AttributeError) as exc:
+            self._broken = True
+            raise HelperUnavailableError(f"no socket pair for the hashing helper: {exc}") from exc
+        try:
+            self._process = self._spawn(helper_command(theirs.fileno()), theirs.fileno())
+        except OSError as exc:
+            ours.close()
+            self._broken = True
+            raise HelperUnavailableError(f"the hashing helper cannot start: {exc}") from exc
+        finally:
+            theirs.close()
+        self._channel = ours
+        return ours
+
+    def _result(self, number: int) -> tuple[int, str]:
+        with self._receiving:
+            while number not in self._answers:
+                if self._channel is None or self._broken:
+                    raise HelperUnavailableError("the hashing helper stopped before answering")
+                try:
+                    reply = self._channel.recv(_REPLY_BYTES)
+                except OSError as exc:
+                    reply = b""
+                    log.debug("hashing helper: %s", exc)
+                if not reply:  # the helper exited (killed, out of memory): its jobs are the caller's
+                    self._broken = True
+                    raise HelperUnavailableError("the hashing helper exited before answering")
+                self._received += 1
+                self._answers[self._received] = _parse_reply(reply)
+            answer = self._answers.pop(number)
+        if isinstance(answer, OSError):
+            raise answer
+        return answer
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the helper (a job still hashing is dropped: its layer is not used)."""
+        with self._sending:
+            channel, process = self._channel, self._process
+            self._process = None
+            self._broken = True
+        if process is not None:
+            if process.poll() is None:
+                process.kill()  # it may be in the middle of a 1 GB layer nobody waits for
+            process.wait()
+        if channel is not None:
+            with self._receiving:  # a thread still waiting has seen the helper's end by now
+                self._channel = None
+                channel.close()
+
+
+def _parse_reply(reply: bytes) -> tuple[int, str] | OSError:
+    status, _, rest = reply.decode(errors="replace").partition(" ")
+    if status == "ok":
+        done, _, hex_digest = rest.partition(" ")
+        if done.isdigit() and hex_digest.isalnum():
+            return int(done), hex_digest
+    elif status == "error":
+        return OSError(rest or "unknown error")
+    return HelperUnavailableError(f"the hashing helper answered {reply[:80]!r}")
+
+
+def _spawn(command: list[str], channel_fd: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        pass_fds=(channel_fd,),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={},
+    )

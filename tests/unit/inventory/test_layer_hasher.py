@@ -1,0 +1,165 @@
+"""The hashing helper process (``layer_hasher``) and the layers that rely on it.
+
+The digests are checked against coreutils' ``sha256sum``; the fallbacks (a helper that cannot
+start, dies, or answers nonsense) must still refuse an altered layer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from inventory_layer_builder import Entry, build_tar, in_place_layer
+
+from wharfinger.errors import DigestMismatchError
+from wharfinger.inventory import layer_hasher
+from wharfinger.inventory.layer_hasher import HelperUnavailableError, LayerHasher
+from wharfinger.inventory.layers import Selection, read_layers
+
+SELECTION = Selection(patterns=("/var/lib/dpkg/status",))
+ENTRIES = [
+    Entry("var/lib/dpkg/status", b"Package: a\nVersion: 1\n"),
+    Entry("usr/share/doc/a/copyright", b"x" * 70_000),  # skipped by the parse: only the hash reads it
+]
+
+
+def sha256sum(data: bytes) -> str:
+    done = subprocess.run(["sha256sum"], input=data, capture_output=True, check=True)
+    return done.stdout.split()[0].decode()
+
+
+def altered_layer() -> tuple[bytes, bytes]:
+    tar = build_tar(ENTRIES)
+    at = tar.index(b"x" * 70_000) + 4321
+    return tar, tar[:at] + b"y" + tar[at + 1 :]
+
+
+def test_the_helper_hashes_a_range_as_sha256sum_does(tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    offset, size = 1_000_001, 2 * 1024 * 1024 + 5
+    with LayerHasher() as hasher, path.open("rb") as f:
+        whole = hasher.submit(f.fileno(), 0, len(data), "sha256")
+        part = hasher.submit(f.fileno(), offset, size, "sha256")
+        assert part.result() == (size, sha256sum(data[offset : offset + size]))  # answers asked out of order
+        assert whole.result() == (len(data), sha256sum(data))
+
+
+def test_a_layer_larger_than_one_read_is_hashed_whole(tmp_path: Path) -> None:
+    data = os.urandom(19 * 1024 * 1024)  # three of the helper's 8 MiB reads
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    with LayerHasher() as hasher, path.open("rb") as f:
+        assert hasher.submit(f.fileno(), 0, len(data), "sha256").result() == (len(data), sha256sum(data))
+
+
+def test_the_helper_hashes_the_open_file_not_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "blob"
+    path.write_bytes(b"the layer that was parsed")
+    swapped = tmp_path / "other"
+    swapped.write_bytes(b"another file put in its place")
+    with LayerHasher() as hasher, path.open("rb") as f:
+        swapped.replace(path)  # after the parse opened it, before the hash
+        assert hasher.submit(f.fileno(), 0, 25, "sha256").result() == (25, sha256sum(b"the layer that was parsed"))
+
+
+def test_a_short_file_answers_the_bytes_it_has(tmp_path: Path) -> None:
+    path = tmp_path / "blob"
+    path.write_bytes(b"12345")
+    with LayerHasher() as hasher, path.open("rb") as f:
+        assert hasher.submit(f.fileno(), 2, 100, "sha256").result() == (3, sha256sum(b"345"))
+
+
+def test_a_read_error_is_answered_as_an_os_error(tmp_path: Path) -> None:
+    fd = os.open(tmp_path, os.O_RDONLY)  # a directory: pread fails with EISDIR
+    try:
+        with LayerHasher() as hasher:
+            job = hasher.submit(fd, 0, 10, "sha256")
+            with pytest.raises(OSError, match="directory") as caught:
+                job.result()
+            assert not isinstance(caught.value, HelperUnavailableError)
+    finally:
+        os.close(fd)
+
+
+def test_an_in_place_layer_is_verified_by_the_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[subprocess.Popen[bytes]] = []
+    real_spawn = layer_hasher._spawn
+
+    def spawn(command: list[str], channel_fd: int) -> subprocess.Popen[bytes]:
+        started.append(real_spawn(command, channel_fd))
+        return started[-1]
+
+    monkeypatch.setattr(layer_hasher, "_spawn", spawn)
+    tar, altered = altered_layer()
+    with read_layers([in_place_layer(tar, tmp_path)], selection=SELECTION) as fs:
+        assert fs.read_bytes("/var/lib/dpkg/status", 100) == b"Package: a\nVersion: 1\n"
+    with pytest.raises(DigestMismatchError, match="does not match its digest"):
+        read_layers([in_place_layer(altered, tmp_path, digest_of=tar)], selection=SELECTION)
+    assert len(started) == 2
+    assert all(process.poll() is not None for process in started)  # stopped with the read, not left behind
+
+
+def _cannot_start(command: list[str], channel_fd: int) -> subprocess.Popen[bytes]:
+    raise OSError("no processes left")
+
+
+def _exits_at_once(command: list[str], channel_fd: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, "-c", "pass"], pass_fds=(channel_fd,))
+    process.wait()
+    return process
+
+
+def _answers_nonsense(command: list[str], channel_fd: int) -> subprocess.Popen[bytes]:
+    script = (
+        "import socket, sys\n"
+        "s = socket.socket(fileno=int(sys.argv[1]))\n"
+        "while True:\n"
+        "    message, fds, _, _ = socket.recv_fds(s, 256, 1)\n"
+        "    if not message: break\n"
+        "    s.send(b'ok 1 -$!')\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", script, str(channel_fd)], pass_fds=(channel_fd,))
+
+
+@pytest.mark.parametrize("spawn", [_cannot_start, _exits_at_once, _answers_nonsense], ids=lambda f: f.__name__)
+def test_without_a_working_helper_the_layer_is_verified_here(
+    tmp_path: Path, spawn: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(layer_hasher, "_spawn", spawn)
+    tar, altered = altered_layer()
+    with read_layers([in_place_layer(tar, tmp_path)], selection=SELECTION) as fs:
+        assert fs.read_bytes("/var/lib/dpkg/status", 100) == b"Package: a\nVersion: 1\n"
+    with pytest.raises(DigestMismatchError, match="does not match its digest"):
+        read_layers([in_place_layer(altered, tmp_path, digest_of=tar)], selection=SELECTION)
+
+
+def test_a_helper_killed_while_hashing_leaves_the_layer_to_this_process(tmp_path: Path) -> None:
+    tar, altered = altered_layer()
+    for blob, must_fail in ((tar, False), (altered, True)):
+        with LayerHasher() as hasher:
+            hasher.start()
+            assert hasher._process is not None
+            os.kill(hasher._process.pid, signal.SIGKILL)
+            hasher._process.wait()
+            layers = [in_place_layer(blob, tmp_path, digest_of=tar)]
+            if must_fail:
+                with pytest.raises(DigestMismatchError):
+                    read_layers(layers, selection=SELECTION, hasher=hasher)
+            else:
+                with read_layers(layers, selection=SELECTION, hasher=hasher) as fs:
+                    assert fs.exists("/usr/share/doc/a/copyright")
+
+
+def test_a_closed_hasher_takes_no_more_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "blob"
+    path.write_bytes(b"data")
+    hasher = LayerHasher()
+    hasher.close()
+    with path.open("rb") as f, pytest.raises(HelperUnavailableError):
+        hasher.submit(f.fileno(), 0, 4, "sha256")
