@@ -4,15 +4,24 @@
   and the catalogers' versions): the same image again is answered without opening a layer;
 * ``layers``: each layer's index (its entries and the small files the catalogers asked for) keyed by
   layer digest and selection: an image sharing base layers with one seen before streams only its
-  own layers. Values are zlib-compressed JSON (``inventory.codec``). A corrupt or unreadable cache is a
-miss, never an error: the inventory is computed again and the entry rewritten.
+  own layers. Values are zlib-compressed JSON (``inventory.codec``).
+
+A layer's large selected contents (a Go program, python3.11) are files beside the database, in
+``layer-files/<hash of the key>/``: hard links of the layer reader's spool files where the two share
+a file system, copies otherwise. A corrupt or unreadable cache is a miss, never an error: the
+inventory is computed again and the entry rewritten.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 import sqlite3
+import threading
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from wharfinger.errors import WharfingerError
@@ -31,6 +40,7 @@ class InventoryCache:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "inventory-v1.sqlite"
+        self._files = directory / "layer-files"
         self._connection: sqlite3.Connection | None = None
 
     def _open(self) -> sqlite3.Connection:
@@ -67,12 +77,13 @@ class InventoryCache:
             self._start_afresh()
 
     def _start_afresh(self) -> None:
-        """Drop a damaged cache file (and its WAL) so the next run rebuilds it."""
+        """Drop a damaged cache file (its WAL, and the layers' files) so the next run rebuilds it."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(self._files, ignore_errors=True)
 
     def get(self, key: str) -> Inventory | None:
         try:
@@ -115,12 +126,39 @@ class InventoryCache:
             return None
         return bytes(row[0]) if row is not None else None
 
-    def put_layer(self, key: str, value: bytes) -> None:
+    def put_layer(self, key: str, value: bytes, files: Sequence[Path] = ()) -> None:
+        """Store a layer's index; its ``files`` first (``layers.LayerIndexStore``): an index is never
+        stored without them."""
+        if files and not self._keep_files(key, files):
+            return
         try:
             with self._connect() as connection:
                 connection.execute("INSERT OR REPLACE INTO layers (key, value) VALUES (?, ?)", (key, value))
         except sqlite3.Error as exc:
             self._after(exc)
+
+    def layer_files(self, key: str) -> Path:
+        return self._files / hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def _keep_files(self, key: str, files: Sequence[Path]) -> bool:
+        """Link (or copy) ``files`` into a new directory, then rename it into place whole: a reader
+        sees all of a layer's files or none. False (nothing stored) when the disk refuses."""
+        final = self.layer_files(key)
+        staging = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            staging.mkdir(parents=True)
+            for number, path in enumerate(files):
+                try:
+                    os.link(path, staging / str(number))
+                except OSError:  # another file system, or links not allowed: a copy
+                    shutil.copyfile(path, staging / str(number))
+            if final.exists():  # an entry found damaged and read again: replaced whole
+                shutil.rmtree(final, ignore_errors=True)
+            staging.rename(final)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            return False
+        return True
 
     def close(self) -> None:
         if self._connection is not None:

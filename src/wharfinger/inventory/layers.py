@@ -566,21 +566,38 @@ class _Pending:
 
 @runtime_checkable
 class LayerIndexStore(Protocol):
-    """Where each layer's index (entries and selected small contents) is kept, by digest and selection."""
+    """Where each layer's index (entries and selected small contents) is kept, by digest and selection.
+
+    ``files`` are the layer's large selected contents (``_cached_as_file``), spooled: the store keeps
+    them, before ``put_layer`` returns, as ``layer_files(key) / "0"``, ``"1"``… (a hard link of the
+    spool file where it can: no copy, no compression)."""
 
     def get_layer(self, key: str) -> bytes | None: ...
 
-    def put_layer(self, key: str, value: bytes) -> None: ...
+    def put_layer(self, key: str, value: bytes, files: Sequence[Path] = ()) -> None: ...
+
+    def layer_files(self, key: str) -> Path: ...
 
 
 def _layer_key(digest: str, selection: Selection) -> str:
     fingerprint = hashlib.sha256(
         json.dumps([sorted(selection.patterns), sorted(f.key for f in selection.executable_filters)]).encode()
     ).hexdigest()[:16]
-    return f"layer4:{digest}:{fingerprint}"  # 3: contents first, then the metadata; 4: hardlinked contents
+    # 3: contents first, then the metadata; 4: hardlinked contents; 5: large contents as files
+    return f"layer5:{digest}:{fingerprint}"
 
 
 _MAX_CACHED_LAYER_CONTENT_BYTES = 16 * 1024 * 1024  # bytes of selected contents one cached layer index may hold
+_MAX_CACHED_LAYER_FILE_BYTES = 1024 * 1024 * 1024  # bytes of large contents kept as files for one layer
+# A selected content larger than this, spooled, is cached as a file of its own rather than packed into
+# the index: compressing python3.11's 6.8 MB (deb-min) or a 6.4 MB Go program (go-bin) and writing
+# it into SQLite took 20-50 ms of a cold `sbom`, most of it on the way to the output (ISA-L holds
+# the GIL while it compresses); a hard link of the spool file costs nothing.
+_FILE_CONTENT_BYTES = 1024 * 1024
+
+
+def _cached_as_file(node: _Node) -> bool:
+    return node.spool is not None and node.size > _FILE_CONTENT_BYTES
 
 
 class _IndexPacker:
@@ -606,12 +623,22 @@ class _IndexPacker:
         self._batch: list[_Node] = []
         self._batch_bytes = 0
         self._kept = 0
+        self._files: list[Path] = []  # large spooled contents, cached as files (``_cached_as_file``)
+        self._file_bytes = 0
         self._failed = False  # too large for the cache, or a spooled content could not be read back
 
-    def add(self, node: _Node) -> None:
+    def add(self, node: _Node, *, linked: bool = False) -> None:
+        """Pack ``node``'s content (a ``linked`` one always: ``meta["linked"]`` holds bytes only)."""
+        if not linked and _cached_as_file(node):
+            assert node.spool is not None  # noqa: S101  # _cached_as_file says so
+            self._file_bytes += node.size
+            if self._file_bytes > _MAX_CACHED_LAYER_FILE_BYTES:
+                self._failed = True
+            self._files.append(node.spool)
+            return
         self._kept += node.size
         if self._kept > _MAX_CACHED_LAYER_CONTENT_BYTES:
-            self._failed = True  # large binaries or jars: this layer is read again next time
+            self._failed = True  # many large contents: this layer is read again next time
         if self._failed:
             return
         self._batch.append(node)
@@ -638,17 +665,25 @@ class _IndexPacker:
                 return
             self._parts.append(self._compressor.compress(content))
 
-    def finish(self, meta: bytes) -> Future[bytes | None]:
+    def finish(self, meta: bytes) -> Future[_Packed | None]:
         if not self._failed:
             self._hand_over()
         return self._pool.submit(self._finish, meta)
 
-    def _finish(self, meta: bytes) -> bytes | None:
+    def _finish(self, meta: bytes) -> _Packed | None:
         if self._failed:
             return None
         self._parts.append(self._compressor.compress(meta + struct.pack(">Q", len(meta))))
         self._parts.append(self._compressor.flush())
-        return b"".join(self._parts)
+        return _Packed(value=b"".join(self._parts), files=tuple(self._files))
+
+
+@dataclass(frozen=True, slots=True)
+class _Packed:
+    """A layer's index as stored: the packed value and the files its large contents are kept in."""
+
+    value: bytes
+    files: tuple[Path, ...]
 
 
 def _index_meta(pending: _Pending) -> bytes:
@@ -656,8 +691,12 @@ def _index_meta(pending: _Pending) -> bytes:
     it holds the GIL)."""
     entries = []
     offset = 0
+    files = 0
     for path, node in pending.entries:
-        if node.data is not None or node.spool is not None:
+        if _cached_as_file(node):  # kept as file number `files` of the layer (``_IndexPacker.add``)
+            entries.append([path, node.kind, node.mode, node.size, node.link, _IN_FILE, files])
+            files += 1
+        elif node.data is not None or node.spool is not None:
             entries.append([path, node.kind, node.mode, node.size, node.link, offset, node.size])
             offset += node.size
         else:
@@ -680,13 +719,16 @@ def _index_meta(pending: _Pending) -> bytes:
     ).encode()
 
 
-def _store_packed(store: LayerIndexStore, key: str, packed: Future[bytes | None]) -> None:
-    value = packed.result()
-    if value is not None:
-        store.put_layer(key, value)
+_IN_FILE = -2  # an index entry's offset when its content is a file of the store's (``layer_files``)
 
 
-def _decode_pending(value: bytes, index: int) -> _Pending | None:
+def _store_packed(store: LayerIndexStore, key: str, packed: Future[_Packed | None]) -> None:
+    result = packed.result()
+    if result is not None:
+        store.put_layer(key, result.value, result.files)
+
+
+def _decode_pending(value: bytes, index: int, files: Path) -> _Pending | None:
     try:
         raw = zlib.decompress(value)
         (meta_length,) = struct.unpack_from(">Q", raw, len(raw) - 8)
@@ -706,12 +748,16 @@ def _decode_pending(value: bytes, index: int) -> _Pending | None:
             node = _Node(kind=kind, layer=index, mode=int(mode), size=int(size), link=link)
             if offset >= 0:
                 node.data = bytes(blob[offset : offset + length])
+            elif offset == _IN_FILE:
+                node.spool = files / str(int(length))
+                if node.spool.stat().st_size != node.size:
+                    return None  # a file of the store's changed or went: read the layer again
             pending.entries.append((str(path), node))
         for path, offset, length in meta["linked"]:
             data = bytes(blob[offset : offset + length])
             pending.linked[str(path)] = _Node(kind="file", layer=index, size=len(data), data=data)
-    except (zlib.error, struct.error, ValueError, KeyError, TypeError):
-        return None  # a damaged cache entry: read the layer again
+    except (zlib.error, struct.error, ValueError, KeyError, TypeError, OSError):
+        return None  # a damaged cache entry, or one of its files is gone: read the layer again
     return pending
 
 
@@ -1346,7 +1392,7 @@ def _keep_linked_contents(index: int, layer: LayerInput, pending: _Pending, read
     pending.linked.update(_reread(index, layer, targets, reading.spool_dir, reading.budget.limits))
     if pending.index is not None:
         for path in sorted(pending.linked):
-            pending.index.add(pending.linked[path])
+            pending.index.add(pending.linked[path], linked=True)
 
 
 def _read_layer_once(index: int, layer: LayerInput, reading: _Reading) -> _Pending:
@@ -1495,20 +1541,20 @@ def read_layers(
             # the budget the layer is read again (its contents then spooled)
             if (
                 (value := store.get_layer(key)) is not None
-                and (hit := _decode_pending(value, index)) is not None
+                and (hit := _decode_pending(value, index, store.layer_files(key))) is not None
                 and budget.reserve_memory(
                     sum(len(node.data or b"") for node in (*(n for _, n in hit.entries), *hit.linked.values()))
                 )
             ):
                 cached[index] = hit
 
-    def read(index: int) -> tuple[_Pending, Future[bytes | None] | None]:
+    def read(index: int) -> tuple[_Pending, Future[_Packed | None] | None]:
         pending = _read_layer(index, layers[index], reading)
         # the contents were packed as they were kept; the metadata is described here, in the
         # layer's worker, and the index stored when the caller confirms
         return pending, (pending.index.finish(_index_meta(pending)) if pending.index is not None else None)
 
-    def remember(index: int, read_now: tuple[_Pending, Future[bytes | None] | None]) -> _Pending:
+    def remember(index: int, read_now: tuple[_Pending, Future[_Packed | None] | None]) -> _Pending:
         pending, packed = read_now
         put = None if store is None or packed is None else functools.partial(_store_packed, store, keys[index], packed)
         if pending.verifier is not None or put is not None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import shutil
 import tarfile
-from collections.abc import Callable
+import tempfile
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -50,16 +53,25 @@ def gz(data: bytes) -> bytes:
 
 
 class MemoryStore:
-    """A ``LayerIndexStore`` in memory: what was stored, by key."""
+    """A ``LayerIndexStore`` in memory: what was stored, by key (its large contents copied to a
+    temporary directory of its own)."""
 
     def __init__(self) -> None:
         self.layers: dict[str, bytes] = {}
+        self._directory = Path(tempfile.mkdtemp(prefix="memory-store-"))
+        weakref.finalize(self, shutil.rmtree, self._directory, ignore_errors=True)
 
     def get_layer(self, key: str) -> bytes | None:
         return self.layers.get(key)
 
-    def put_layer(self, key: str, value: bytes) -> None:
+    def put_layer(self, key: str, value: bytes, files: Sequence[Path] = ()) -> None:
+        for number, path in enumerate(files):
+            self.layer_files(key).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, self.layer_files(key) / str(number))
         self.layers[key] = value
+
+    def layer_files(self, key: str) -> Path:
+        return self._directory / hashlib.sha256(key.encode()).hexdigest()
 
 
 def _refuse() -> BinaryIO:
