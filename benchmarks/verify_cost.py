@@ -3,18 +3,18 @@
 usage: python benchmarks/verify_cost.py [--runs N] [--rt] [--images deb-min,py-app]
 
 Every layer of a ``docker-archive:`` source is hashed against its digest while it is parsed in
-place (``inventory.layers._Verifier``); trivy does not hash these layers (it keys its cache by the
-config's diff IDs). This script measures cold runs, interleaved: wharfinger as shipped; three
-variants of its layer verifier made *in this experiment only* (nothing in ``src/`` can do them:
-they are not product options); and trivy. The variants:
+place: by the hashing helper process (``inventory.layer_hasher``), one layer after another; trivy
+does not hash these layers (it keys its cache by the config's diff IDs). This script measures cold
+runs, interleaved: wharfinger as shipped; two variants made *in this experiment only* (nothing in
+``src/`` can do them: they are not product options); and trivy. The variants:
 
-* ``read only``: the verifier reads every byte as shipped (8 MiB ``preadv`` pieces) but hashes none;
-* ``hash a map``: it hashes the layer from a memory map, without copying it (a file truncated
-  during the run would then kill the process with SIGBUS: why the shipped one reads);
-* ``no hash``: it does nothing.
+* ``in a thread``: each layer hashed by a thread of wharfinger's own process, as up to session 6
+  (the helper made unable to start, so the shipped fallback, ``layers._Verifier``, runs);
+* ``no hash``: no layer is hashed at all.
 
 It answers one question for issue #4's docker-archive figure: how much of the gap to 0.7x trivy
-is the hash, and which part of it (reading the layer, or hashing it).
+is the hash. (Session 6's variants, reading without hashing and hashing a memory map, are in
+docs/benchmarks.md: both were measured against the thread.)
 
 The images are the bench kit's (``kit_sbom.py``); its helpers run the tools the same way.
 """
@@ -31,35 +31,29 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kit_sbom import ROOT, commands, fresh_caches, image_files, measure, warm_page_cache
 
-# the CLI with `_Verifier._run` replaced by VARIANT's: every layer is still parsed in place
+# the CLI with the layer verification replaced by VARIANT's: every layer is still parsed in place
 _VARIANT = """
-import hashlib, mmap, os, sys
-from wharfinger.inventory import layers
+import sys
+from wharfinger.inventory import layer_hasher, layers
 VARIANT = sys.argv.pop(1)
-def _run(self):
-    try:
-        if VARIANT == "read only":
-            piece = memoryview(bytearray(8 << 20))
-            done = 0
-            while done < self._size:
-                done += os.preadv(self._fd, [piece[: min(len(piece), self._size - done)]], self._offset + done)
-        elif VARIANT == "hash a map":
-            start = self._offset - self._offset % mmap.ALLOCATIONGRANULARITY
-            with mmap.mmap(self._fd, self._offset + self._size - start, access=mmap.ACCESS_READ, offset=start) as m:
-                view, digest, first = memoryview(m), hashlib.sha256(), self._offset - start
-                for at in range(first, first + self._size, 8 << 20):
-                    digest.update(view[at : min(at + (8 << 20), first + self._size)])
-                view.release()
-            if "sha256:" + digest.hexdigest() != self._layer.digest:
-                self._failure = RuntimeError("digest mismatch")
-    finally:
-        os.close(self._fd)
-layers._Verifier._run = _run
+if VARIANT == "in a thread":
+    def _no_helper(command, channel_fd):
+        raise OSError("the helper is not used in this variant")
+    layer_hasher._spawn = _no_helper
+elif VARIANT == "no hash":
+    class _Unverified:
+        def __init__(self, *args, **kwargs):
+            pass
+        def verdict(self):
+            return None
+        def cancel(self):
+            pass
+    layers._HelperVerifier = _Unverified
 sys.argv = ["wharfinger", *sys.argv[1:]]
-from wharfinger.cli.app import run
+from wharfinger.cli.process import run
 run()
 """
-_VARIANTS = ("read only", "hash a map", "no hash")
+_VARIANTS = ("in a thread", "no hash")
 
 
 def main() -> None:

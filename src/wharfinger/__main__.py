@@ -1,6 +1,6 @@
 """`python -m wharfinger` runs the CLI."""
 
 if __name__ == "__main__":
-    from wharfinger.cli.app import run
+    from wharfinger.cli.process import run
 
     run()

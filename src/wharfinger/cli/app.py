@@ -17,7 +17,7 @@ from wharfinger import __version__
 from wharfinger.cli.exitcodes import EXIT_CODES_HELP, ExitCode
 from wharfinger.errors import WharfingerError
 
-__all__ = ["app", "main", "run"]
+__all__ = ["app", "main"]
 
 # Each module has `register(app: typer.Typer) -> None` and registers the command named after it
 # ("verify_blob" -> `verify-blob`; a test holds every module to that). Order is the order in --help.
@@ -136,17 +136,3 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(ExitCode.BUG)
     sys.exit(ExitCode.OK)
-
-
-def run() -> None:
-    """The console script (and ``python -m wharfinger``): ``main`` in a process of its own, which
-    exits without finalising the interpreter (``cli.process.exit_now``). Tests call ``main``."""
-    from wharfinger.cli.process import exit_now, own_process, skip_unused_imports
-
-    own_process()
-    skip_unused_imports(sys.argv[1:])
-    try:
-        main()
-    except SystemExit as exc:
-        exit_now(exc.code)
-    exit_now(0)

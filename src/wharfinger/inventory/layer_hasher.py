@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Final, Self
 if TYPE_CHECKING:
     import _socket
 
-__all__ = ["HashJob", "LayerHasher", "helper_command"]
+__all__ = ["HashJob", "LayerHasher", "helper_command", "prestart"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,23 @@ def helper_command(channel_fd: int) -> list[str]:
     return [sys.executable, "-I", "-S", "-c", _HELPER, str(channel_fd)]
 
 
+class _Prestarted:
+    hasher: LayerHasher | None = None  # started by ``prestart``, not yet taken by ``LayerHasher.adopt``
+
+
+def prestart() -> None:
+    """Start a helper now, at the start of the process, for the first ``LayerHasher.adopt()``.
+
+    The console script calls it when the command line names a docker-archive (``cli.process``):
+    the helper's own start-up (~8 ms) and the first layer's hash then overlap the CLI's imports
+    instead of following them. A helper nobody adopts ends with the process (its socket closes).
+    """
+    if _Prestarted.hasher is None:
+        hasher = LayerHasher()
+        hasher.start()
+        _Prestarted.hasher = hasher
+
+
 class HelperUnavailableError(OSError):
     """The helper could not take, or did not answer, a job: the caller hashes the layer itself."""
 
@@ -109,6 +126,12 @@ class LayerHasher:
         self._submitted = 0
         self._answers: dict[int, tuple[int, str] | OSError] = {}
         self._received = 0
+
+    @classmethod
+    def adopt(cls) -> LayerHasher:
+        """The helper ``prestart`` started, if it is still untaken; a new (unstarted) one otherwise."""
+        hasher, _Prestarted.hasher = _Prestarted.hasher, None
+        return hasher if hasher is not None else cls()
 
     def start(self) -> None:
         """Start the helper now, ahead of the first job (its start-up then overlaps the caller's

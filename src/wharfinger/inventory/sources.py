@@ -59,10 +59,11 @@ def _inventory_of_image(
     platform = parse_platform(platform_text) if platform_text else None
     # plain-tar layers lying in a local file are parsed in place and hashed by a helper process.
     # `docker save` writes every layer as a plain tar: for a docker-archive the helper is started
-    # first, and is ready when the first layer is (deb-min: the hash ended 25 ms after the catalogue
-    # when the helper started with the first layer). Layouts mostly hold gzip layers, which are
-    # streamed: there the read starts the helper at its first plain-tar layer, if any.
-    with LayerHasher() as hasher:
+    # first (by the console script, if it saw the archive on the command line: `cli.process`), and
+    # is ready when the first layer is (deb-min: the hash ended 25 ms after the catalogue when the
+    # helper started with the first layer). Layouts mostly hold gzip layers, which are streamed:
+    # there the read starts the helper at its first plain-tar layer, if any.
+    with LayerHasher.adopt() as hasher:
         if spec.kind is SourceKind.DOCKER_ARCHIVE:
             hasher.start()
         source = open_source(spec, settings=settings)

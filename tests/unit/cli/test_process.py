@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gc
+import hashlib
+import io
+import json
 import os
 import subprocess
 import sys
+import tarfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -107,3 +111,77 @@ def test_h2_is_loaded_only_when_http2_may_be_spoken(argv: list[str], env: dict[s
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(loaded)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "started"),
+    [
+        (["sbom", "docker-archive:image.tar"], True),
+        (["scan", "-o", "json", "docker-archive:image.tar"], True),
+        (["sbom", "oci:./layout"], False),
+        (["sbom", "registry.example/app:1"], False),
+    ],
+)
+def test_the_hashing_helper_starts_before_typer_only_for_a_docker_archive(argv: list[str], started: bool) -> None:
+    result = _python(
+        f"""
+        import sys
+        from wharfinger.cli import process
+        from wharfinger.inventory import layer_hasher
+        process.prestart_helpers({argv!r})
+        print("typer" in sys.modules)
+        hasher = layer_hasher.LayerHasher.adopt()
+        running = hasher._process is not None and hasher._process.poll() is None
+        print(running, layer_hasher.LayerHasher.adopt() is hasher)  # adopted once
+        hasher.close()
+        print(hasher._process is None)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", str(started), "False", "True"]
+
+
+def test_a_docker_archive_sbom_through_the_console_script(tmp_path: Path) -> None:
+    """The prestarted helper verifies the archive's layers: an altered layer is refused."""
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        status = b"Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13.dfsg-1\nArchitecture: amd64\n\n"
+        info = tarfile.TarInfo("var/lib/dpkg/status")
+        info.size = len(status)
+        tar.addfile(info, io.BytesIO(status))
+    blob = layer.getvalue()
+    diff_id = "sha256:" + hashlib.sha256(blob).hexdigest()
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]}})
+    config_name = hashlib.sha256(config.encode()).hexdigest() + ".json"
+
+    def archive(layer_bytes: bytes, path: Path) -> Path:
+        with tarfile.open(path, "w") as out:
+            for name, data in (
+                ("layer.tar", layer_bytes),
+                (config_name, config.encode()),
+                ("manifest.json", json.dumps([{"Config": config_name, "Layers": ["layer.tar"]}]).encode()),
+            ):
+                member = tarfile.TarInfo(name)
+                member.size = len(data)
+                out.addfile(member, io.BytesIO(data))
+        return path
+
+    good = archive(blob, tmp_path / "good.tar")
+    at = blob.index(b"Package")
+    bad = archive(blob[:at] + b"X" + blob[at + 1 :], tmp_path / "bad.tar")
+    env = {"WHARFINGER_CACHE_DIR": str(tmp_path / "cache")}
+    ok = _python_env(
+        "from wharfinger.cli.process import run; import sys; sys.argv = ['wharfinger', 'sbom', "
+        f"'docker-archive:{good}', '-o', 'json']; run()",
+        env,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "zlib1g" in ok.stdout
+    refused = _python_env(
+        "from wharfinger.cli.process import run; import sys; sys.argv = ['wharfinger', 'sbom', "
+        f"'docker-archive:{bad}', '-o', 'json', '--no-cache']; run()",
+        env,
+    )
+    assert refused.returncode != 0
+    assert "does not match its digest" in refused.stderr
+    assert "Traceback" not in refused.stderr
