@@ -25,6 +25,7 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 __all__ = ["exit_now", "own_process", "prestart_helpers", "run", "skip_unused_imports", "tune_for_batch"]
@@ -77,14 +78,29 @@ def prestart_helpers(argv: Sequence[str]) -> None:
     command line names a docker-archive, whose every layer it will hash.
 
     The hash of an archive's layers is the longest chain of a cold ``sbom`` of one (deb-min: 175 MB,
-    ~115 ms on the other core): started here, ~40 ms before the command would start it, it ends
-    while the layers are still being catalogued. Any other command line starts nothing; a helper
-    started for a command that fails before reading a layer ends with the process.
+    ~115 ms on the other core). The helper hashes the archive's members from here on
+    (``layer_hasher.prestart``), while typer is imported and the archive's manifest read, instead of
+    each layer from its parse on. Any other command line starts nothing; a helper started for a
+    command that fails before reading a layer ends with the process.
     """
-    if any(arg.startswith("docker-archive:") for arg in argv):
+    archive = next((arg.removeprefix("docker-archive:") for arg in argv if arg.startswith("docker-archive:")), None)
+    if archive is not None:
         from wharfinger.inventory.layer_hasher import prestart  # only for this command line
 
-        prestart()
+        prestart(_archive_file(archive))
+
+
+def _archive_file(text: str) -> Path | None:
+    """The file ``docker-archive:TEXT`` names, by ``oci.sources.spec``'s rules in short (an existing
+    path whole, else before ``@N`` or the first ``:``), without importing ``oci.sources``. A wrong
+    guess costs only speed: the helper's answers serve the file the source opens, not a name."""
+    for candidate in (text, text.rpartition("@")[0], text.partition(":")[0]):
+        try:
+            if candidate and Path(candidate).is_file():
+                return Path(candidate)
+        except (OSError, ValueError):  # a name too long, a NUL byte: the source will say so
+            continue
+    return None
 
 
 def tune_for_batch() -> None:

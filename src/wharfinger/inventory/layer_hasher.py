@@ -26,6 +26,8 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, Self
 
 if TYPE_CHECKING:
@@ -41,6 +43,32 @@ _HELPER: Final = """\
 import _socket, hashlib, os, sys
 channel = _socket.socket(fileno=int(sys.argv[1]))
 buffer = memoryview(bytearray(8 << 20))
+
+def digest(fd, offset, size, algorithm):
+    hasher = hashlib.new(algorithm)
+    done = 0
+    while done < size:
+        got = os.preadv(fd, [buffer[: min(len(buffer), size - done)]], offset + done)
+        if not got:
+            break
+        hasher.update(buffer[:got])
+        done += got
+    return done, hasher.hexdigest()
+
+def members(fd, algorithm):
+    import resource, tarfile
+    try:  # a hostile archive's headers (a pax record of gigabytes) fail here, not in the machine's memory
+        resource.setrlimit(resource.RLIMIT_DATA, (256 << 20, 256 << 20))
+    except (OSError, ValueError):
+        pass
+    with os.fdopen(os.dup(fd), "rb") as file, tarfile.open(fileobj=file, mode="r:") as archive:
+        for count, member in enumerate(archive):
+            if count >= MAX_MEMBERS:
+                return
+            if member.isreg() and member.size:
+                done, hex_digest = digest(fd, member.offset_data, member.size, algorithm)
+                channel.send(f"member {member.offset_data} {done} {hex_digest}".encode())
+
 while True:
     message, ancillary, _flags, _address = channel.recvmsg(256, _socket.CMSG_SPACE(4))
     fds = [
@@ -52,46 +80,55 @@ while True:
     if not message or len(fds) != 1:
         break
     fd = fds[0]
+    words = message.decode(errors="replace").split()
+    if words[:1] == ["archive"]:
+        try:
+            members(fd, words[1])
+        except Exception:  # noqa: BLE001 -- not a plain tar, or unreadable: its layers come as jobs
+            pass
+        finally:
+            os.close(fd)
+        channel.send(b"archive-end")
+        continue
     try:
-        offset, size, algorithm = message.decode().split()
-        offset, size = int(offset), int(size)
-        hasher = hashlib.new(algorithm)
-        done = 0
-        while done < size:
-            got = os.preadv(fd, [buffer[: min(len(buffer), size - done)]], offset + done)
-            if not got:
-                break
-            hasher.update(buffer[:got])
-            done += got
-        reply = f"ok {done} {hasher.hexdigest()}"
+        offset, size, algorithm = words
+        done, hex_digest = digest(fd, int(offset), int(size), algorithm)
+        reply = f"ok {done} {hex_digest}"
     except (OSError, ValueError) as exc:
         reply = "error " + (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
     finally:
         os.close(fd)
     channel.send(reply.encode()[:4096])
 """
+# members of an archive the helper hashes ahead, at most: past them its layers come as jobs
+_MAX_ARCHIVE_MEMBERS: Final = 10_000
 _REPLY_BYTES: Final = 4096
 
 
 def helper_command(channel_fd: int) -> list[str]:
     """The helper's command line (isolated mode, no site packages: only the standard library runs)."""
-    return [sys.executable, "-I", "-S", "-c", _HELPER, str(channel_fd)]
+    code = f"MAX_MEMBERS = {_MAX_ARCHIVE_MEMBERS}\n{_HELPER}"
+    return [sys.executable, "-I", "-S", "-c", code, str(channel_fd)]
 
 
 class _Prestarted:
     hasher: LayerHasher | None = None  # started by ``prestart``, not yet taken by ``LayerHasher.adopt``
 
 
-def prestart() -> None:
-    """Start a helper now, at the start of the process, for the first ``LayerHasher.adopt()``.
+def prestart(archive: Path | None = None) -> None:
+    """Start a helper now, at the start of the process, for the first ``LayerHasher.adopt()``, and
+    have it hash every member of ``archive`` (a plain tar: a docker-archive) ahead (``prehash``).
 
     The console script calls it when the command line names a docker-archive (``cli.process``):
-    the helper's own start-up (~8 ms) and the first layer's hash then overlap the CLI's imports
-    instead of following them. A helper nobody adopts ends with the process (its socket closes).
+    the helper's start-up and the layers' hash then overlap the CLI's imports and the reading of
+    the archive's manifest instead of following them. A helper nobody adopts ends with the process
+    (its socket closes).
     """
     if _Prestarted.hasher is None:
         hasher = LayerHasher()
         hasher.start()
+        if archive is not None:
+            hasher.prehash(archive)
         _Prestarted.hasher = hasher
 
 
@@ -108,8 +145,26 @@ class HashJob:
 
     def result(self) -> tuple[int, str]:
         """(bytes read, hex digest); ``OSError`` with the helper's reason if it could not read the layer,
-        ``HelperUnavailableError`` if the helper is gone."""
-        return self._hasher._result(self.number)  # noqa: SLF001 -- the job asks its own hasher
+        ``HelperUnavailableError`` if the helper is gone (or, for a member of a pre-hashed archive,
+        never reached it: the caller hashes the layer itself)."""
+        if self.number < 0:
+            return self._hasher._member(-self.number)  # noqa: SLF001 -- the job asks its own hasher
+        return self._hasher._result(self.number)  # noqa: SLF001
+
+
+@dataclass(frozen=True, slots=True)
+class _FileIdentity:
+    """What says two descriptors read the same file, unchanged: device, inode, size, modification time."""
+
+    device: int
+    inode: int
+    size: int
+    modified_ns: int
+
+    @classmethod
+    def of(cls, fd: int) -> _FileIdentity:
+        stat = os.fstat(fd)
+        return cls(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 class LayerHasher:
@@ -126,6 +181,10 @@ class LayerHasher:
         self._submitted = 0
         self._answers: dict[int, tuple[int, str] | OSError] = {}
         self._received = 0
+        self._archive: _FileIdentity | None = None  # the archive being hashed ahead (``prehash``)
+        self._members: dict[int, tuple[int, str]] = {}  # its members: data offset -> (size, hex digest)
+        self._archive_done = False
+        self._member_jobs: dict[int, tuple[int, int]] = {}  # member job number -> (offset, size)
 
     @classmethod
     def adopt(cls) -> LayerHasher:
@@ -142,23 +201,50 @@ class LayerHasher:
             except HelperUnavailableError as exc:
                 log.debug("%s", exc)
 
+    def prehash(self, archive: Path) -> None:
+        """Have the helper hash every member of ``archive`` now, before anyone asks: a later job for
+        a member's exact bytes of the same file, unchanged (``_FileIdentity``), is answered from them.
+        Nothing happens if the file cannot be opened or the helper cannot start."""
+        try:
+            fd = os.open(archive, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return
+        try:
+            identity = _FileIdentity.of(fd)
+            with self._sending:
+                if self._archive is not None:
+                    return
+                self._send(self._started(), "archive sha256", fd)
+                self._archive = identity
+        except (OSError, HelperUnavailableError) as exc:
+            log.debug("no archive hashed ahead: %s", exc)
+        finally:
+            os.close(fd)
+
     def submit(self, fd: int, offset: int, size: int, algorithm: str) -> HashJob:
         """Queue the bytes ``[offset, offset + size)`` of ``fd`` (the helper gets its own copy of the
         descriptor); ``HelperUnavailableError`` if the helper cannot be started or reached."""
+        if self._archive is not None and algorithm == "sha256" and _FileIdentity.of(fd) == self._archive:
+            with self._receiving:  # a member of the archive hashed ahead: its answer is (or will be) there
+                number = len(self._member_jobs) + 1
+                self._member_jobs[number] = (offset, size)
+            return HashJob(self, -number)
         with self._sending:
             channel = self._started()
-            import _socket  # noqa: PLC0415 -- loaded by the first job
-
-            try:
-                channel.sendmsg(
-                    [f"{offset} {size} {algorithm}".encode()],
-                    [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fd.to_bytes(4, sys.byteorder))],
-                )
-            except OSError as exc:
-                self._broken = True
-                raise HelperUnavailableError(f"the hashing helper cannot be reached: {exc}") from exc
+            self._send(channel, f"{offset} {size} {algorithm}", fd)
             self._submitted += 1
             return HashJob(self, self._submitted)
+
+    def _send(self, channel: _socket.socket, message: str, fd: int) -> None:
+        import _socket  # noqa: PLC0415 -- loaded with the helper
+
+        try:
+            channel.sendmsg(
+                [message.encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fd.to_bytes(4, sys.byteorder))]
+            )
+        except OSError as exc:
+            self._broken = True
+            raise HelperUnavailableError(f"the hashing helper cannot be reached: {exc}") from exc
 
     def _started(self) -> _socket.socket:
         import _socket  # noqa: PLC0415 -- `socket` itself costs ~6 ms of imports; only a pair is made here
@@ -189,22 +275,46 @@ class LayerHasher:
     def _result(self, number: int) -> tuple[int, str]:
         with self._receiving:
             while number not in self._answers:
-                if self._channel is None or self._broken:
-                    raise HelperUnavailableError("the hashing helper stopped before answering")
-                try:
-                    reply = self._channel.recv(_REPLY_BYTES)
-                except OSError as exc:
-                    reply = b""
-                    log.debug("hashing helper: %s", exc)
-                if not reply:  # the helper exited (killed, out of memory): its jobs are the caller's
-                    self._broken = True
-                    raise HelperUnavailableError("the hashing helper exited before answering")
-                self._received += 1
-                self._answers[self._received] = _parse_reply(reply)
+                self._receive()
             answer = self._answers.pop(number)
         if isinstance(answer, OSError):
             raise answer
         return answer
+
+    def _member(self, number: int) -> tuple[int, str]:
+        with self._receiving:
+            offset, size = self._member_jobs[number]
+            while offset not in self._members and not self._archive_done:
+                self._receive()
+            found = self._members.get(offset)
+        if found is None or found[0] != size:  # not a member (or not one of this size): hashed by the caller
+            raise HelperUnavailableError(f"no member of the archive lies at {offset}, {size} bytes long")
+        return found
+
+    def _receive(self) -> None:
+        """Take one answer from the helper (a job's, in order, or a member's of the archive)."""
+        if self._channel is None or self._broken:
+            raise HelperUnavailableError("the hashing helper stopped before answering")
+        try:
+            reply = self._channel.recv(_REPLY_BYTES)
+        except OSError as exc:
+            reply = b""
+            log.debug("hashing helper: %s", exc)
+        if not reply:  # the helper exited (killed, out of memory): its jobs are the caller's
+            self._broken = True
+            raise HelperUnavailableError("the hashing helper exited before answering")
+        if reply == b"archive-end":
+            self._archive_done = True
+        elif reply.startswith(b"member "):
+            try:
+                offset, size, hex_digest = reply.decode(errors="replace").split()[1:4]
+                self._members[int(offset)] = (int(size), hex_digest)
+            except ValueError:  # not what the helper writes: trust none of its answers
+                self._broken = True
+                raise HelperUnavailableError(f"the hashing helper answered {reply[:80]!r}") from None
+        else:
+            self._received += 1
+            self._answers[self._received] = _parse_reply(reply)
 
     def __enter__(self) -> Self:
         return self

@@ -185,3 +185,13 @@ def test_a_docker_archive_sbom_through_the_console_script(tmp_path: Path) -> Non
     assert refused.returncode != 0
     assert "does not match its digest" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_the_archive_named_on_the_command_line_is_found_as_the_source_finds_it(tmp_path: Path) -> None:
+    archive = tmp_path / "image.tar"
+    archive.write_bytes(b"")
+    assert process._archive_file(str(archive)) == archive
+    assert process._archive_file(f"{archive}:app:1.0") == archive  # docker-archive:FILE:NAME:TAG
+    assert process._archive_file(f"{archive}@1") == archive  # docker-archive:FILE@N
+    assert process._archive_file(str(tmp_path / "missing.tar")) is None
+    assert process._archive_file("x\0y") is None

@@ -6,10 +6,12 @@ start, dies, or answers nonsense) must still refuse an altered layer.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,82 @@ def test_a_closed_hasher_takes_no_more_jobs(tmp_path: Path) -> None:
     hasher.close()
     with path.open("rb") as f, pytest.raises(HelperUnavailableError):
         hasher.submit(f.fileno(), 0, 4, "sha256")
+
+
+def archive_of(members: dict[str, bytes], path: Path) -> dict[str, tuple[int, int]]:
+    """A plain tar of ``members`` (as ``docker save`` writes one); each member's (data offset, size)."""
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as out:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            out.addfile(info, io.BytesIO(data))
+    with tarfile.open(path) as archive:
+        return {m.name: (m.offset_data, m.size) for m in archive}
+
+
+def test_an_archive_hashed_ahead_answers_its_members_without_jobs(tmp_path: Path) -> None:
+    layer_one, layer_two = os.urandom(300_000), os.urandom(2_000_000)
+    long_name = "blobs/sha256/" + "a" * 120  # a pax header before it: offsets are the data's, not the header's
+    where = archive_of({"manifest.json": b"[]", long_name: layer_one, "layer.tar": layer_two}, tmp_path / "a.tar")
+    with LayerHasher() as hasher, (tmp_path / "a.tar").open("rb") as f:
+        hasher.prehash(tmp_path / "a.tar")
+        jobs = [hasher.submit(f.fileno(), *where[name], "sha256") for name in ("layer.tar", long_name)]
+        assert [job.result() for job in jobs] == [
+            (len(layer_two), sha256sum(layer_two)),
+            (len(layer_one), sha256sum(layer_one)),
+        ]
+        assert hasher._submitted == 0
+
+
+def test_a_range_that_is_no_member_is_left_to_the_caller(tmp_path: Path) -> None:
+    where = archive_of({"layer.tar": os.urandom(100_000)}, tmp_path / "a.tar")
+    offset, size = where["layer.tar"]
+    with LayerHasher() as hasher, (tmp_path / "a.tar").open("rb") as f:
+        hasher.prehash(tmp_path / "a.tar")
+        for job in (hasher.submit(f.fileno(), offset + 512, size - 512, "sha256"),
+                    hasher.submit(f.fileno(), offset, size - 1, "sha256")):  # fmt: skip
+            with pytest.raises(HelperUnavailableError):
+                job.result()
+
+
+def test_a_file_replaced_after_the_hash_ahead_is_hashed_as_a_job(tmp_path: Path) -> None:
+    original, replacement = os.urandom(100_000), os.urandom(100_000)
+    where = archive_of({"layer.tar": original}, tmp_path / "a.tar")
+    archive_of({"layer.tar": replacement}, tmp_path / "b.tar")
+    with LayerHasher() as hasher:
+        hasher.prehash(tmp_path / "a.tar")
+        (tmp_path / "b.tar").replace(tmp_path / "a.tar")  # same name, another file: not what was hashed
+        with (tmp_path / "a.tar").open("rb") as f:
+            assert hasher.submit(f.fileno(), *where["layer.tar"], "sha256").result() == (
+                100_000,
+                sha256sum(replacement),
+            )
+        assert hasher._submitted == 1
+
+
+@pytest.mark.parametrize(
+    "content", [b"\x1f\x8b" + os.urandom(5000), b"", b"\0" * 10_240], ids=["gzip", "empty", "zeros"]
+)
+def test_a_file_that_is_no_tar_hashes_nothing_ahead(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "not.tar"
+    path.write_bytes(content + b"x" * 100)
+    with LayerHasher() as hasher, path.open("rb") as f:
+        hasher.prehash(path)
+        with pytest.raises(HelperUnavailableError):
+            hasher.submit(f.fileno(), 0, 100, "sha256").result()
+
+
+def test_a_pax_header_past_the_end_of_the_archive_ends_the_hash_ahead_not_the_helper(tmp_path: Path) -> None:
+    path = tmp_path / "hostile.tar"
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type = tarfile.XHDTYPE
+    header.size = 4 * 1024**3  # declares 4 GiB of pax records; the file ends 4 KiB later
+    path.write_bytes(header.tobuf(format=tarfile.USTAR_FORMAT) + b"x" * 4096)
+    with LayerHasher() as hasher, path.open("rb") as f:
+        hasher.prehash(path)
+        with pytest.raises(HelperUnavailableError, match="no member"):
+            hasher.submit(f.fileno(), 512, 100, "sha256").result()
+        other = tmp_path / "other"
+        other.write_bytes(b"still serving")
+        with other.open("rb") as g:  # the helper survived it, and takes jobs
+            assert hasher.submit(g.fileno(), 0, 13, "sha256").result() == (13, sha256sum(b"still serving"))
