@@ -73,9 +73,12 @@ def skip_unused_imports(argv: Sequence[str]) -> None:
         sys.modules.setdefault("h2", None)  # type: ignore[arg-type]  # None in sys.modules makes the import fail
 
 
+_READS_LAYERS = frozenset({"sbom", "scan"})  # the commands that read every layer of an image (`inspect` reads none)
+
+
 def prestart_helpers(argv: Sequence[str]) -> None:
     """Start the layer-hashing helper (``inventory.layer_hasher``) before the CLI's imports when the
-    command line names a docker-archive, whose every layer it will hash.
+    command line is an ``sbom`` or ``scan`` of a docker-archive, whose every layer it will hash.
 
     The hash of an archive's layers is the longest chain of a cold ``sbom`` of one (deb-min: 175 MB,
     ~115 ms on the other core). The helper hashes the archive's members from here on
@@ -83,8 +86,9 @@ def prestart_helpers(argv: Sequence[str]) -> None:
     each layer from its parse on. Any other command line starts nothing; a helper started for a
     command that fails before reading a layer ends with the process.
     """
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
     archive = next((arg.removeprefix("docker-archive:") for arg in argv if arg.startswith("docker-archive:")), None)
-    if archive is not None:
+    if command in _READS_LAYERS and archive is not None:
         from wharfinger.inventory.layer_hasher import prestart  # only for this command line
 
         prestart(_archive_file(archive))

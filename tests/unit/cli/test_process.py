@@ -119,6 +119,7 @@ def test_h2_is_loaded_only_when_http2_may_be_spoken(argv: list[str], env: dict[s
         (["sbom", "docker-archive:image.tar"], True),
         (["scan", "-o", "json", "docker-archive:image.tar"], True),
         (["sbom", "oci:./layout"], False),
+        (["inspect", "docker-archive:image.tar"], False),  # reads no layer
         (["sbom", "registry.example/app:1"], False),
     ],
 )
