@@ -18,8 +18,8 @@ introduced each package.
 
 A plain-tar layer lying in a local file (``LayerInput.location``: a layout's blob, an archive's
 member) is not streamed: its headers are read in place and the contents nobody selected are
-seeked over, while a second thread hashes the whole blob against its digest; the layer counts
-only once that verdict is in.
+seeked over, while a helper process (``layer_hasher``) hashes the whole blob against its digest;
+the layer counts only once that verdict is in.
 
 Hostile layers: entries with ``..`` components or absolute paths, device files and FIFOs are
 skipped with a warning; decompression bombs (ratio or total size) and entry floods refuse the
