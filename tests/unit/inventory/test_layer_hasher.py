@@ -40,6 +40,15 @@ def altered_layer() -> tuple[bytes, bytes]:
     return tar, tar[:at] + b"y" + tar[at + 1 :]
 
 
+def assert_verified(directory: Path) -> None:
+    """The layer read in place gives its contents; the same layer altered in unread content is refused."""
+    tar, altered = altered_layer()
+    with read_layers([in_place_layer(tar, directory)], selection=SELECTION) as fs:
+        assert fs.read_bytes("/var/lib/dpkg/status", 100) == b"Package: a\nVersion: 1\n"
+    with pytest.raises(DigestMismatchError, match="does not match its digest"):
+        read_layers([in_place_layer(altered, directory, digest_of=tar)], selection=SELECTION)
+
+
 def test_the_helper_hashes_a_range_as_sha256sum_does(tmp_path: Path) -> None:
     data = os.urandom(3 * 1024 * 1024 + 17)
     path = tmp_path / "blob"
@@ -98,11 +107,7 @@ def test_an_in_place_layer_is_verified_by_the_helper(tmp_path: Path, monkeypatch
         return started[-1]
 
     monkeypatch.setattr(layer_hasher, "_spawn", spawn)
-    tar, altered = altered_layer()
-    with read_layers([in_place_layer(tar, tmp_path)], selection=SELECTION) as fs:
-        assert fs.read_bytes("/var/lib/dpkg/status", 100) == b"Package: a\nVersion: 1\n"
-    with pytest.raises(DigestMismatchError, match="does not match its digest"):
-        read_layers([in_place_layer(altered, tmp_path, digest_of=tar)], selection=SELECTION)
+    assert_verified(tmp_path)
     assert len(started) == 2
     assert all(process.poll() is not None for process in started)  # stopped with the read, not left behind
 
@@ -134,11 +139,7 @@ def test_without_a_working_helper_the_layer_is_verified_here(
     tmp_path: Path, spawn: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(layer_hasher, "_spawn", spawn)
-    tar, altered = altered_layer()
-    with read_layers([in_place_layer(tar, tmp_path)], selection=SELECTION) as fs:
-        assert fs.read_bytes("/var/lib/dpkg/status", 100) == b"Package: a\nVersion: 1\n"
-    with pytest.raises(DigestMismatchError, match="does not match its digest"):
-        read_layers([in_place_layer(altered, tmp_path, digest_of=tar)], selection=SELECTION)
+    assert_verified(tmp_path)
 
 
 def test_a_helper_killed_while_hashing_leaves_the_layer_to_this_process(tmp_path: Path) -> None:
