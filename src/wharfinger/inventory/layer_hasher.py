@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import subprocess
 import sys
 import threading
@@ -139,16 +140,17 @@ class HelperUnavailableError(OSError):
 class HashJob:
     """One layer handed to the helper; ``result()`` waits for its answer."""
 
-    def __init__(self, hasher: LayerHasher, number: int) -> None:
+    def __init__(self, hasher: LayerHasher, number: int, *, member: bool = False) -> None:
         self._hasher = hasher
-        self.number = number
+        self.number = number  # the job's place among the helper's jobs, or among the archive's members asked
+        self._member = member
 
     def result(self) -> tuple[int, str]:
         """(bytes read, hex digest); ``OSError`` with the helper's reason if it could not read the layer,
         ``HelperUnavailableError`` if the helper is gone (or, for a member of a pre-hashed archive,
         never reached it: the caller hashes the layer itself)."""
-        if self.number < 0:
-            return self._hasher._member(-self.number)  # noqa: SLF001 -- the job asks its own hasher
+        if self._member:
+            return self._hasher._member(self.number)  # noqa: SLF001 -- the job asks its own hasher
         return self._hasher._result(self.number)  # noqa: SLF001
 
 
@@ -163,8 +165,8 @@ class _FileIdentity:
 
     @classmethod
     def of(cls, fd: int) -> _FileIdentity:
-        stat = os.fstat(fd)
-        return cls(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        status = os.fstat(fd)
+        return cls(status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
 
 
 class LayerHasher:
@@ -205,11 +207,13 @@ class LayerHasher:
         """Have the helper hash every member of ``archive`` now, before anyone asks: a later job for
         a member's exact bytes of the same file, unchanged (``_FileIdentity``), is answered from them.
         Nothing happens if the file cannot be opened or the helper cannot start."""
-        try:
-            fd = os.open(archive, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:  # non-blocking: a FIFO named as the archive must not hold the command up here
+            fd = os.open(archive, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except OSError:
             return
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return
             identity = _FileIdentity.of(fd)
             with self._sending:
                 if self._archive is not None:
@@ -228,7 +232,7 @@ class LayerHasher:
             with self._receiving:  # a member of the archive hashed ahead: its answer is (or will be) there
                 number = len(self._member_jobs) + 1
                 self._member_jobs[number] = (offset, size)
-            return HashJob(self, -number)
+            return HashJob(self, number, member=True)
         with self._sending:
             channel = self._started()
             self._send(channel, f"{offset} {size} {algorithm}", fd)

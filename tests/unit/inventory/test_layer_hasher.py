@@ -245,3 +245,11 @@ def test_a_pax_header_past_the_end_of_the_archive_ends_the_hash_ahead_not_the_he
         other.write_bytes(b"still serving")
         with other.open("rb") as g:  # the helper survived it, and takes jobs
             assert hasher.submit(g.fileno(), 0, 13, "sha256").result() == (13, sha256sum(b"still serving"))
+
+
+def test_a_fifo_named_as_the_archive_is_not_waited_for(tmp_path: Path) -> None:
+    fifo = tmp_path / "image.tar"
+    os.mkfifo(fifo)
+    with LayerHasher() as hasher:
+        hasher.prehash(fifo)  # returns at once: no writer will ever come
+        assert hasher._archive is None  # nothing is hashed ahead
