@@ -274,3 +274,18 @@ def test_vcs_revision_gives_a_pseudo_version(go_vcs_binary: tuple[Path, str, str
     parsed = parse_go_binary(binary.read_bytes(), Location(path="/app"))
     main = next(p for p in parsed.packages if p.name == "example.com/app")
     assert main.version == f"v0.0.0-{when}-{revision[:12]}"
+
+
+def test_build_info_without_a_section_table_is_found_by_scanning(go_binaries: dict[str, Path]) -> None:
+    """The blob is looked for in ``.go.buildinfo`` first; a file without a section table (zeroed
+    e_shoff/e_shnum, as sstrip leaves it) is scanned whole and gives the same answer."""
+    data = bytearray(go_binaries["app.elf"].read_bytes())
+    assert data[4] == 2
+    data[0x28:0x30] = bytes(8)
+    data[0x3C:0x3E] = bytes(2)
+    with_sections = read_build_info(go_binaries["app.elf"].read_bytes())
+    without = read_build_info(bytes(data))
+    assert with_sections is not None
+    assert without == with_sections
+    truth = _go_version_m(go_binaries["app.elf"])
+    assert without.path == truth["path"][0][0]
