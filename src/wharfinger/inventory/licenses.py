@@ -199,19 +199,46 @@ def _spdx_keys() -> tuple[dict[str, str], dict[str, str]]:
     Read from license-expression's own index, so the fast path below knows exactly the keys the
     library knows; loading it costs ~4 ms, building the library's parser ~30 ms more.
     """
-    import json  # noqa: PLC0415 -- only when licences are normalised
-
-    index = json.loads(_library_data("scancode-licensedb-index.json"))
+    data = _library_data("scancode-licensedb-index.json")
     licences: dict[str, str] = {}
     exceptions: dict[str, str] = {}
-    for entry in index:
-        key = entry.get("spdx_license_key")
+    for key, others, is_exception in _index_entries(data):
         if not key or key.startswith("LicenseRef-"):
             continue
-        table = exceptions if entry.get("is_exception") else licences
-        for alias in (key, *entry.get("other_spdx_license_keys", ())):
+        table = exceptions if is_exception else licences
+        for alias in (key, *others):
             table.setdefault(alias.lower(), key)
     return licences, exceptions
+
+
+# One entry of the index as license-expression writes it (json.dump, indent 2): the three fields we
+# read, in this order. Reading them with this is 1.2 ms; json.loads of the whole 950 KB index, 4 ms.
+_INDEX_ENTRY = re.compile(
+    rb'"spdx_license_key": "([^"\\]*)",\s*"other_spdx_license_keys": \[([^\]\\]*)\],\s*"is_exception": (true|false)'
+)
+_QUOTED = re.compile(rb'"([^"\\]*)"')
+
+
+def _index_entries(data: bytes) -> list[tuple[str, tuple[str, ...], bool]]:
+    """(SPDX key, other SPDX keys, is an exception) of every entry of license-expression's index
+    that has an SPDX key.
+
+    Read with ``_INDEX_ENTRY`` when it accounts for every entry (those without an SPDX key are
+    ``null``); with ``json`` when it does not (another layout of the file, an escape in a key)."""
+    found = [
+        (key.decode(), tuple(q.decode() for q in _QUOTED.findall(others)), flag == b"true")
+        for key, others, flag in _INDEX_ENTRY.findall(data)
+    ]
+    if len(found) + data.count(b'"spdx_license_key": null') == data.count(b'"license_key":'):
+        return found
+    import json  # noqa: PLC0415 -- the layout changed: the slower, certain way
+
+    entries: list[tuple[str, tuple[str, ...], bool]] = []
+    for entry in json.loads(data):
+        if (key := entry.get("spdx_license_key")) is not None:
+            others = tuple(entry.get("other_spdx_license_keys") or ())
+            entries.append((key, others, bool(entry.get("is_exception"))))
+    return entries
 
 
 @functools.cache

@@ -128,3 +128,22 @@ def test_the_fast_path_agrees_with_license_expression() -> None:
             answered += 1
             assert fast == _library_normalised(candidate), candidate
     assert answered > len(keys)  # the fast path does answer the common shapes
+
+
+def test_the_index_is_read_as_json_reads_it() -> None:
+    """The fast reading of license-expression's index gives exactly the entries ``json`` gives, from
+    the installed library's file; a layout it does not know falls back to ``json``."""
+    import json
+
+    from wharfinger.inventory.licenses import _index_entries, _library_data
+
+    data = _library_data("scancode-licensedb-index.json")
+    by_json = [
+        (e["spdx_license_key"], tuple(e.get("other_spdx_license_keys") or ()), bool(e.get("is_exception")))
+        for e in json.loads(data)
+        if e.get("spdx_license_key") is not None
+    ]
+    assert len(by_json) > 2000  # the real index: thousands of licences
+    assert _index_entries(data) == by_json
+    reordered = json.dumps(json.loads(data), sort_keys=True).encode()  # a layout the fast reading cannot read
+    assert _index_entries(reordered) == by_json
