@@ -22,13 +22,18 @@ import sqlite3
 import threading
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wharfinger.errors import WharfingerError
 from wharfinger.inventory.catalog import Inventory
 from wharfinger.inventory.codec import distro_from_json, distro_to_json, package_from_json, package_to_json
 
-__all__ = ["InventoryCache"]
+if TYPE_CHECKING:
+    from wharfinger.oci.settings import Settings
+
+__all__ = ["InventoryCache", "InventoryCacheStats"]
 
 _SCHEMAS = (
     "CREATE TABLE IF NOT EXISTS inventories (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
@@ -36,9 +41,18 @@ _SCHEMAS = (
 )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryCacheStats:
+    root: Path
+    inventories: int
+    layers: int
+    total_bytes: int  # the database and the layers' files
+
+
 class InventoryCache:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        self.root = directory
         self.path = directory / "inventory-v1.sqlite"
         self._files = directory / "layer-files"
         self._connection: sqlite3.Connection | None = None
@@ -159,6 +173,32 @@ class InventoryCache:
             shutil.rmtree(staging, ignore_errors=True)
             return False
         return True
+
+    @staticmethod
+    def directory_for(settings: Settings) -> Path:
+        """Where the inventory cache lives: ``inventory/`` beside the blob cache."""
+        return (settings.cache_root or settings.blob_cache_dir.parent) / "inventory"
+
+    def stats(self) -> InventoryCacheStats:
+        """What the cache holds (``wharfinger cache info``); a damaged database counts as empty."""
+        try:
+            connection = self._connect()
+            inventories = connection.execute("SELECT count(*) FROM inventories").fetchone()[0]
+            layers = connection.execute("SELECT count(*) FROM layers").fetchone()[0]
+        except sqlite3.Error:
+            inventories = layers = 0
+        total = 0
+        for path in (self.path, Path(f"{self.path}-journal"), *self._files.rglob("*")):
+            try:
+                total += path.stat().st_size if path.is_file() else 0
+            except OSError:  # removed meanwhile by another process
+                continue
+        return InventoryCacheStats(root=self.root, inventories=inventories, layers=layers, total_bytes=total)
+
+    def clear(self) -> None:
+        """Remove every inventory and layer index (``wharfinger cache prune --all``)."""
+        self._start_afresh()
+        Path(f"{self.path}-journal").unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._connection is not None:

@@ -99,8 +99,7 @@ def _inventory_of_image(
             ]
             if progress is not None:
                 progress.start(sum(d.size for d in image.layers), len(image.layers))
-            cache_root = settings.cache_root or settings.blob_cache_dir.parent
-            cache = InventoryCache(cache_root / "inventory") if use_cache else None
+            cache = InventoryCache(InventoryCache.directory_for(settings)) if use_cache else None
             try:
                 inventory = catalog_layers(
                     layers,

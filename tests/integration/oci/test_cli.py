@@ -121,6 +121,25 @@ def test_cache_info_and_prune(run_cli, tmp_path: Path) -> None:
     assert "blobs      0" in run_cli("cache", "info", env=env).stdout
 
 
+def test_cache_info_and_prune_all_cover_the_inventory_cache(run_cli, tmp_path: Path) -> None:
+    env = {"WHARFINGER_CACHE_DIR": str(tmp_path)}
+    demo = f"oci:{Path(__file__).resolve().parents[3] / 'src' / 'wharfinger' / 'demo' / 'image'}:1.0"
+    assert run_cli("sbom", demo, "-o", "json", env=env).returncode == 0  # fills the inventory cache
+    info = json.loads(run_cli("cache", "info", "-o", "json", env=env).stdout)["inventory"]
+    assert info["path"] == str(tmp_path / "inventory")
+    assert info["inventories"] == 1
+    assert info["layers"] >= 1
+    on_disk = sum(p.stat().st_size for p in (tmp_path / "inventory").rglob("*") if p.is_file())
+    assert info["total_bytes"] == on_disk > 0
+    assert "inventory  " in run_cli("cache", "info", env=env).stdout
+    pruned = run_cli("cache", "prune", "--all", env=env)
+    assert pruned.returncode == 0, pruned.stderr
+    assert "removed the inventory cache" in pruned.stdout
+    after = json.loads(run_cli("cache", "info", "-o", "json", env=env).stdout)["inventory"]
+    assert (after["inventories"], after["layers"]) == (0, 0)
+    assert not list((tmp_path / "inventory" / "layer-files").glob("*"))
+
+
 def test_demo(run_cli, tmp_path: Path) -> None:
     """The quick start's job: scan the demo image against the demo database (built in the cache dir)."""
     env = {"XDG_CACHE_HOME": str(tmp_path)}
