@@ -22,6 +22,7 @@ import sqlite3
 import threading
 import zlib
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,13 +52,13 @@ class InventoryCacheStats:
 
 class InventoryCache:
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         self.root = directory
         self.path = directory / "inventory-v1.sqlite"
         self._files = directory / "layer-files"
         self._connection: sqlite3.Connection | None = None
 
     def _open(self) -> sqlite3.Connection:
+        self.root.mkdir(parents=True, exist_ok=True)  # by the first use, not by `cache info`
         connection = sqlite3.connect(self.path, timeout=10)
         try:
             # No fsync at all (~20 ms a run here): it is a cache. A crash of the machine can leave it
@@ -91,11 +92,12 @@ class InventoryCache:
             self._start_afresh()
 
     def _start_afresh(self) -> None:
-        """Drop a damaged cache file (its WAL, and the layers' files) so the next run rebuilds it."""
+        """Drop a damaged cache file (its journal or WAL, and the layers' files) so the next run
+        rebuilds it: a hot journal left beside a new file would be rolled back into it."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-journal", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         shutil.rmtree(self._files, ignore_errors=True)
 
@@ -180,13 +182,17 @@ class InventoryCache:
         return (settings.cache_root or settings.blob_cache_dir.parent) / "inventory"
 
     def stats(self) -> InventoryCacheStats:
-        """What the cache holds (``wharfinger cache info``); a damaged database counts as empty."""
-        try:
-            connection = self._connect()
-            inventories = connection.execute("SELECT count(*) FROM inventories").fetchone()[0]
-            layers = connection.execute("SELECT count(*) FROM layers").fetchone()[0]
-        except sqlite3.Error:
-            inventories = layers = 0
+        """What the cache holds (``wharfinger cache info``), read without writing anything: a missing
+        or damaged database counts as empty (it is created, or started afresh, by its next use)."""
+        inventories = layers = 0
+        if self.path.is_file():
+            try:
+                read_only = f"{self.path.resolve().as_uri()}?mode=ro"
+                with closing(sqlite3.connect(read_only, uri=True, timeout=10)) as reader:
+                    inventories = reader.execute("SELECT count(*) FROM inventories").fetchone()[0]
+                    layers = reader.execute("SELECT count(*) FROM layers").fetchone()[0]
+            except sqlite3.Error:
+                pass
         total = 0
         for path in (self.path, Path(f"{self.path}-journal"), *self._files.rglob("*")):
             try:
@@ -198,7 +204,6 @@ class InventoryCache:
     def clear(self) -> None:
         """Remove every inventory and layer index (``wharfinger cache prune --all``)."""
         self._start_afresh()
-        Path(f"{self.path}-journal").unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._connection is not None:

@@ -134,3 +134,31 @@ def test_the_inventory_cache_serves_large_contents_across_runs(tmp_path: Path) -
     again = InventoryCache(tmp_path / "cache")  # another run: the reader's spool is long gone
     assert contents(again, source.digest)["/opt/program.bin"] == PROGRAM
     again.close()
+
+
+def test_stats_read_without_writing(tmp_path: Path) -> None:
+    directory = tmp_path / "cache"
+    assert InventoryCache(directory).stats().inventories == 0
+    assert not directory.exists()  # `cache info` on a machine that never cached creates nothing
+    cache = InventoryCache(directory)
+    cache.put_layer("k", b"index")
+    cache.close()
+    before = cache.path.read_bytes()
+    assert (InventoryCache(directory).stats().layers, cache.path.read_bytes()) == (1, before)
+    cache.path.write_bytes(b"SQLite format 3\0" + b"\xff" * 4096)  # damaged: counted empty, left for its next use
+    assert InventoryCache(directory).stats().layers == 0
+    assert cache.path.exists()
+
+
+def test_clear_removes_a_hot_journal_too(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    spool.write_bytes(PROGRAM)
+    cache = InventoryCache(tmp_path / "cache")
+    cache.put_layer("k", b"index", [spool])
+    journal = Path(f"{cache.path}-journal")
+    journal.write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + b"\0" * 504)  # what a crash mid-write leaves
+    cache.clear()
+    assert not journal.exists()  # it would be rolled back into the next database of that name
+    assert not cache.path.exists()
+    assert not cache.layer_files("k").exists()
+    assert cache.get_layer("k") is None  # and the cache works again from empty
