@@ -24,9 +24,13 @@ import atexit
 import gc
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import NoReturn
+
+# typing's constant without importing typing: the hashing helper is started from here, and every
+# import before it delays it (``prestart_helpers``); mypy reads any name TYPE_CHECKING as true
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn
 
 __all__ = ["exit_now", "own_process", "prestart_helpers", "run", "skip_unused_imports", "tune_for_batch"]
 
@@ -94,14 +98,15 @@ def prestart_helpers(argv: Sequence[str]) -> None:
         prestart(_archive_file(archive))
 
 
-def _archive_file(text: str) -> Path | None:
+def _archive_file(text: str) -> str | None:
     """The file ``docker-archive:TEXT`` names, by ``oci.sources.spec``'s rules in short (an existing
-    path whole, else before ``@N`` or the first ``:``), without importing ``oci.sources``. A wrong
-    guess costs only speed: the helper's answers serve the file the source opens, not a name."""
+    path whole, else before ``@N`` or the first ``:``), without importing ``oci.sources`` (or
+    ``pathlib``). A wrong guess costs only speed: the helper's answers serve the file the source
+    opens, not a name."""
     for candidate in (text, text.rpartition("@")[0], text.partition(":")[0]):
         try:
-            if candidate and Path(candidate).is_file():
-                return Path(candidate)
+            if candidate and os.path.isfile(candidate):  # noqa: PTH113 -- see above
+                return candidate
         except (OSError, ValueError):  # a name too long, a NUL byte: the source will say so
             continue
     return None

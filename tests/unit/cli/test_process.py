@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -191,8 +192,53 @@ def test_a_docker_archive_sbom_through_the_console_script(tmp_path: Path) -> Non
 def test_the_archive_named_on_the_command_line_is_found_as_the_source_finds_it(tmp_path: Path) -> None:
     archive = tmp_path / "image.tar"
     archive.write_bytes(b"")
-    assert process._archive_file(str(archive)) == archive
-    assert process._archive_file(f"{archive}:app:1.0") == archive  # docker-archive:FILE:NAME:TAG
-    assert process._archive_file(f"{archive}@1") == archive  # docker-archive:FILE@N
+    assert process._archive_file(str(archive)) == str(archive)
+    assert process._archive_file(f"{archive}:app:1.0") == str(archive)  # docker-archive:FILE:NAME:TAG
+    assert process._archive_file(f"{archive}@1") == str(archive)  # docker-archive:FILE@N
     assert process._archive_file(str(tmp_path / "missing.tar")) is None
     assert process._archive_file("x\0y") is None
+
+
+def test_the_prestarted_helper_is_a_fork_that_holds_nothing_of_the_command(tmp_path: Path) -> None:
+    """Started before any thread, the helper is a fork of the command (no interpreter start of its
+    own). It must not keep the command's output open (``wharfinger sbom … | jq`` ends when the
+    command does, not when a hash in the helper does) and ends by itself once the command is gone."""
+    archive = tmp_path / "image.tar"
+    with archive.open("wb") as out:  # one member of 1 GiB of zeros (a hole): ~0.7 s of hashing
+        info = tarfile.TarInfo("layer.tar")
+        info.size = 1 << 30
+        out.write(info.tobuf(format=tarfile.USTAR_FORMAT))
+        out.truncate(512 + (1 << 30) + 1024)
+    code = textwrap.dedent(
+        f"""
+        import os, sys
+        from wharfinger.cli import process
+        from wharfinger.inventory import layer_hasher
+        process.prestart_helpers(["sbom", "docker-archive:{archive}"])
+        hasher = layer_hasher._Prestarted.hasher
+        print(type(hasher._process).__name__, hasher._process.pid, flush=True)
+        os._exit(0)  # as exit_now leaves: the helper is still hashing
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    started = time.monotonic()
+    command = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert command.returncode == 0, command.stderr
+    kind, pid = command.stdout.split()
+    assert kind == "_Spawned"
+    with Path(f"/proc/{pid}/cmdline").open("rb") as cmdline:  # a fork runs what the command ran: no "-I -S"
+        assert b"-I\0-S" not in cmdline.read()
+    assert _state(pid) not in {None, "Z"}  # the output was closed while the helper still hashed
+    deadline = started + 30
+    while _state(pid) not in {None, "Z"} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _state(pid) in {None, "Z"}  # gone (or waiting for its new parent to reap it)
+
+
+def _state(pid: str) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return None

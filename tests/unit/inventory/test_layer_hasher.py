@@ -6,13 +6,16 @@ start, dies, or answers nonsense) must still refuse an altered layer.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import signal
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from inventory_layer_builder import Entry, build_tar, in_place_layer
@@ -20,7 +23,10 @@ from inventory_layer_builder import Entry, build_tar, in_place_layer
 from wharfinger.errors import DigestMismatchError
 from wharfinger.inventory import layer_hasher
 from wharfinger.inventory.layer_hasher import HelperUnavailableError, LayerHasher
+from wharfinger.inventory.layer_input import LayerInput
 from wharfinger.inventory.layers import Selection, read_layers
+from wharfinger.inventory.tarstream import FileSource, TarEntry, TarReader
+from wharfinger.oci.sources.files import BlobLocation
 
 SELECTION = Selection(patterns=("/var/lib/dpkg/status",))
 ENTRIES = [
@@ -253,3 +259,122 @@ def test_a_fifo_named_as_the_archive_is_not_waited_for(tmp_path: Path) -> None:
     with LayerHasher() as hasher:
         hasher.prehash(fifo)  # returns at once: no writer will ever come
         assert hasher._archive is None  # nothing is hashed ahead
+
+
+def _entries(fd: int, offset: int, size: int) -> list[tuple[str, str, int, int, str]]:
+    return [(e.name, e.type, e.mode, e.size, e.linkname) for e in TarReader(FileSource(fd, offset, size))]
+
+
+def test_an_archive_hashed_ahead_gives_its_layers_entries(tmp_path: Path) -> None:
+    layer_one = build_tar(ENTRIES)
+    layer_two = build_tar([Entry("etc/os-release", b"ID=debian\n"), Entry("bin/sh", kind=tarfile.SYMTYPE, link="dash")])
+    where = archive_of(
+        {"manifest.json": b"[]", "one/layer.tar": layer_one, "two/layer.tar": layer_two}, tmp_path / "a.tar"
+    )
+    with LayerHasher() as hasher, (tmp_path / "a.tar").open("rb") as f:
+        hasher.prehash(tmp_path / "a.tar")
+        for name in ("two/layer.tar", "one/layer.tar"):  # in any order
+            index = hasher.index(f.fileno(), *where[name])
+            assert index is not None
+            replayed = [
+                (e.name, e.type, e.mode, e.size, e.linkname)
+                for e in TarReader(FileSource(f.fileno(), *where[name])).replay(index)
+            ]
+            assert replayed == _entries(f.fileno(), *where[name])
+            assert hasher.index(f.fileno(), *where[name]) is None  # handed over once
+        assert hasher.index(f.fileno(), *where["manifest.json"]) is None  # not a tar
+        offset, size = where["one/layer.tar"]
+        assert hasher.index(f.fileno(), offset, size - 512) is None  # not a member
+        assert [job.result() for job in (hasher.submit(f.fileno(), *where["one/layer.tar"], "sha256"),)] == [
+            (len(layer_one), sha256sum(layer_one))
+        ]
+
+
+def test_an_index_is_only_given_for_the_archive_it_was_made_of(tmp_path: Path) -> None:
+    layer = build_tar(ENTRIES)
+    where = archive_of({"layer.tar": layer}, tmp_path / "a.tar")
+    archive_of({"layer.tar": layer}, tmp_path / "b.tar")  # the same bytes, another file
+    with LayerHasher() as hasher, (tmp_path / "b.tar").open("rb") as other:
+        hasher.prehash(tmp_path / "a.tar")
+        assert hasher.index(other.fileno(), *where["layer.tar"]) is None
+
+
+def test_a_layer_read_with_an_index_ahead_is_not_parsed_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layer read takes the helper's entries (parsing here would fail) and still verifies the layer."""
+    layer = build_tar(ENTRIES)
+    where = archive_of({"layer.tar": layer}, tmp_path / "a.tar")
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+
+    def refuse(self: TarReader) -> Iterator[TarEntry]:
+        raise AssertionError("parsed in this process")
+
+    with LayerHasher() as hasher:
+        hasher.prehash(tmp_path / "a.tar")
+        monkeypatch.setattr(TarReader, "__iter__", refuse)
+        layers = [_archive_layer(tmp_path / "a.tar", *where["layer.tar"], digest)]
+        with read_layers(layers, selection=SELECTION, hasher=hasher) as fs:
+            assert fs.read_bytes("/var/lib/dpkg/status", 100) == b"Package: a\nVersion: 1\n"
+            assert fs.exists("/usr/share/doc/a/copyright")
+    with LayerHasher() as hasher:  # the same layer under another digest: refused, index or not
+        hasher.prehash(tmp_path / "a.tar")
+        wrong = [_archive_layer(tmp_path / "a.tar", *where["layer.tar"], "sha256:" + "0" * 64)]
+        with pytest.raises(DigestMismatchError):
+            read_layers(wrong, selection=SELECTION, hasher=hasher)
+
+
+def _archive_layer(path: Path, offset: int, size: int, digest: str) -> LayerInput:
+    def refuse() -> BinaryIO:
+        raise AssertionError("streamed instead of read in place")
+
+    return LayerInput(
+        digest=digest,
+        media_type="application/vnd.docker.image.rootfs.diff.tar",
+        open=refuse,
+        size=size,
+        location=BlobLocation(path=path, offset=offset, size=size),
+    )
+
+
+def test_a_large_archive_is_hashed_first_and_not_indexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = build_tar(ENTRIES)
+    where = archive_of({"layer.tar": layer}, tmp_path / "a.tar")
+    monkeypatch.setattr(layer_hasher, "_INDEX_FIRST_BYTES", len(layer) - 1)
+    with LayerHasher() as hasher, (tmp_path / "a.tar").open("rb") as f:
+        hasher.prehash(tmp_path / "a.tar")
+        assert hasher.index(f.fileno(), *where["layer.tar"]) is None
+        assert hasher.submit(f.fileno(), *where["layer.tar"], "sha256").result() == (len(layer), sha256sum(layer))
+
+
+def _sends_a_broken_index(command: list[str], channel_fd: int) -> subprocess.Popen[bytes]:
+    """A helper whose index of every archive lies about its size: the reader must parse instead."""
+    script = (
+        "import os, socket, sys\n"
+        "s = socket.socket(fileno=int(sys.argv[1]))\n"
+        "while True:\n"
+        "    message, fds, _, _ = socket.recv_fds(s, 256, 1)\n"
+        "    if not message: break\n"
+        "    offset, size = sys.argv[2], sys.argv[3]\n"
+        "    memfd = os.memfd_create('x')\n"
+        "    os.write(memfd, b'0' * 10)\n"
+        "    socket.send_fds(s, [f'index {offset} {size} 1 1 0 0'.encode()], [memfd])\n"
+        "    s.send(b'indexes-end')\n"
+        "    s.send(b'archive-end')\n"
+    )
+    offset, size = _BROKEN_AT
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(channel_fd), str(offset), str(size)], pass_fds=(channel_fd,)
+    )
+
+
+_BROKEN_AT: tuple[int, int] = (0, 0)
+
+
+def test_an_index_of_the_wrong_shape_leaves_the_layer_to_the_parser(tmp_path: Path) -> None:
+    global _BROKEN_AT  # noqa: PLW0603 -- where the lying helper's index claims to be
+    layer = build_tar(ENTRIES)
+    where = archive_of({"layer.tar": layer}, tmp_path / "a.tar")
+    _BROKEN_AT = where["layer.tar"]
+    with LayerHasher(spawn=_sends_a_broken_index) as hasher, (tmp_path / "a.tar").open("rb") as f:
+        hasher.prehash(tmp_path / "a.tar")
+        assert hasher.index(f.fileno(), *where["layer.tar"]) is None
+        assert not hasher._indexes  # its descriptor closed, not kept

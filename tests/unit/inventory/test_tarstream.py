@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from wharfinger.errors import UnsafeArchiveError
 from wharfinger.inventory.layers import LayerLimits, _checked_member_path, _safe_member_path
-from wharfinger.inventory.tarstream import FileSource, TarReader, _checksum
+from wharfinger.inventory.tarstream import FileSource, TarEntry, TarIndex, TarReader, _checksum
 
 _FORMATS = {"ustar": tarfile.USTAR_FORMAT, "gnu": tarfile.GNU_FORMAT, "pax": tarfile.PAX_FORMAT}
 _SEGMENT = st.text(alphabet=st.sampled_from("ab.-_é\U0001f600"), min_size=1, max_size=12)
@@ -47,21 +48,31 @@ def _archive(members: list[tuple[tarfile.TarInfo, bytes]], tar_format: int) -> b
     return out.getvalue()
 
 
-def _ours(data: bytes, *, in_place: Path | None = None) -> list[tuple[str, str, int, int, str, bytes]]:
-    def read(reader: TarReader) -> list[tuple[str, str, int, int, str, bytes]]:
+def _ours(
+    data: bytes, *, in_place: Path | None = None, replayed: bool = False
+) -> list[tuple[str, str, int, int, str, bytes]]:
+    """Entries and contents as our reader gives them: streamed, in place, or (``replayed``) from an
+    index made by one reader, sent through its byte encoding, and replayed by another."""
+
+    def read(reader: TarReader, entries: Iterable[TarEntry]) -> list[tuple[str, str, int, int, str, bytes]]:
         # tarfile drops the "/" it writes after a directory's name; the layer reader normalises it
         return [
             (e.name.removesuffix("/") if e.isdir() else e.name, e.type, e.mode, e.size, e.linkname,
              reader.read() if e.isreg() else b"")
-            for e in reader
+            for e in entries
         ]  # fmt: skip
 
     if in_place is None:  # a stream in uneven chunks, as an inflater hands them over
-        return read(TarReader(iter([data[i : i + 700] for i in range(0, len(data), 700)])))
+        reader = TarReader(iter([data[i : i + 700] for i in range(0, len(data), 700)]))
+        return read(reader, reader)
     in_place.write_bytes(b"x" * 33 + data)  # the tar at an offset inside a larger file, as in a docker archive
     fd = os.open(in_place, os.O_RDONLY)
     try:
-        return read(TarReader(FileSource(fd, 33, len(data))))
+        reader = TarReader(FileSource(fd, 33, len(data)))
+        if not replayed:
+            return read(reader, reader)
+        index = TarIndex.decode(*TarReader(FileSource(fd, 33, len(data))).index(10_000).encode())
+        return read(reader, reader.replay(index))
     finally:
         os.close(fd)
 
@@ -93,6 +104,7 @@ def test_entries_match_tarfile_streamed_and_in_place(
     expected = _tarfile(data)
     assert _ours(data) == expected
     assert _ours(data, in_place=tmp_path_factory.mktemp("tar") / "layer.tar") == expected
+    assert _ours(data, in_place=tmp_path_factory.mktemp("tar") / "layer.tar", replayed=True) == expected
 
 
 @settings(max_examples=300)
@@ -264,6 +276,7 @@ def test_sparse_files_read_as_their_real_content(tmp_path: Path, tar_format: str
     assert next(e[5] for e in entries if e[0].endswith("status")) == content
     in_place = _ours(data, in_place=tmp_path / "in-place.tar")
     assert in_place == entries
+    assert _ours(data, in_place=tmp_path / "replayed.tar", replayed=True) == entries
     # spooled: holes stay holes, the bytes are the same
     reader = TarReader(iter([data[i : i + 700] for i in range(0, len(data), 700)]))
     entry = next(e for e in reader if e.name.endswith("status"))
@@ -330,3 +343,119 @@ def test_a_dpkg_database_stored_sparse_is_inventoried(tmp_path: Path, tar_format
         ("zlib1g", "1:1.2.13.dfsg-1"),
     ]
     assert inventory.warnings == ()
+
+
+def _layer_file(tmp_path: Path, members: list[tuple[tarfile.TarInfo, bytes]]) -> tuple[int, int]:
+    data = _archive(members, tarfile.PAX_FORMAT)
+    path = tmp_path / "layer.tar"
+    path.write_bytes(data)
+    return os.open(path, os.O_RDONLY), len(data)
+
+
+def _file(name: str, data: bytes, mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), mode
+    return info, data
+
+
+def test_replayed_entries_read_in_place_as_after_a_parse(tmp_path: Path) -> None:
+    """Positional reads, partial reads and copies of a replayed entry see that entry's bytes,
+    whatever was read of the others (each entry is sought to, not read after the one before)."""
+    program, large = b"\x7fELF" + os.urandom(70_000), os.urandom(300_000)
+    fd, size = _layer_file(tmp_path, [_file("bin/app", program, 0o755), _file("a", b"first"), _file("b", large)])
+    try:
+        index = TarIndex.decode(*TarReader(FileSource(fd, 0, size)).index(10).encode())
+        reader = TarReader(FileSource(fd, 0, size))
+        replayed = reader.replay(index)
+        entry = next(replayed)
+        read_at = reader.read_at()
+        assert read_at is not None
+        assert (entry.name, entry.mode, entry.size) == ("bin/app", 0o755, len(program))
+        assert read_at(0, 4) == b"\x7fELF"
+        assert read_at(len(program) - 10, 100) == program[-10:]
+        assert reader.read(4) + reader.read() == program
+        next(replayed)  # "a", not read
+        entry = next(replayed)
+        spool = tmp_path / "spool"
+        with spool.open("wb") as out:
+            reader.copy_to(out)
+        assert entry.name == "b"
+        assert spool.read_bytes() == large
+        assert list(replayed) == []
+    finally:
+        os.close(fd)
+
+
+def test_an_index_refuses_more_entries_than_its_limit(tmp_path: Path) -> None:
+    fd, size = _layer_file(tmp_path, [_file(f"f{i}", b"x") for i in range(3)])
+    try:
+        assert len(TarReader(FileSource(fd, 0, size)).index(3)) == 3
+        with pytest.raises(UnsafeArchiveError, match="more than 2 entries"):
+            TarReader(FileSource(fd, 0, size)).index(2)
+    finally:
+        os.close(fd)
+
+
+def test_an_index_is_only_made_of_a_tar_in_a_file() -> None:
+    with pytest.raises(TypeError):
+        TarReader(iter([b""])).index(10)
+
+
+def _index(names: list[str], sparse: dict[int, tuple[tuple[int, int], ...]] | None = None) -> TarIndex:
+    from array import array
+
+    count = len(names)
+    return TarIndex(
+        names=names,
+        kinds="0" * count,
+        modes=array("q", [0o644] * count),
+        sizes=array("q", [10] * count),
+        links=[""] * count,
+        offsets=array("q", [512 * (i + 1) for i in range(count)]),
+        stored=array("q", [10] * count),
+        sparse=sparse or {},
+    )
+
+
+def test_an_index_survives_its_encoding() -> None:
+    names = ["etc/os-release", "caf\udce9", "", "usr/bin/\u00e9"]  # a name that is not UTF-8, an empty one
+    original = _index(names, sparse={1: ((0, 4), (8, 2)), 3: ()})
+    decoded = TarIndex.decode(*original.encode())
+    assert decoded.names == names
+    assert decoded.sparse == original.sparse
+    assert (decoded.kinds, list(decoded.offsets), decoded.links) == (original.kinds, list(original.offsets), [""] * 4)
+    assert len(TarIndex.decode(*_index([]).encode())) == 0
+
+
+def test_a_name_with_a_nul_cannot_be_encoded() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        _index(["a\0b", "c"]).encode()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda words, data: (words, data[:-1]),  # cut short
+        lambda words, data: (words, data + b"\0"),  # longer than described
+        lambda words, data: ([str(int(words[0]) + 1), *words[1:]], data),  # an entry more than there is
+        lambda words, data: ([words[0], str(int(words[1]) - 2), str(int(words[2]) + 2), words[3]], data),  # a name lost
+        lambda words, data: (["-1", *words[1:]], data),
+        lambda words, data: (words[:3], data),  # a word missing
+        lambda words, data: (["x", *words[1:]], data),
+    ],
+    ids=["short", "long", "count", "names", "negative", "words", "not-a-number"],
+)
+def test_an_index_of_the_wrong_shape_is_refused(damage: Callable[[list[str], bytes], tuple[list[str], bytes]]) -> None:
+    words, data = _index(["a", "b/c", "d"], sparse={1: ((0, 5),)}).encode()
+    with pytest.raises(ValueError):
+        TarIndex.decode(*damage(words, data))
+
+
+@pytest.mark.parametrize("numbers", [[5, 1, 0, 10], [1, 3, 0, 10], [0], [-1, 0]], ids=["entry", "runs", "cut", "neg"])
+def test_an_index_with_a_malformed_sparse_map_is_refused(numbers: list[int]) -> None:
+    from array import array
+
+    words, data = _index(["a", "b"]).encode()
+    extra = array("q", numbers).tobytes()
+    with pytest.raises(ValueError, match="sparse"):
+        TarIndex.decode([*words[:3], str(len(numbers))], data + extra)
