@@ -207,12 +207,9 @@ def prestart(archive: str | os.PathLike[str] | None = None) -> None:
     the helper's start-up and the layers' hash then overlap the CLI's imports and the reading of
     the archive's manifest instead of following them. A helper nobody adopts ends with the process
     (its socket closes).
-
-    Called so early, before any thread, the helper is a fork of this process running ``_HELPER``
-    (``_fork``): it skips an interpreter's start (~15-20 ms before its first index or hash).
     """
     if _Prestarted.hasher is None:
-        hasher = LayerHasher(spawn=_fork if _thread._count() == 0 else None)  # noqa: SLF001 -- the threads started
+        hasher = LayerHasher()
         hasher.start()
         if archive is not None:
             hasher.prehash(archive)
@@ -524,27 +521,6 @@ class _Spawned:
         if self._status is None:
             self._status = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         return self._status
-
-
-def _fork(command: list[str], channel_fd: int) -> _Child:
-    """``command``'s code (``helper_command``) run in a fork of this process rather than a new
-    interpreter; only for a process with no other thread (``prestart``: nothing is started yet).
-    The child keeps ``channel_fd`` alone open (not this process's end of the pair: the helper would
-    then never see it close), standard streams on ``/dev/null``, and ends with ``os._exit``."""
-    code, channel = command[4], command[5]
-    pid = os.fork()
-    if pid:
-        return _Spawned(pid)
-    try:  # the child: never returns
-        null = os.open(os.devnull, os.O_RDWR)
-        for standard in (0, 1, 2):
-            os.dup2(null, standard)
-        os.closerange(3, channel_fd)
-        os.closerange(channel_fd + 1, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1 << 16)
-        sys.argv = ["-c", channel]
-        exec(compile(code, "<wharfinger layer hasher>", "exec"), {"__name__": "__main__"})  # noqa: S102 -- our own code
-    finally:
-        os._exit(0)
 
 
 def _spawn(command: list[str], channel_fd: int) -> _Child:
