@@ -1,21 +1,17 @@
-"""The ``wharfinger`` entry point: global options, command registration, exit-code mapping.
-
-This is one of the three places where ``except Exception`` is allowed (STYLE 2.4): anything
-that is not a ``WharfingerError`` is a bug, reported in one line (traceback with ``--debug``).
-"""
+"""The ``wharfinger`` entry point: global options, command registration, exit-code mapping
+(``cli.exitcodes.failure_exit_code``; ``cli.fastpath`` runs the usual ``sbom`` command lines
+without typer, with the same mapping)."""
 
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from typing import Annotated
 
 import typer
 
 from wharfinger import __version__
-from wharfinger.cli.exitcodes import EXIT_CODES_HELP, ExitCode
-from wharfinger.errors import WharfingerError
+from wharfinger.cli.exitcodes import EXIT_CODES_HELP, ExitCode, failure_exit_code
 
 __all__ = ["app", "main"]
 
@@ -76,10 +72,9 @@ def _global_options(
     ] = False,
 ) -> None:
     _State.debug = debug
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    from wharfinger.cli.logs import configure_logging
+    from wharfinger.cli.logs import configure_for_options
 
-    configure_logging(level=level, json_format=log_format == "json", quiet=quiet)
+    configure_for_options(verbose=verbose, quiet=quiet, log_format=log_format)
 
 
 def command_modules_for(argv: list[str]) -> tuple[str, ...]:
@@ -96,25 +91,29 @@ def command_modules_for(argv: list[str]) -> tuple[str, ...]:
     return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
 
 
+class _Registered:
+    modules: set[str] = set()  # noqa: RUF012 -- the one app's, for the life of the process
+
+
 def _register_commands(modules: tuple[str, ...] = COMMAND_MODULES) -> None:
+    # once each: `main` called again in one process (the tests) must not register a command twice,
+    # which typer would keep, and build, as often as it was registered
     for name in modules:
-        importlib.import_module(name).register(app)
+        if name not in _Registered.modules:
+            importlib.import_module(name).register(app)
+            _Registered.modules.add(name)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented exit code."""
-    # `import httpx` also imports httpx's own command-line client (click, rich.progress, pygments)
-    # unless that fails; Wharfinger never runs it, and it costs ~40 ms of start-up (several times
-    # that on a loaded machine) for every registry command. httpx then installs a stub `main`.
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None in sys.modules makes the import fail
+    from wharfinger.cli.process import skip_httpx_cli
+
+    skip_httpx_cli()
     _register_commands(command_modules_for(sys.argv[1:] if argv is None else argv))
     try:
         status = app(args=argv, standalone_mode=False)
         if isinstance(status, int) and status:  # a command's typer.Exit(code) (e.g. a tripped gate)
             sys.exit(status)
-    except WharfingerError as exc:
-        typer.echo(f"error: {exc.diagnostics()}", err=True)
-        sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -123,16 +122,6 @@ def main(argv: list[str] | None = None) -> None:
     except typer.TyperException as exc:  # typer's (vendored click's) usage errors: bad flags or arguments
         exc.show()  # type: ignore[attr-defined]  # every TyperException raised here is a click usage error
         sys.exit(ExitCode.USAGE)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # the CLI boundary: a bug, reported in one line
-        if _State.debug:
-            raise
-        typer.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            "  hint: this is a bug in wharfinger; rerun with --debug and report the traceback",
-            err=True,
-        )
-        sys.exit(ExitCode.BUG)
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 -- the CLI boundary (cli.exitcodes)
+        sys.exit(failure_exit_code(exc, debug=_State.debug))
     sys.exit(ExitCode.OK)

@@ -1,10 +1,18 @@
-"""Exit codes: one table, used by every command and printed by ``wharfinger --help``."""
+"""Exit codes: one table, used by every command and printed by ``wharfinger --help``; and how a
+failure becomes one (``failure_exit_code``, shared by ``cli.app.main`` and ``cli.fastpath``).
+
+This is one of the three places where ``except Exception`` is handled (STYLE 2.4): anything that is
+not a ``WharfingerError`` is a bug, reported in one line (traceback with ``--debug``).
+"""
 
 from __future__ import annotations
 
+import sys
 from enum import IntEnum
 
-__all__ = ["EXIT_CODES_HELP", "ExitCode"]
+from wharfinger.errors import WharfingerError
+
+__all__ = ["EXIT_CODES_HELP", "ExitCode", "failure_exit_code"]
 
 
 class ExitCode(IntEnum):
@@ -21,3 +29,27 @@ EXIT_CODES_HELP = (
     "2 usage error · 3 bad input (reference, file, policy) · 4 backend failed (registry, network, key "
     "provider, database; retry may help) · 70 internal error (please report; --debug shows the traceback)."
 )
+
+
+def failure_exit_code(exc: BaseException, *, debug: bool) -> int:
+    """Say on stderr, in one line, why a command failed, and give its exit code: a ``WharfingerError``
+    its own (with its hint), an interrupt 130, anything else is a bug (70), which ``debug`` re-raises
+    for its traceback."""
+    if isinstance(exc, WharfingerError):
+        _say(f"error: {exc.diagnostics()}")
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        _say("interrupted")
+        return 130
+    if debug:
+        raise exc
+    _say(
+        f"internal error: {type(exc).__name__}: {exc}\n"
+        "  hint: this is a bug in wharfinger; rerun with --debug and report the traceback"
+    )
+    return ExitCode.BUG
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()

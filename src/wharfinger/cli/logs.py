@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import ClassVar
 
-__all__ = ["configure_logging"]
+__all__ = ["configure_for_options", "configure_logging"]
 
 
 class _JsonFormatter(logging.Formatter):
@@ -33,3 +33,9 @@ def configure_logging(*, level: int, json_format: bool, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.ERROR if quiet else level)
     root.propagate = False
+
+
+def configure_for_options(*, verbose: int, quiet: bool, log_format: str) -> None:
+    """Logging as the global options ``-v`` (repeatable), ``-q`` and ``--log-format`` ask."""
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    configure_logging(level=level, json_format=log_format == "json", quiet=quiet)

@@ -1,19 +1,18 @@
 """Options several commands share, defined once (as sigstore's CLI builds its option groups).
 
 Every command that talks to a registry takes the same three: ``--insecure HOST`` (repeatable),
-``--ca-bundle FILE`` and ``--http2``, turned into ``oci.Settings`` by ``registry_settings``.
+``--ca-bundle FILE`` and ``--http2``, turned into ``oci.Settings`` by ``registry_settings``
+(``cli.registry_flags``, which does not import typer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from wharfinger.oci.settings import Settings
+from wharfinger.cli.registry_flags import registry_settings
 
 __all__ = [
     "CaBundle",
@@ -57,21 +56,3 @@ Catalogers = Annotated[
 
 # Off by default: HTTP/2 pulled layers ~1.6x slower than parallel HTTP/1.1 connections (docs/benchmarks.md).
 Http2 = Annotated[bool, typer.Option("--http2", help="Offer HTTP/2 to TLS registries (also $WHARFINGER_HTTP2=1).")]
-
-
-def registry_settings(
-    insecure: Sequence[str] | None = None, ca_bundle: Path | None = None, *, http2: bool = False
-) -> Settings:
-    """``oci.Settings`` from the environment plus the shared registry flags (a flag adds to or wins over its env)."""
-    from dataclasses import replace
-
-    from wharfinger.oci.settings import Settings  # here, not at the top: every command's --help imports this module
-
-    settings = Settings.from_env()
-    if insecure:
-        settings = replace(settings, insecure_hosts=settings.insecure_hosts | frozenset(insecure))
-    if ca_bundle is not None:
-        settings = replace(settings, ca_bundle=ca_bundle)
-    if http2:
-        settings = replace(settings, http2=True)
-    return settings

@@ -32,7 +32,15 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import NoReturn
 
-__all__ = ["exit_now", "own_process", "prestart_helpers", "run", "skip_unused_imports", "tune_for_batch"]
+__all__ = [
+    "exit_now",
+    "own_process",
+    "prestart_helpers",
+    "run",
+    "skip_httpx_cli",
+    "skip_unused_imports",
+    "tune_for_batch",
+]
 
 _M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
 _M_MMAP_THRESHOLD = -3
@@ -47,6 +55,10 @@ def run() -> None:
     own_process()
     skip_unused_imports(argv)
     prestart_helpers(argv)
+    from wharfinger.cli.fastpath import run_fast  # the usual `sbom` command lines, without typer
+
+    if (code := run_fast(argv)) is not None:
+        exit_now(code)
     from wharfinger.cli.app import main  # typer is imported after the helpers have started
 
     try:
@@ -75,6 +87,14 @@ def skip_unused_imports(argv: Sequence[str]) -> None:
     """
     if "--http2" not in argv and "WHARFINGER_HTTP2" not in os.environ:
         sys.modules.setdefault("h2", None)  # type: ignore[arg-type]  # None in sys.modules makes the import fail
+    skip_httpx_cli()
+
+
+def skip_httpx_cli() -> None:
+    """``import httpx`` also imports httpx's own command-line client (click, rich.progress, pygments)
+    unless that fails; Wharfinger never runs it, and it costs ~40 ms of start-up (several times that
+    on a loaded machine) for every registry command. httpx then installs a stub ``main``."""
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None in sys.modules makes the import fail
 
 
 _READS_LAYERS = frozenset({"sbom", "scan"})  # the commands that read every layer of an image (`inspect` reads none)

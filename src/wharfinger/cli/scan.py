@@ -114,7 +114,7 @@ def _inventory(
     catalogers: str | None = None,
 ) -> tuple[Inventory, SbomSubject]:
     # one inventory path for `sbom` and `scan`; TODO: inventory-os to expose it outside cli/
-    from wharfinger.cli.sbom import _inventory as inventory_of
+    from wharfinger.cli.sbom_run import inventory_for as inventory_of
     from wharfinger.errors import InputError
 
     text = _source_text(source)
