@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -128,16 +129,21 @@ def _exits_at_once(command: list[str], channel_fd: int) -> subprocess.Popen[byte
     return process
 
 
-def _answers_nonsense(command: list[str], channel_fd: int) -> subprocess.Popen[bytes]:
+def _fake_helper(channel_fd: int, answer: str, *args: str) -> subprocess.Popen[bytes]:
+    """A helper that takes each message and runs ``answer`` (statements; ``s`` is its socket,
+    ``sys.argv[2:]`` are ``args``)."""
     script = (
-        "import socket, sys\n"
+        "import os, socket, sys\n"
         "s = socket.socket(fileno=int(sys.argv[1]))\n"
         "while True:\n"
         "    message, fds, _, _ = socket.recv_fds(s, 256, 1)\n"
         "    if not message: break\n"
-        "    s.send(b'ok 1 -$!')\n"
-    )
-    return subprocess.Popen([sys.executable, "-c", script, str(channel_fd)], pass_fds=(channel_fd,))
+    ) + textwrap.indent(answer, "    ")
+    return subprocess.Popen([sys.executable, "-c", script, str(channel_fd), *args], pass_fds=(channel_fd,))
+
+
+def _answers_nonsense(command: list[str], channel_fd: int) -> subprocess.Popen[bytes]:
+    return _fake_helper(channel_fd, "s.send(b'ok 1 -$!')\n")
 
 
 @pytest.mark.parametrize("spawn", [_cannot_start, _exits_at_once, _answers_nonsense], ids=lambda f: f.__name__)
@@ -345,36 +351,25 @@ def test_a_large_archive_is_hashed_first_and_not_indexed(tmp_path: Path, monkeyp
         assert hasher.submit(f.fileno(), *where["layer.tar"], "sha256").result() == (len(layer), sha256sum(layer))
 
 
-def _sends_a_broken_index(command: list[str], channel_fd: int) -> subprocess.Popen[bytes]:
-    """A helper whose index of every archive lies about its size: the reader must parse instead."""
-    script = (
-        "import os, socket, sys\n"
-        "s = socket.socket(fileno=int(sys.argv[1]))\n"
-        "while True:\n"
-        "    message, fds, _, _ = socket.recv_fds(s, 256, 1)\n"
-        "    if not message: break\n"
-        "    offset, size = sys.argv[2], sys.argv[3]\n"
-        "    memfd = os.memfd_create('x')\n"
-        "    os.write(memfd, b'0' * 10)\n"
-        "    socket.send_fds(s, [f'index {offset} {size} 1 1 0 0'.encode()], [memfd])\n"
-        "    s.send(b'indexes-end')\n"
-        "    s.send(b'archive-end')\n"
-    )
-    offset, size = _BROKEN_AT
-    return subprocess.Popen(
-        [sys.executable, "-c", script, str(channel_fd), str(offset), str(size)], pass_fds=(channel_fd,)
-    )
-
-
-_BROKEN_AT: tuple[int, int] = (0, 0)
+# a helper whose index of an archive's member lies about its size: the reader must parse instead
+_BROKEN_INDEX = """\
+memfd = os.memfd_create('x')
+os.write(memfd, b'0' * 10)
+socket.send_fds(s, [f'index {sys.argv[2]} {sys.argv[3]} 1 1 0 0'.encode()], [memfd])
+s.send(b'indexes-end')
+s.send(b'archive-end')
+"""
 
 
 def test_an_index_of_the_wrong_shape_leaves_the_layer_to_the_parser(tmp_path: Path) -> None:
-    global _BROKEN_AT  # noqa: PLW0603 -- where the lying helper's index claims to be
     layer = build_tar(ENTRIES)
     where = archive_of({"layer.tar": layer}, tmp_path / "a.tar")
-    _BROKEN_AT = where["layer.tar"]
-    with LayerHasher(spawn=_sends_a_broken_index) as hasher, (tmp_path / "a.tar").open("rb") as f:
+    offset, size = where["layer.tar"]
+
+    def spawn(command: list[str], channel_fd: int) -> subprocess.Popen[bytes]:
+        return _fake_helper(channel_fd, _BROKEN_INDEX, str(offset), str(size))
+
+    with LayerHasher(spawn=spawn) as hasher, (tmp_path / "a.tar").open("rb") as f:
         hasher.prehash(tmp_path / "a.tar")
         assert hasher.index(f.fileno(), *where["layer.tar"]) is None
         assert not hasher._indexes  # its descriptor closed, not kept
