@@ -45,6 +45,8 @@ def _inventory_of_image(
     progress: ByteProgress | None = None,
     skip_os_owned: bool = True,
 ) -> tuple[Inventory, SbomSubject]:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
     from wharfinger.inventory.cache import InventoryCache  # noqa: PLC0415 -- each source kind loads only itself
     from wharfinger.inventory.catalog import catalog_layers  # noqa: PLC0415
     from wharfinger.inventory.cataloger import load_catalogers, select_catalogers  # noqa: PLC0415
@@ -68,7 +70,16 @@ def _inventory_of_image(
             hasher.start()
         source = open_source(spec, settings=settings)
         try:
-            image = source.resolve(platform)
+            # the image is resolved (a registry's manifest and config: round trips, mostly waiting)
+            # while this thread loads the catalogers and, for a registry, the layer walker (~20 ms of
+            # imports that used to follow the round trips; a local source resolves in a millisecond or
+            # two, and an inventory found in the cache never loads the walker)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wharfinger-resolve") as resolver:
+                resolving = resolver.submit(source.resolve, platform)
+                selected = select_catalogers(load_catalogers(), catalogers)
+                if spec.kind is SourceKind.REGISTRY:
+                    import wharfinger.inventory.layers  # noqa: F401, PLC0415 -- used by catalog_layers
+                image = resolving.result()
 
             def opener(descriptor: Descriptor) -> Callable[[], BinaryIO]:
                 if progress is None:
@@ -103,7 +114,7 @@ def _inventory_of_image(
             try:
                 inventory = catalog_layers(
                     layers,
-                    select_catalogers(load_catalogers(), catalogers),
+                    selected,
                     store=cache,
                     skip_os_owned=skip_os_owned,
                     hasher=hasher,
