@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     class _Child(Protocol):
         """The helper's process: ``subprocess.Popen`` has these too (the tests start odd helpers so)."""
 
+        pid: int
+
         def poll(self) -> int | None: ...
 
         def kill(self) -> None: ...

@@ -373,3 +373,42 @@ def test_an_index_of_the_wrong_shape_leaves_the_layer_to_the_parser(tmp_path: Pa
         hasher.prehash(tmp_path / "a.tar")
         assert hasher.index(f.fileno(), *where["layer.tar"]) is None
         assert not hasher._indexes  # its descriptor closed, not kept
+
+
+def test_hostile_entries_replayed_from_the_index_are_skipped_as_when_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper parses a hostile layer for the command; what the command keeps, and the warnings it
+    gives, are the same as when it parses the layer itself (the checks run on the replayed entries)."""
+    layer = build_tar(
+        [
+            Entry("../../etc/shadow", b"x"),
+            Entry("/etc/passwd", b"x"),
+            Entry("dev/sda", kind=tarfile.BLKTYPE),
+            Entry("run/fifo", kind=tarfile.FIFOTYPE),
+            Entry("var/lib/dpkg/status", b"Package: a\nVersion: 1\n"),
+            Entry("etc/escape", kind=tarfile.SYMTYPE, link="../../../../etc/passwd"),
+        ]
+    )
+    where = archive_of({"layer.tar": layer}, tmp_path / "a.tar")
+    layers = [_archive_layer(tmp_path / "a.tar", *where["layer.tar"], "sha256:" + hashlib.sha256(layer).hexdigest())]
+
+    def read(hasher: LayerHasher) -> tuple[list[str], bytes, list[str]]:
+        warnings: list[str] = []
+        with read_layers(layers, selection=SELECTION, hasher=hasher, warn=warnings.append) as fs:
+            return sorted(fs.walk()), fs.read_bytes("/var/lib/dpkg/status", 100), sorted(warnings)
+
+    with LayerHasher() as hasher:
+        parsed_here = read(hasher)
+    iterate = TarReader.__iter__
+
+    def refuse(self: TarReader) -> Iterator[TarEntry]:
+        raise AssertionError("parsed in this process")
+
+    with LayerHasher() as hasher:
+        hasher.prehash(tmp_path / "a.tar")
+        monkeypatch.setattr(TarReader, "__iter__", refuse)  # the layer must come from the helper's index
+        replayed = read(hasher)
+        monkeypatch.setattr(TarReader, "__iter__", iterate)
+    assert replayed == parsed_here
+    assert sum("path traversal" in w or "absolute" in w or "device files" in w for w in replayed[2]) == 4
