@@ -1,9 +1,9 @@
-"""``wharfinger sbom`` without typer, for the command lines a pipeline runs every time.
+"""``wharfinger sbom`` and ``scan`` without typer, for the command lines a pipeline runs every time.
 
 Importing typer (with the click it vendors) and building the command from its signature is ~20 ms
 of every start: on go-bin's docker-archive, 150 ms of which the inventory itself is ~40 ms
 (docs/benchmarks.md, session 8). ``parse`` accepts a command line only in the plain shapes a
-pipeline writes: global options, then ``sbom``, one SOURCE and ``sbom``'s own options, each as
+pipeline writes: global options, then ``sbom`` or ``scan``, one SOURCE and the command's own options, each as
 ``--name VALUE``, ``--name=VALUE``, ``-o VALUE``, ``-oVALUE`` or a flag (``-vv`` counts). Anything
 else gives None — ``--help``, ``--version``, an option it does not know (a new one included), a
 missing or empty value, a value that starts with ``-``, ``--``, a second argument — and typer then
@@ -11,8 +11,8 @@ parses, explains and refuses the command line as always. The fast path never has
 typer's errors, only its results: ``tests/unit/cli/test_fastpath.py`` holds these tables equal to
 the typer command's options and the parse equal to click's own on generated command lines.
 
-Both paths run the same ``cli.sbom_run.run_sbom`` and map failures with the same
-``cli.exitcodes.failure_exit_code``.
+Both paths run the same ``cli.sbom_run.run_sbom`` / ``cli.scan_run.run_scan`` and map failures with
+the same ``cli.exitcodes.failure_exit_code``.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from typing import Literal
 
 from wharfinger.cli.exitcodes import failure_exit_code
 
-__all__ = ["GLOBAL_OPTIONS", "SBOM_OPTIONS", "parse", "run_fast"]
+__all__ = ["COMMANDS", "GLOBAL_OPTIONS", "SBOM_OPTIONS", "SCAN_OPTIONS", "parse", "run_fast"]
 
-Kind = Literal["flag", "count", "value", "path", "multiple"]
+Kind = Literal["flag", "count", "value", "path", "multiple", "paths"]
 
-# option -> (parameter name, kind); cli.app's callback and cli.sbom's command declare them for typer
+# option -> (parameter name, kind); cli.app's callback and cli.sbom's and cli.scan's commands declare them for typer
 GLOBAL_OPTIONS: Mapping[str, tuple[str, Kind]] = {
     "-v": ("verbose", "count"),
     "--verbose": ("verbose", "count"),
@@ -46,6 +46,26 @@ SBOM_OPTIONS: Mapping[str, tuple[str, Kind]] = {
     "--ca-bundle": ("ca_bundle", "path"),
     "--http2": ("http2", "flag"),
 }
+SCAN_OPTIONS: Mapping[str, tuple[str, Kind]] = {
+    "-o": ("output", "multiple"),
+    "--output": ("output", "multiple"),
+    "--fail-on": ("fail_on", "value"),
+    "--ignore-unfixed": ("ignore_unfixed", "flag"),
+    "--exceptions": ("exceptions", "path"),
+    "--vex": ("vex", "paths"),
+    "--db": ("db", "path"),
+    "--offline": ("offline", "flag"),
+    "--platform": ("platform", "value"),
+    "--no-cache": ("no_cache", "flag"),
+    "--catalogers": ("catalogers", "value"),
+    "-q": ("quiet", "flag"),  # scan's own: no summary line (the global -q comes before the command)
+    "--quiet": ("quiet", "flag"),
+    "--attest": ("attest", "flag"),
+    "--key": ("key", "value"),
+    "--insecure": ("insecure", "multiple"),
+    "--ca-bundle": ("ca_bundle", "path"),
+    "--http2": ("http2", "flag"),
+}
 _GLOBAL_DEFAULTS: Mapping[str, object] = {"verbose": 0, "quiet": False, "debug": False, "log_format": "text"}
 _SBOM_DEFAULTS: Mapping[str, object] = {
     "output": None,
@@ -57,10 +77,34 @@ _SBOM_DEFAULTS: Mapping[str, object] = {
     "ca_bundle": None,
     "http2": False,
 }
+_SCAN_DEFAULTS: Mapping[str, object] = {
+    "output": None,
+    "fail_on": None,
+    "ignore_unfixed": False,
+    "exceptions": None,
+    "vex": None,
+    "db": None,
+    "offline": False,
+    "platform": None,
+    "no_cache": False,
+    "catalogers": None,
+    "quiet": False,
+    "attest": False,
+    "key": None,
+    "insecure": None,
+    "ca_bundle": None,
+    "http2": False,
+}
+# the commands taken here: their options, and what their arguments are when not given
+COMMANDS: Mapping[str, tuple[Mapping[str, tuple[str, Kind]], Mapping[str, object]]] = {
+    "sbom": (SBOM_OPTIONS, _SBOM_DEFAULTS),
+    "scan": (SCAN_OPTIONS, _SCAN_DEFAULTS),
+}
 
 
-def parse(argv: Sequence[str]) -> tuple[dict[str, object], dict[str, object]] | None:
-    """(global options, ``run_sbom``'s arguments) of a plain ``sbom`` command line; None for any other."""
+def parse(argv: Sequence[str]) -> tuple[dict[str, object], str, dict[str, object]] | None:
+    """(global options, the command, its runner's arguments) of a plain ``sbom`` or ``scan`` command
+    line; None for any other."""
     global_options = dict(_GLOBAL_DEFAULTS)
     at = 0
     while at < len(argv) and argv[at].startswith("-"):
@@ -68,14 +112,16 @@ def parse(argv: Sequence[str]) -> tuple[dict[str, object], dict[str, object]] | 
         if used is None:
             return None
         at += used
-    if at >= len(argv) or argv[at] != "sbom":
+    if at >= len(argv) or argv[at] not in COMMANDS:
         return None
-    options = dict(_SBOM_DEFAULTS)
+    command = argv[at]
+    table, defaults = COMMANDS[command]
+    options = dict(defaults)
     source: str | None = None
     at += 1
     while at < len(argv):
         if argv[at].startswith("-"):
-            used = _option(argv, at, SBOM_OPTIONS, options)
+            used = _option(argv, at, table, options)
             if used is None:
                 return None
             at += used
@@ -86,7 +132,7 @@ def parse(argv: Sequence[str]) -> tuple[dict[str, object], dict[str, object]] | 
             return None
     if source is None:
         return None
-    return global_options, {"source": source, **options}
+    return global_options, command, {"source": source, **options}
 
 
 def _option(argv: Sequence[str], at: int, table: Mapping[str, tuple[str, Kind]], into: dict[str, object]) -> int | None:
@@ -122,16 +168,16 @@ def _option(argv: Sequence[str], at: int, table: Mapping[str, tuple[str, Kind]],
         return None
     if kind == "multiple":
         into[key] = [*_listed(into[key]), value]
-    elif kind == "path":
+    elif kind in {"path", "paths"}:
         from pathlib import Path  # only when the option is given
 
-        into[key] = Path(value)
+        into[key] = Path(value) if kind == "path" else [*_listed(into[key]), Path(value)]
     else:
         into[key] = value
     return used
 
 
-def _listed(values: object) -> list[str]:
+def _listed(values: object) -> list[object]:
     return list(values) if isinstance(values, list) else []
 
 
@@ -140,17 +186,16 @@ def _count(value: object) -> int:
 
 
 def run_fast(argv: Sequence[str]) -> int | None:
-    """Run a plain ``sbom`` command line and give its exit code; None (nothing done) for any other."""
+    """Run a plain ``sbom`` or ``scan`` command line and give its exit code; None (nothing done) for any other."""
     parsed = parse(argv)
     if parsed is None:
         return None
-    global_options, options = parsed
+    global_options, command, options = parsed
     debug = bool(global_options["debug"])
     try:
         # imported after the parse: a command line left to typer imports none of them
         from wharfinger.cli.logs import configure_for_options
         from wharfinger.cli.process import skip_httpx_cli
-        from wharfinger.cli.sbom_run import run_sbom
 
         skip_httpx_cli()
         configure_for_options(
@@ -158,6 +203,12 @@ def run_fast(argv: Sequence[str]) -> int | None:
             quiet=bool(global_options["quiet"]),
             log_format=str(global_options["log_format"]),
         )
+        if command == "scan":
+            from wharfinger.cli.scan_run import run_scan
+
+            return run_scan(**options)  # type: ignore[arg-type]  # the values are the types SCAN_OPTIONS says
+        from wharfinger.cli.sbom_run import run_sbom
+
         run_sbom(**options)  # type: ignore[arg-type]  # the values are the types SBOM_OPTIONS says
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 -- the CLI boundary (cli.exitcodes)
         return failure_exit_code(exc, debug=debug)

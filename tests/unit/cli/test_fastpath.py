@@ -1,12 +1,13 @@
-"""``cli.fastpath``: plain ``sbom`` command lines without typer, with typer's own results.
+"""``cli.fastpath``: plain ``sbom`` and ``scan`` command lines without typer, with typer's own results.
 
 The oracle is typer itself: the same command line run through ``cli.app.main`` records what the
-typer command passes to ``run_sbom`` and to the logging set-up, and the fast parse must give
-exactly that, or give up (None) and leave the command line to typer.
+typer command passes to ``run_sbom``/``run_scan`` and to the logging set-up, and the fast parse
+must give exactly that, or give up (None) and leave the command line to typer.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,8 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wharfinger.cli import app as app_module
-from wharfinger.cli import logs, sbom_run
-from wharfinger.cli.fastpath import GLOBAL_OPTIONS, SBOM_OPTIONS, parse, run_fast
+from wharfinger.cli import logs, sbom_run, scan_run
+from wharfinger.cli.fastpath import COMMANDS, GLOBAL_OPTIONS, parse, run_fast
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -32,9 +33,10 @@ def _kind(param: Any) -> str:  # a click parameter (typer vendors click)
         return "count"
     if getattr(param, "is_flag", False):
         return "flag"
+    path = "Path" in type(param.type).__name__
     if param.multiple:
-        return "multiple"
-    return "path" if "Path" in type(param.type).__name__ else "value"
+        return "paths" if path else "multiple"
+    return "path" if path else "value"
 
 
 def _table(params: Sequence[Any]) -> dict[str, tuple[str, str]]:
@@ -46,34 +48,45 @@ def _table(params: Sequence[Any]) -> dict[str, tuple[str, str]]:
     }
 
 
-def test_the_tables_are_the_typer_commands_options() -> None:
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_tables_are_the_typer_commands_options(name: str) -> None:
     """An option added to the typer command without the fast path's table would make command lines
-    using it fall back (correct, slower); one in the table but not in typer would be a bug. Both
-    tables must be exactly typer's."""
-    app_module._register_commands(("wharfinger.cli.sbom",))
+    using it fall back (correct, slower); one in the table but not in typer would be a bug. The
+    tables must be exactly typer's, and the defaults those of the command's parameters."""
+    app_module._register_commands((f"wharfinger.cli.{name}",))
     group = typer.main.get_command(app_module.app)
     assert _table(group.params) == dict(GLOBAL_OPTIONS)
-    sbom = group.commands["sbom"]  # type: ignore[attr-defined]
-    assert _table(sbom.params) == dict(SBOM_OPTIONS)
-    assert [p.name for p in sbom.params if p.param_type_name != "option"] == ["source"]
+    command = group.commands[name]  # type: ignore[attr-defined]
+    table, defaults = COMMANDS[name]
+    assert _table(command.params) == dict(table)
+    assert [p.name for p in command.params if p.param_type_name != "option"] == ["source"]
+    assert {p.name: p.default for p in command.params if p.param_type_name == "option"} == dict(defaults)
 
 
-def _through_typer(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, object], dict[str, object]]:
-    """What typer gives ``run_sbom`` and the logging set-up for ``argv`` (both recorded, not run)."""
+def _through_typer(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, object], str, dict[str, object]]:
+    """What typer gives ``run_sbom``/``run_scan`` and the logging set-up for ``argv`` (recorded, not run)."""
     seen: dict[str, dict[str, object]] = {}
 
-    def record_sbom(source: str, output: list[str] | None = None, **options: object) -> None:
-        seen["sbom"] = {"source": source, "output": output, **options}
+    def recorder(command: str) -> object:
+        def record(source: str, output: list[str] | None = None, **options: object) -> int:
+            seen[command] = {"source": source, "output": output, **options}
+            return 0
+
+        return record
 
     def record_logging(**options: object) -> None:
         seen["logging"] = options
 
-    monkeypatch.setattr(sbom_run, "run_sbom", record_sbom)
+    monkeypatch.setattr(sbom_run, "run_sbom", recorder("sbom"))
+    monkeypatch.setattr(scan_run, "run_scan", recorder("scan"))
     monkeypatch.setattr(logs, "configure_for_options", record_logging)
     with pytest.raises(SystemExit) as exited:
         app_module.main(argv)
     assert exited.value.code == 0
-    return {**seen["logging"], "debug": app_module._State.debug}, seen["sbom"]
+    (command,) = set(seen) - {"logging"}
+    return {**seen["logging"], "debug": app_module._State.debug}, command, seen[command]
 
 
 _VALUE = st.text(alphabet="abcxyz0189:/._=@", min_size=1, max_size=12).filter(lambda v: not v.startswith("-"))
@@ -100,10 +113,11 @@ def _command_lines(draw: st.DrawFn) -> list[str]:
     global_part = [word for option in options(dict(GLOBAL_OPTIONS)) for word in option]
     if draw(st.booleans()):
         global_part.append("-" + "v" * draw(st.integers(2, 3)))
-    sbom_part = options(dict(SBOM_OPTIONS))
-    position = draw(st.integers(0, len(sbom_part)))
-    sbom_part.insert(position, [draw(_VALUE)])  # the SOURCE, anywhere among the options
-    return [*global_part, "sbom", *(word for option in sbom_part for word in option)]
+    command = draw(st.sampled_from(sorted(COMMANDS)))
+    command_part = options(dict(COMMANDS[command][0]))
+    position = draw(st.integers(0, len(command_part)))
+    command_part.insert(position, [draw(_VALUE)])  # the SOURCE, anywhere among the options
+    return [*global_part, command, *(word for option in command_part for word in option)]
 
 
 @settings(max_examples=150, deadline=None)
@@ -133,7 +147,9 @@ def test_a_plain_command_line_parses_as_typer_parses_it(argv: list[str]) -> None
         ["sbom", "x", "-qv"],  # short flags together
         ["sbom", "x", "-v"],  # a global option after the command
         ["-o", "json", "sbom", "x"],  # a command option before the command
-        ["scan", "x"],  # another command
+        ["pull", "x"],  # another command
+        ["scan", "x", "--vex"],
+        ["scan", "x", "-qq"],
         [],
     ],
 )
@@ -160,7 +176,9 @@ def test_a_bug_is_reported_in_one_line_or_raised_with_debug(
         raise ZeroDivisionError("oops")
 
     monkeypatch.setattr(sbom_run, "run_sbom", broken)
+    monkeypatch.setattr(scan_run, "run_scan", broken)
     assert run_fast(["sbom", "x"]) == 70
+    assert run_fast(["scan", "x"]) == 70
     assert "internal error: ZeroDivisionError: oops" in capsys.readouterr().err
     with pytest.raises(ZeroDivisionError):
         run_fast(["--debug", "sbom", "x"])
@@ -192,3 +210,41 @@ def test_the_console_script_runs_a_plain_sbom_without_importing_typer(tmp_path: 
         if not typer_imported:
             assert '"distro"' in done.stdout
             assert "debian" in done.stdout
+
+
+def test_a_tripped_gate_exits_1_with_the_same_summary_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``scan --fail-on`` on the bundled demo image (which has critical findings): exit 1 and the
+    one-line summary on stderr, the same through the fast path as through typer."""
+    from datetime import UTC, datetime
+
+    from wharfinger.cli.demo import demo_layout
+    from wharfinger.vulndb.demo import demo_database
+
+    monkeypatch.setenv("WHARFINGER_CACHE_DIR", str(tmp_path / "cache"))
+    database = demo_database(tmp_path / "db", now=datetime.now(UTC))
+    results = []
+    for path in ("fast", "typer"):
+        report = tmp_path / f"{path}.json"
+        argv = [
+            "scan",
+            demo_layout(),
+            "--db",
+            str(database),
+            "--offline",
+            "--fail-on",
+            "critical",
+            "-o",
+            f"json={report}",
+        ]
+        if path == "fast":
+            code = run_fast(argv)
+        else:
+            with pytest.raises(SystemExit) as exited:
+                app_module.main(argv)
+            code = exited.value.code
+        results.append((code, capsys.readouterr().err, sorted(json.loads(report.read_text()))))
+    assert results[0] == results[1]
+    assert results[0][0] == 1
+    assert "critical" in results[0][1]

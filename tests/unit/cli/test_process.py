@@ -201,7 +201,8 @@ def test_the_archive_named_on_the_command_line_is_found_as_the_source_finds_it(t
 
 def test_the_prestarted_helper_holds_nothing_of_the_command(tmp_path: Path) -> None:
     """The helper must not keep the command's output open (``wharfinger sbom … | jq`` ends when the
-    command does, not when a hash in the helper does) and ends by itself once the command is gone."""
+    command does, not when a hash in the helper does), runs isolated, and ends by itself once the
+    command is gone. Its descriptors are read while it hashes (1 GiB: it is certainly still running)."""
     archive = tmp_path / "image.tar"
     with archive.open("wb") as out:  # one member of 1 GiB of zeros (a hole): ~0.7 s of hashing
         info = tarfile.TarInfo("layer.tar")
@@ -210,12 +211,17 @@ def test_the_prestarted_helper_holds_nothing_of_the_command(tmp_path: Path) -> N
         out.truncate(512 + (1 << 30) + 1024)
     code = textwrap.dedent(
         f"""
-        import os, sys
+        import json, os, sys
         from wharfinger.cli import process
         from wharfinger.inventory import layer_hasher
         process.prestart_helpers(["sbom", "docker-archive:{archive}"])
-        hasher = layer_hasher._Prestarted.hasher
-        print(type(hasher._process).__name__, hasher._process.pid, flush=True)
+        helper = layer_hasher._Prestarted.hasher._process
+        where = f"/proc/{{helper.pid}}/fd"
+        fds = {{name: os.readlink(f"{{where}}/{{name}}") for name in os.listdir(where)}}
+        with open(f"/proc/{{helper.pid}}/cmdline", "rb") as cmdline:
+            isolated = b"\\0-I\\0-S\\0-c\\0" in cmdline.read()
+        ours = os.readlink("/proc/self/fd/1")
+        print(json.dumps([type(helper).__name__, helper.pid, fds, isolated, ours]), flush=True)
         os._exit(0)  # as exit_now leaves: the helper is still hashing
         """
     )
@@ -225,15 +231,17 @@ def test_the_prestarted_helper_holds_nothing_of_the_command(tmp_path: Path) -> N
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False
     )
     assert command.returncode == 0, command.stderr
-    kind, pid = command.stdout.split()
+    kind, pid, fds, isolated, our_output = json.loads(command.stdout)
     assert kind == "_Spawned"
-    with Path(f"/proc/{pid}/cmdline").open("rb") as cmdline:  # isolated, no site packages
-        assert b"\0-I\0-S\0-c\0" in cmdline.read()
-    assert _state(pid) not in {None, "Z"}  # the output was closed while the helper still hashed
+    assert isolated
+    assert our_output.startswith("pipe:")  # the command's output, which the helper must not hold
+    assert [fds[n] for n in ("0", "1", "2")] == [os.devnull] * 3
+    assert our_output not in fds.values()
+    assert not [target for target in fds.values() if target.startswith("pipe:")]
     deadline = started + 30
-    while _state(pid) not in {None, "Z"} and time.monotonic() < deadline:
+    while _state(str(pid)) not in {None, "Z"} and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _state(pid) in {None, "Z"}  # gone (or waiting for its new parent to reap it)
+    assert _state(str(pid)) in {None, "Z"}  # gone (or waiting for its new parent to reap it)
 
 
 def _state(pid: str) -> str | None:
