@@ -211,15 +211,22 @@ def test_the_prestarted_helper_holds_nothing_of_the_command(tmp_path: Path) -> N
         out.truncate(512 + (1 << 30) + 1024)
     code = textwrap.dedent(
         f"""
-        import json, os, sys
+        import json, os, sys, time
         from wharfinger.cli import process
         from wharfinger.inventory import layer_hasher
         process.prestart_helpers(["sbom", "docker-archive:{archive}"])
         helper = layer_hasher._Prestarted.hasher._process
+        # posix_spawn returns once the new program is mapped, before its arguments are (its command
+        # line reads empty until then) and before close-on-exec descriptors are closed
+        for _ in range(1000):
+            with open(f"/proc/{{helper.pid}}/cmdline", "rb") as cmdline:
+                line = cmdline.read()
+            if line:
+                break
+            time.sleep(0.01)
+        isolated = b"\\0-I\\0-S\\0-c\\0" in line
         where = f"/proc/{{helper.pid}}/fd"
         fds = {{name: os.readlink(f"{{where}}/{{name}}") for name in os.listdir(where)}}
-        with open(f"/proc/{{helper.pid}}/cmdline", "rb") as cmdline:
-            isolated = b"\\0-I\\0-S\\0-c\\0" in cmdline.read()
         ours = os.readlink("/proc/self/fd/1")
         print(json.dumps([type(helper).__name__, helper.pid, fds, isolated, ours]), flush=True)
         os._exit(0)  # as exit_now leaves: the helper is still hashing
