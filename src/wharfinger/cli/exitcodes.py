@@ -12,7 +12,7 @@ from enum import IntEnum
 
 from wharfinger.errors import WharfingerError
 
-__all__ = ["EXIT_CODES_HELP", "ExitCode", "failure_exit_code"]
+__all__ = ["EXIT_CODES_HELP", "ExitCode", "failure_exit_code", "say"]
 
 
 class ExitCode(IntEnum):
@@ -36,20 +36,21 @@ def failure_exit_code(exc: BaseException, *, debug: bool) -> int:
     its own (with its hint), an interrupt 130, anything else is a bug (70), which ``debug`` re-raises
     for its traceback."""
     if isinstance(exc, WharfingerError):
-        _say(f"error: {exc.diagnostics()}")
+        say(f"error: {exc.diagnostics()}")
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
-        _say("interrupted")
+        say("interrupted")
         return 130
     if debug:
         raise exc
-    _say(
+    say(
         f"internal error: {type(exc).__name__}: {exc}\n"
         "  hint: this is a bug in wharfinger; rerun with --debug and report the traceback"
     )
     return ExitCode.BUG
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
+    """One line on stderr, at once (a command's summary or failure; typer's ``echo(err=True)`` without typer)."""
     sys.stderr.write(line + "\n")
     sys.stderr.flush()

@@ -55,7 +55,7 @@ def run() -> None:
     own_process()
     skip_unused_imports(argv)
     prestart_helpers(argv)
-    from wharfinger.cli.fastpath import run_fast  # the usual `sbom` command lines, without typer
+    from wharfinger.cli.fastpath import run_fast  # the usual `sbom` and `scan` command lines, without typer
 
     if (code := run_fast(argv)) is not None:
         exit_now(code)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wharfinger.cli.exitcodes import say
 from wharfinger.cli.registry_flags import registry_settings
 
 if TYPE_CHECKING:
@@ -37,11 +37,6 @@ log = logging.getLogger("wharfinger.cli.scan")
 SCAN_FORMATS = ("table", "json", "sarif", "cyclonedx-vex", "openvex", "html")  # = report.REPORT_FORMATS
 _MAX_DB_AGE = timedelta(days=5)  # older databases still work but warn: advisories arrive daily
 _MAX_POLICY_BYTES = 16 * 1024 * 1024  # bytes, for --exceptions and --vex files
-
-
-def _say(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
 
 
 def _max_db_age() -> timedelta:
@@ -220,10 +215,10 @@ def run_scan(
     if attest:
         _attach_scan(result, subject, key=key, settings=settings, started_at=now)
     if not result.gate.passed:
-        _say(result.gate.summary)
+        say(result.gate.summary)
         return 1
     if not quiet and any(t.path is not None for t in targets):
-        _say(result.gate.summary)
+        say(result.gate.summary)
     return 0
 
 
@@ -283,4 +278,4 @@ def _attach_scan(
             predicate=predicate,
             signer=signer,
         )
-    _say(f"attested {len(findings)} finding(s) on {ref.registry}/{ref.repository}@{subject.digest}: {pushed}")
+    say(f"attested {len(findings)} finding(s) on {ref.registry}/{ref.repository}@{subject.digest}: {pushed}")

@@ -1351,9 +1351,11 @@ class _Reading:
     selected: PathPatterns
     budget: _Budget
     spool_dir: Path
+    # hashes (and, for a docker-archive, indexes) the plain-tar layers parsed in place; the caller's
+    # to close, so no default: one made here would outlive the read
+    hasher: LayerHasher
     defer_verification: bool = False
     packer: ThreadPoolExecutor | None = None  # compresses layer indexes for the cache (``_IndexPacker``)
-    hasher: LayerHasher = field(default_factory=LayerHasher)  # hashes the plain-tar layers parsed in place
 
 
 def _new_pending(reading: _Reading) -> _Pending:
@@ -1546,7 +1548,7 @@ def read_layers(
     )
     if hasher is None:
         hasher = fs._hasher = LayerHasher()  # noqa: SLF001 -- its own: stopped when the filesystem is closed
-    reading = _Reading(selection, selected, budget, spool_dir, defer_verification, packer, hasher)
+    reading = _Reading(selection, selected, budget, spool_dir, hasher, defer_verification, packer)
     keys = [_layer_key(layer.digest, selection) for layer in layers]
     cached: dict[int, _Pending] = {}
     if store is not None:  # looked up here, in the caller's thread: the store need not be thread-safe

@@ -13,7 +13,7 @@ asked for are read.
 A tar lying in a file can also be parsed by one process and read by another: ``TarReader.index``
 gives every entry with where its content lies (``TarIndex``, columns that encode to bytes in a few C
 calls), and ``TarReader.replay`` yields those entries, their contents read as after a parse. The
-layer-hashing helper parses a docker-archive's layers so while the command starts up
+layer-hashing helper parses a docker-archive's layers this way while the command starts up
 (``inventory.layer_hasher``).
 """
 
